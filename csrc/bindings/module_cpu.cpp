@@ -1,0 +1,48 @@
+// fastnn._C: the CPU kernels, plus the thread and BLAS controls.
+#include <cblas.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "activation.h"
+#include "errors.h"
+#include "dense.h"
+#include "loss.h"
+#include "softmax.h"
+
+namespace py = pybind11;
+using namespace fastnn;
+
+PYBIND11_MODULE(_C, m) {
+  m.doc() = "fastnn CPU kernels (C++, OpenMP, OpenBLAS).";
+  register_errors();
+
+  m.def(
+      "set_num_threads",
+      [](int n) {
+        if (n < 1) throw ValueError("n: expected a thread count >= 1, got " + std::to_string(n));
+        scipy_openblas_set_num_threads(n);
+#ifdef _OPENMP
+        omp_set_num_threads(n);
+#endif
+      },
+      py::arg("n"), "Set the number of threads used by OpenBLAS and by fastnn's OpenMP loops.");
+  m.def(
+      "get_num_threads",
+      []() {
+#ifdef _OPENMP
+        return omp_get_max_threads();
+#else
+        return 1;
+#endif
+      },
+      "Number of threads fastnn's OpenMP loops use (OpenBLAS is kept at the same count).");
+  m.def("blas_corename", []() { return std::string(scipy_openblas_get_corename()); },
+        "The OpenBLAS kernel family in use (e.g. SkylakeX, Haswell).");
+  m.def("blas_config", []() { return std::string(scipy_openblas_get_config()); }, "OpenBLAS build configuration.");
+
+  bind_dense<Cpu>(m);
+  bind_activation<Cpu>(m);
+  bind_softmax<Cpu>(m);
+  bind_loss<Cpu>(m);
+}

@@ -1,0 +1,29 @@
+// Softmax over the last axis of (M, C), and softmax fused with cross-entropy.
+#pragma once
+#include <cstdint>
+
+#include "../common/device.h"
+
+namespace fastnn {
+
+template <class T>
+void softmax_forward(Cpu, const T* x, T* y, int64_t M, int64_t C);
+
+// dx = y * (dy - sum(dy * y)) row by row; dx may alias dy.
+template <class T>
+void softmax_backward(Cpu, const T* y, const T* dy, T* dx, int64_t M, int64_t C);
+
+// Targets are either class indices (Label = int32/int64, shape (M,)) or
+// one-hot / soft rows (Label = T, shape (M, C)).
+// Forward: probs = softmax(logits) and the per-sample loss
+//   loss[i] = logsumexp(logits[i]) - sum_c target[i,c] * logits[i,c].
+template <class T, class Label>
+void softmax_cross_entropy_forward(Cpu, const T* logits, const Label* target, T* probs, T* loss, int64_t M,
+                                   int64_t C);
+
+// Backward of scale * sum_i loss[i]: dlogits = scale * (probs - target).
+template <class T, class Label>
+void softmax_cross_entropy_backward(Cpu, const T* probs, const Label* target, T* dlogits, T scale, int64_t M,
+                                    int64_t C);
+
+}  // namespace fastnn

@@ -1,0 +1,83 @@
+"""Backends: where arrays live and which kernels run on them.
+
+A backend pairs an array module (``numpy`` or ``cupy``) with a kernel module
+whose functions all share one interface (``dense_forward``,
+``softmax_forward``, ...). Layers and ``fastnn.ops`` call kernels only
+through a backend, so the same model code runs on every backend:
+
+* ``cpu``: numpy arrays, C++/OpenMP kernels with OpenBLAS GEMM (``fastnn._C``).
+
+Arrays are plain ``numpy.ndarray`` (and ``cupy.ndarray`` on the GPU); there is
+no tensor class of fastnn's own.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._native import _C
+
+
+class Backend:
+    """An array module plus the kernel module that computes on its arrays."""
+
+    def __init__(self, name: str, xp, kernels):
+        self.name = name
+        self.xp = xp
+        self.kernels = kernels
+
+    def __repr__(self) -> str:
+        return f"Backend({self.name!r})"
+
+    def owns(self, a) -> bool:
+        """True if ``a`` is an array of this backend's array module."""
+        return isinstance(a, self.xp.ndarray)
+
+    def contiguous(self, a):
+        """``a`` itself if C-contiguous, else a C-contiguous copy.
+
+        Anything that is not one of this backend's arrays is passed through
+        unchanged, so the kernel's own check rejects it with a clear error.
+        """
+        if self.owns(a) and not a.flags.c_contiguous:
+            return self.xp.ascontiguousarray(a)
+        return a
+
+    def empty(self, shape, dtype):
+        return self.xp.empty(shape, dtype=dtype)
+
+    def zeros(self, shape, dtype):
+        return self.xp.zeros(shape, dtype=dtype)
+
+
+CPU = Backend("cpu", np, _C)
+_BACKENDS = {"cpu": CPU}
+
+
+def get(backend) -> Backend:
+    """The backend named ``backend`` (a string), or ``backend`` if already one."""
+    if isinstance(backend, Backend):
+        return backend
+    if not isinstance(backend, str):
+        raise TypeError(f"backend: expected a name like 'cpu' or a Backend, got {type(backend).__name__}")
+    try:
+        return _BACKENDS[backend]
+    except KeyError:
+        raise ValueError(
+            f"backend: unknown backend {backend!r}; available here: {', '.join(sorted(_BACKENDS))}"
+        ) from None
+
+
+def available() -> list[str]:
+    """Names of the backends usable in this process."""
+    return sorted(_BACKENDS)
+
+
+def resolve(backend, *arrays) -> Backend:
+    """``backend`` if given, else the backend that owns the first array."""
+    if backend is not None:
+        return get(backend)
+    for a in arrays:
+        for be in _BACKENDS.values():
+            if be.owns(a) and be.xp is not np:
+                return be
+    return CPU

@@ -1,0 +1,17 @@
+"""fastnn's ops: each a forward and a backward function, dispatched to the
+backend that owns the arrays (or the one named by ``backend=``).
+
+Every function accepts non-contiguous arrays (copied once), takes optional
+output arrays (``out=`` and friends) so a training loop can reuse buffers,
+and supports float32 and float64. ``fastnn.reference`` holds a plain NumPy
+twin of each.
+"""
+from .activation import ACTIVATIONS, activation_backward, activation_forward
+from .dense import bias_grad, dense_backward, dense_forward
+from .loss import bce_logits_backward, bce_logits_forward, mse_backward, mse_forward
+from .softmax import (
+    softmax_backward,
+    softmax_cross_entropy_backward,
+    softmax_cross_entropy_forward,
+    softmax_forward,
+)

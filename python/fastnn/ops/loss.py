@@ -1,0 +1,45 @@
+"""Element-wise losses: mean squared error and binary cross-entropy on logits.
+
+Forward functions return the per-sample loss, shape (M,): the mean over the
+features of each row (the batch loss is ``loss.mean()``). Backward functions
+return the gradient of ``scale * loss.sum()``, by default (``scale = 1/M``)
+that of the mean.
+"""
+from ._util import output, prepare, shape_of
+
+
+def mse_forward(pred, target, *, out=None, backend=None):
+    """Per-sample mean squared error of 2-D ``pred`` against ``target``."""
+    be, pred, target = prepare(backend, pred, target)
+    loss = output(be, out, (shape_of(pred, "pred", 2)[0],), pred)
+    be.kernels.mse_forward(pred, target, loss)
+    return loss
+
+
+def mse_backward(pred, target, *, scale=None, out=None, backend=None):
+    """Gradient of the mean squared error with respect to ``pred``."""
+    be, pred, target = prepare(backend, pred, target)
+    shape = shape_of(pred, "pred", 2)
+    d = output(be, out, shape, pred)
+    be.kernels.mse_backward(pred, target, d, 1.0 / shape[0] if scale is None else scale)
+    return d
+
+
+def bce_logits_forward(logits, target, *, out=None, backend=None):
+    """Per-sample binary cross-entropy of ``sigmoid(logits)`` against 0/1 (or soft) targets.
+
+    Computed from the logits in the stable form ``max(z,0) - z t + log(1 + e^-|z|)``.
+    """
+    be, logits, target = prepare(backend, logits, target)
+    loss = output(be, out, (shape_of(logits, "logits", 2)[0],), logits)
+    be.kernels.bce_logits_forward(logits, target, loss)
+    return loss
+
+
+def bce_logits_backward(logits, target, *, scale=None, out=None, backend=None):
+    """Gradient of the binary cross-entropy with respect to the logits: ``sigmoid(z) - t``, scaled."""
+    be, logits, target = prepare(backend, logits, target)
+    shape = shape_of(logits, "logits", 2)
+    d = output(be, out, shape, logits)
+    be.kernels.bce_logits_backward(logits, target, d, 1.0 / shape[0] if scale is None else scale)
+    return d
