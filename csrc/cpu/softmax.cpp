@@ -11,21 +11,27 @@ namespace fastnn {
 
 constexpr int64_t kParallelMin = 1 << 14;
 
-// y = exp(x - max) / sum; returns log(sum exp(x)) of the row.
+// y = exp(x - max) / sum; returns log(sum exp(x - max)), the row's
+// log-sum-exp minus its max. The sum is kept in double: a confident row's
+// loss is log(1 + tiny) and would otherwise round away in float32.
 template <class T>
-static T softmax_row(const T* x, T* y, int64_t C) {
-  const T mx = *std::max_element(x, x + C);
-  T sum = 0;
+static double softmax_row(const T* x, T* y, T mx, int64_t C) {
+  double sum = 0;
   for (int64_t c = 0; c < C; ++c) sum += (y[c] = std::exp(x[c] - mx));
-  const T inv = T(1) / sum;
+  const T inv = T(1.0 / sum);
   for (int64_t c = 0; c < C; ++c) y[c] *= inv;
-  return mx + std::log(sum);
+  return std::log(sum);
+}
+
+template <class T>
+static T row_max(const T* x, int64_t C) {
+  return *std::max_element(x, x + C);
 }
 
 template <class T>
 void softmax_forward(Cpu, const T* x, T* y, int64_t M, int64_t C) {
 #pragma omp parallel for if (M * C > kParallelMin)
-  for (int64_t i = 0; i < M; ++i) softmax_row(x + i * C, y + i * C, C);
+  for (int64_t i = 0; i < M; ++i) softmax_row(x + i * C, y + i * C, row_max(x + i * C, C), C);
 }
 
 template <class T>
@@ -45,15 +51,17 @@ void softmax_cross_entropy_forward(Cpu, const T* logits, const Label* target, T*
                                    int64_t C) {
 #pragma omp parallel for if (M * C > kParallelMin)
   for (int64_t i = 0; i < M; ++i) {
+    // loss = sum_c t_c (lse - z_c) with lse = mx + log_sum; z_c - mx is exact.
     const T* z = logits + i * C;
-    const T lse = softmax_row(z, probs + i * C, C);
+    const T mx = row_max(z, C);
+    const double log_sum = softmax_row(z, probs + i * C, mx, C);
     if constexpr (std::is_integral_v<Label>) {
-      loss[i] = lse - z[target[i]];
+      loss[i] = T(log_sum - double(z[target[i]] - mx));
     } else {
       const T* t = target + i * C;
-      T tz = 0, tsum = 0;
-      for (int64_t c = 0; c < C; ++c) tz += t[c] * z[c], tsum += t[c];
-      loss[i] = tsum * lse - tz;
+      double tz = 0, tsum = 0;
+      for (int64_t c = 0; c < C; ++c) tz += double(t[c]) * double(z[c] - mx), tsum += t[c];
+      loss[i] = T(tsum * log_sum - tz);
     }
   }
 }

@@ -1,0 +1,16 @@
+"""Plain NumPy twins of every fastnn op: the test oracle and the readable
+definition of what each kernel computes.
+
+Each function is written like the lecture notes: forward is the formula,
+backward is the chain rule / delta rule applied to it. They favour clarity
+over speed and allocate freely.
+"""
+from .activation import ACTIVATIONS, activation_backward, activation_forward
+from .dense import bias_grad, dense_backward, dense_forward
+from .loss import bce_logits_backward, bce_logits_forward, mse_backward, mse_forward
+from .softmax import (
+    softmax_backward,
+    softmax_cross_entropy_backward,
+    softmax_cross_entropy_forward,
+    softmax_forward,
+)
