@@ -8,6 +8,7 @@
 #include "errors.h"
 #include "dense.h"
 #include "loss.h"
+#include "optimizer.h"
 #include "softmax.h"
 
 namespace py = pybind11;
@@ -45,4 +46,5 @@ PYBIND11_MODULE(_C, m) {
   bind_activation<Cpu>(m);
   bind_softmax<Cpu>(m);
   bind_loss<Cpu>(m);
+  bind_optimizer<Cpu>(m);
 }

@@ -1,0 +1,85 @@
+// Bindings of the fused optimizer update and max-norm projection for Dev.
+#pragma once
+#include <cmath>
+#include <string>
+
+#include "../ops/optimizer.h"
+#include "tensor_arg.h"
+
+namespace fastnn {
+
+inline Optimizer parse_optimizer(const std::string& name) {
+  static const std::pair<const char*, Optimizer> table[] = {
+      {"sgd", Optimizer::SGD},           {"momentum", Optimizer::Momentum}, {"momentum_avg", Optimizer::MomentumAvg},
+      {"nesterov", Optimizer::Nesterov}, {"adagrad", Optimizer::Adagrad},   {"adadelta", Optimizer::Adadelta},
+      {"rmsprop", Optimizer::RMSProp},   {"adam", Optimizer::Adam},         {"adamw", Optimizer::AdamW}};
+  for (auto& [key, kind] : table)
+    if (name == key) return kind;
+  throw ValueError("kind: unknown optimizer '" + name +
+                   "', expected one of sgd, momentum, momentum_avg, nesterov, adagrad, adadelta, rmsprop, adam, adamw");
+}
+
+inline void check_finite_nonneg(double v, const char* name) {
+  if (!std::isfinite(v) || v < 0)
+    throw ValueError(std::string(name) + ": expected a finite value >= 0, got " + std::to_string(v));
+}
+
+template <class Dev>
+void bind_optimizer(py::module_& m) {
+  m.def(
+      "optimizer_update",
+      [](const std::string& kind_name, py::handle w_, py::handle g_, py::handle s1_, py::handle s2_, double lr,
+         double rho, double beta2, double eps, double l1, double l2, double weight_decay, int64_t step) {
+        const Optimizer kind = parse_optimizer(kind_name);
+        Tensor w = tensor_arg<Dev>(w_, "w", true), g = tensor_arg<Dev>(g_, "g");
+        check_ndim(w, 1);
+        check_same_shape(g, w);
+        check_same_float({&w, &g});
+        const int states = optimizer_state_count(kind);
+        std::optional<Tensor> s1 = optional_tensor_arg<Dev>(s1_, "s1", true), s2 = optional_tensor_arg<Dev>(s2_, "s2", true);
+        for (auto [s, i] : {std::pair{&s1, 1}, std::pair{&s2, 2}}) {
+          if (i > states) continue;
+          if (!*s) throw ValueError(std::string("s") + std::to_string(i) + ": optimizer '" + kind_name + "' needs " +
+                                    std::to_string(states) + " state array(s), got None");
+          check_same_shape(**s, w);
+          check_same_float({&w, &**s});
+        }
+        for (auto [v, name] : {std::pair{lr, "lr"}, {rho, "rho"}, {beta2, "beta2"}, {eps, "eps"}, {l1, "l1"},
+                               {l2, "l2"}, {weight_decay, "weight_decay"}})
+          check_finite_nonneg(v, name);
+        if (step < 1) throw ValueError("step: expected the 1-based step number, got " + std::to_string(step));
+        const double c1 = 1 - std::pow(rho, double(step)), c2 = 1 - std::pow(beta2, double(step));
+        py::gil_scoped_release nogil;
+        dispatch_float(w.dtype, [&](auto t) {
+          using T = decltype(t);
+          StepParams<T> p{T(lr), T(rho), T(beta2), T(eps), T(l1), T(l2), T(weight_decay),
+                          T(c1 > 0 ? 1 / c1 : 1), T(c2 > 0 ? 1 / std::sqrt(c2) : 1)};
+          optimizer_update(Dev{}, kind, p, w.ptr<T>(), g.ptr<T>(), states >= 1 ? s1->ptr<T>() : nullptr,
+                           states >= 2 ? s2->ptr<T>() : nullptr, w.numel());
+        });
+      },
+      py::arg("kind"), py::arg("w"), py::arg("g"), py::arg("s1"), py::arg("s2"), py::kw_only(), py::arg("lr"),
+      py::arg("rho") = 0.0, py::arg("beta2") = 0.0, py::arg("eps") = 0.0, py::arg("l1") = 0.0, py::arg("l2") = 0.0,
+      py::arg("weight_decay") = 0.0, py::arg("step") = 1,
+      "One fused optimizer step over the 1-D parameter range w (in place), with gradient g and state s1, s2.");
+
+  m.def(
+      "max_norm_project",
+      [](py::handle w_, int64_t rows, int64_t cols, double max_norm) {
+        Tensor w = tensor_arg<Dev>(w_, "w", true);
+        check_float(w);
+        if (rows < 1 || cols < 1 || rows * cols != w.numel())
+          throw ValueError("rows, cols: expected positive sizes with rows * cols == w.size (" +
+                           std::to_string(w.numel()) + "), got " + std::to_string(rows) + " x " + std::to_string(cols));
+        if (!(max_norm > 0)) throw ValueError("max_norm: expected a value > 0, got " + std::to_string(max_norm));
+        py::gil_scoped_release nogil;
+        dispatch_float(w.dtype, [&](auto t) {
+          using T = decltype(t);
+          max_norm_project(Dev{}, w.ptr<T>(), rows, cols, T(max_norm));
+        });
+      },
+      py::arg("w"), py::arg("rows"), py::arg("cols"), py::arg("max_norm"),
+      "Scale each column of w (viewed as rows x cols) whose L2 norm exceeds max_norm down to max_norm.");
+}
+
+}  // namespace fastnn

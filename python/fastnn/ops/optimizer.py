@@ -1,0 +1,48 @@
+"""Fused optimizer updates over a contiguous parameter range, and max-norm.
+
+A model keeps all its parameters in one flat buffer, their gradients in a
+second and each optimizer state in others; a parameter *group* is a
+contiguous slice of those buffers with its own hyperparameters, and one call
+here updates the whole group in one pass.
+"""
+from ._util import prepare
+
+OPTIMIZERS = ("sgd", "momentum", "momentum_avg", "nesterov", "adagrad", "adadelta", "rmsprop", "adam", "adamw")
+STATE_COUNT = {"sgd": 0, "momentum": 1, "momentum_avg": 1, "nesterov": 1, "adagrad": 1, "adadelta": 2,
+               "rmsprop": 1, "adam": 2, "adamw": 2}
+
+
+def optimizer_update(kind, w, g, s1=None, s2=None, *, lr, rho=0.0, beta2=0.0, eps=0.0, l1=0.0, l2=0.0,
+                     weight_decay=0.0, step=1, backend=None):
+    """One optimizer step on the 1-D parameter range ``w``, in place.
+
+    Update rules (``g`` first becomes ``g + l2 w + l1 sign(w)``):
+
+    * ``sgd``: ``w -= lr g``
+    * ``momentum``: ``v = rho v + g; w -= lr v`` (textbook form; v in s1)
+    * ``momentum_avg``: ``v = rho v + (1 - rho) g; w -= lr v`` (averaged form)
+    * ``nesterov``: ``v = rho v + g; w -= lr (g + rho v)``
+    * ``adagrad``: ``s += g^2; w -= lr g / (sqrt(s) + eps)``
+    * ``adadelta``: ``s = rho s + (1 - rho) g^2; d = sqrt(u + eps) / sqrt(s + eps) g;
+      u = rho u + (1 - rho) d^2; w -= lr d`` (s in s1, u in s2)
+    * ``rmsprop``: ``s = rho s + (1 - rho) g^2; w -= lr g / (sqrt(s) + eps)``
+    * ``adam``: ``m = rho m + (1 - rho) g; v = beta2 v + (1 - beta2) g^2;
+      w -= lr (m / (1 - rho^t)) / (sqrt(v / (1 - beta2^t)) + eps)`` with t = ``step``
+    * ``adamw``: ``w -= lr weight_decay w`` (decoupled decay), then adam.
+
+    ``lr`` is passed every step, so schedules need nothing else. ``s1``/``s2``
+    are the optimizer state arrays (``STATE_COUNT[kind]`` of them), updated in place.
+    """
+    be, w, g = prepare(backend, w, g)
+    be.kernels.optimizer_update(kind, w, g, s1, s2, lr=lr, rho=rho, beta2=beta2, eps=eps, l1=l1, l2=l2,
+                                weight_decay=weight_decay, step=step)
+
+
+def max_norm_project(w, max_norm, *, backend=None):
+    """Constrain ``w`` in place: each unit's incoming weights (a column of ``w``
+    reshaped to (fan_in, units), units = last axis) get L2 norm at most ``max_norm``."""
+    be = prepare(backend, w)[0]
+    if not be.owns(w) or not w.flags.c_contiguous:
+        raise ValueError("w: expected a C-contiguous array of the backend (it is updated in place)")
+    cols = w.shape[-1] if w.ndim else 1
+    be.kernels.max_norm_project(w.reshape(-1), w.size // max(cols, 1), cols, max_norm)

@@ -1,0 +1,81 @@
+import numpy as np
+import pytest
+
+from fastnn import ops, reference as ref
+from conftest import assert_close, to_backend, to_numpy
+
+HYPER = {
+    "sgd": {},
+    "momentum": {"rho": 0.9},
+    "momentum_avg": {"rho": 0.9},
+    "nesterov": {"rho": 0.9},
+    "adagrad": {"eps": 1e-7},
+    "adadelta": {"rho": 0.95, "eps": 1e-6},
+    "rmsprop": {"rho": 0.9, "eps": 1e-7},
+    "adam": {"rho": 0.9, "beta2": 0.999, "eps": 1e-7},
+    "adamw": {"rho": 0.9, "beta2": 0.999, "eps": 1e-7, "weight_decay": 0.01},
+}
+REGULARIZERS = {"none": {}, "l2": {"l2": 0.01}, "l1": {"l1": 0.003}, "elastic": {"l1": 0.002, "l2": 0.02}}
+
+
+@pytest.mark.parametrize("kind", ops.OPTIMIZERS)
+@pytest.mark.parametrize("reg", REGULARIZERS)
+def test_50_step_trajectory_matches_reference(kind, reg, dtype, backend, rng):
+    n = 1037  # odd size: no vector-width multiple
+    w0 = rng.standard_normal(n).astype(dtype)
+    grads = [rng.standard_normal(n).astype(dtype) for _ in range(50)]
+    lr = 0.5 if kind == "adadelta" else 0.01
+    hyper = {**HYPER[kind], **REGULARIZERS[reg]}
+    states = [np.zeros(n, dtype) for _ in range(ops.STATE_COUNT[kind])]
+    w, *s = to_backend(backend, w0, *states) if states else (to_backend(backend, w0),)
+    rw, rs = w0.astype(np.float64), [st.astype(np.float64) for st in states]
+    for t, g in enumerate(grads, start=1):
+        rg = g.astype(np.float64)
+        ops.optimizer_update(kind, w, to_backend(backend, g), *s, *([None] * (2 - len(s))), lr=lr, step=t, backend=backend, **hyper)
+        ref.optimizer_update(kind, rw, rg, *rs, *([None] * (2 - len(rs))), lr=lr, step=t, **hyper)
+    assert_close(w, rw, dtype, rtol=1e-6 if dtype == np.float32 else 1e-10)
+
+
+@pytest.mark.parametrize("kind", ops.OPTIMIZERS)
+def test_50_step_float64_trajectory_without_resync(kind, rng):
+    n = 257
+    w = rng.standard_normal(n)
+    rw = w.copy()
+    s = [np.zeros(n) for _ in range(ops.STATE_COUNT[kind])]
+    rs = [np.zeros(n) for _ in range(ops.STATE_COUNT[kind])]
+    hyper = {**HYPER[kind], "l1": 0.001, "l2": 0.01}
+    pad = [None] * (2 - len(s))
+    for t in range(1, 51):
+        g = rng.standard_normal(n) + w
+        ops.optimizer_update(kind, w, g, *s, *pad, lr=0.01, step=t, **hyper)
+        ref.optimizer_update(kind, rw, g.copy(), *rs, *pad, lr=0.01, step=t, **hyper)
+        np.testing.assert_allclose(w, rw, rtol=1e-12, atol=1e-14)
+
+
+def test_max_norm_project(dtype, backend, rng):
+    w0 = (rng.standard_normal((3, 3, 4, 5)) * 2).astype(dtype)
+    w = to_backend(backend, w0.copy())
+    ops.max_norm_project(w, 1.5, backend=backend)
+    expected = w0.astype(np.float64)
+    ref.max_norm_project(expected, 1.5)
+    assert_close(w, expected, dtype)
+    norms = np.sqrt((to_numpy(w).reshape(-1, 5).astype(np.float64) ** 2).sum(0))
+    assert (norms <= 1.5 * (1 + 1e-6)).all()
+
+
+def test_optimizer_bad_input():
+    w, g = np.zeros(4), np.zeros(4)
+    with pytest.raises(ValueError, match="kind: unknown optimizer 'lbfgs'"):
+        ops.optimizer_update("lbfgs", w, g, lr=0.1)
+    with pytest.raises(ValueError, match="s1: optimizer 'adam' needs 2 state array"):
+        ops.optimizer_update("adam", w, g, lr=0.1)
+    with pytest.raises(ValueError, match=r"g: expected shape \(4,\) like w"):
+        ops.optimizer_update("sgd", w, np.zeros(5), lr=0.1)
+    with pytest.raises(TypeError, match="s1: expected dtype float64 like w, got float32"):
+        ops.optimizer_update("momentum", w, g, np.zeros(4, np.float32), lr=0.1)
+    with pytest.raises(ValueError, match="lr: expected a finite value >= 0"):
+        ops.optimizer_update("sgd", w, g, lr=float("nan"))
+    with pytest.raises(ValueError, match="step: expected the 1-based step number"):
+        ops.optimizer_update("sgd", w, g, lr=0.1, step=0)
+    with pytest.raises(ValueError, match="max_norm: expected a value > 0"):
+        ops.max_norm_project(np.ones((2, 2)), 0.0)
