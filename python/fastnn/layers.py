@@ -1,0 +1,201 @@
+"""Layers: each a forward and a backward pass over fastnn.ops.
+
+A layer declares its parameters in ``build`` (``add_weight``); the model
+places every parameter in one flat buffer and hands the layer views into it
+(``self.params``, ``self.grads``), which the fused optimizer updates in place.
+Layers keep their activation and gradient buffers per batch shape, so a
+training step in steady state allocates nothing.
+
+Shapes passed to ``build`` exclude the batch axis.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import initializers, ops
+
+ACTIVATIONS = ops.ACTIVATIONS + ("softmax",)
+
+
+@dataclass
+class ParamSpec:
+    """A parameter a layer asks the model for."""
+
+    name: str
+    shape: tuple
+    initializer: initializers.Initializer
+    fan_in: int
+    fan_out: int
+    is_bias: bool = False
+
+
+class Layer:
+    """Base class of all layers.
+
+    Subclasses implement ``build(input_shape) -> output_shape``,
+    ``forward(x, training) -> y`` and ``backward(dy) -> dx``; ``backward``
+    writes parameter gradients into ``self.grads`` (views into the model's
+    flat gradient buffer).
+    """
+
+    def __init__(self, name=None, input_shape=None, trainable=True):
+        self.name = name
+        self.input_shape = None if input_shape is None else tuple(input_shape)
+        self.trainable = trainable
+        self.specs: list[ParamSpec] = []
+        self.params: dict = {}
+        self.grads: dict = {}
+        self.backend = None
+        self.dtype = None
+        self.needs_input_grad = True  # False for the first layer: its dx is never used
+        self._buffers: dict = {}
+
+    # -- building -------------------------------------------------------------
+    def attach(self, backend, dtype):
+        self.backend, self.dtype = backend, dtype
+
+    def build(self, input_shape):
+        """Declare parameters for inputs of ``input_shape``; return the output shape."""
+        return input_shape
+
+    def add_weight(self, name, shape, initializer, fan_in, fan_out, is_bias=False):
+        self.specs.append(ParamSpec(name, tuple(shape), initializers.get(initializer), fan_in, fan_out, is_bias))
+
+    def buffer(self, name, shape, dtype=None):
+        """A reusable array of ``shape``: allocated on first use, then returned again."""
+        key = (name, shape)
+        buf = self._buffers.get(key)
+        if buf is None:
+            buf = self._buffers[key] = self.backend.empty(shape, dtype or self.dtype)
+        return buf
+
+    # -- computing --------------------------------------------------------------
+    def forward(self, x, training):
+        raise NotImplementedError
+
+    def backward(self, dy):
+        raise NotImplementedError
+
+    def count_params(self):
+        return sum(int(_prod(s.shape)) for s in self.specs)
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable}
+
+
+def _prod(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def _check_activation(activation):
+    if activation is None:
+        return "linear"
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation: expected one of {', '.join(ACTIVATIONS)}, got {activation!r}")
+    return activation
+
+
+class _Activated(Layer):
+    """Mixin for layers with an ``activation=`` argument, applied after the layer's linear map.
+
+    With ``softmax`` as the final activation and cross-entropy as the loss, the
+    model asks for logits (``logits_only``) and fuses softmax into the loss.
+    """
+
+    def __init__(self, activation=None, alpha=ops.activation.LEAKY_RELU_ALPHA, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = _check_activation(activation)
+        self.alpha = alpha
+        self.logits_only = False
+
+    def activate(self, z):
+        if self.logits_only or self.activation == "linear":
+            self._z = self._a = z
+            return z
+        a = self.buffer("a", z.shape)
+        if self.activation == "softmax":
+            ops.softmax_forward(z.reshape(-1, z.shape[-1]), out=a.reshape(-1, z.shape[-1]), backend=self.backend)
+        else:
+            ops.activation_forward(self.activation, z, alpha=self.alpha, out=a, backend=self.backend)
+        self._z, self._a = z, a
+        return a
+
+    def activate_backward(self, da):
+        """dz from da, computed in place into da (da is this layer's own scratch)."""
+        if self.logits_only or self.activation == "linear":
+            return da
+        if self.activation == "softmax":
+            C = da.shape[-1]
+            dz = self.buffer("dz", da.shape)
+            ops.softmax_backward(self._a.reshape(-1, C), da.reshape(-1, C), out=dz.reshape(-1, C), backend=self.backend)
+            return dz
+        return ops.activation_backward(self.activation, self._z, self._a, da, alpha=self.alpha, out=da,
+                                       backend=self.backend)
+
+    def get_config(self):
+        return {**super().get_config(), "activation": self.activation, "alpha": self.alpha}
+
+
+class Dense(_Activated):
+    """Fully connected layer: ``activation(x @ W + b)``.
+
+    Args:
+        units: number of output units.
+        activation: name of the activation (see ``ACTIVATIONS``), default linear.
+        use_bias: whether to add a bias.
+        kernel_initializer: default Glorot uniform. bias_initializer: default zeros.
+        input_shape: (features,) when this is the model's first layer.
+    """
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", **kwargs):
+        super().__init__(activation=activation, **kwargs)
+        if not isinstance(units, int) or units < 1:
+            raise ValueError(f"units: expected a positive int, got {units!r}")
+        self.units, self.use_bias = units, use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+
+    def build(self, input_shape):
+        if len(input_shape) != 1:
+            raise ValueError(f"{self.name}: Dense expects flat inputs (features,), got shape {input_shape}; add Flatten()")
+        fan_in = input_shape[0]
+        self.add_weight("W", (fan_in, self.units), self.kernel_initializer, fan_in, self.units)
+        if self.use_bias:
+            self.add_weight("b", (self.units,), self.bias_initializer, fan_in, self.units, is_bias=True)
+        return (self.units,)
+
+    def forward(self, x, training):
+        self._x = x
+        z = self.buffer("z", (x.shape[0], self.units))
+        ops.dense_forward(x, self.params["W"], self.params.get("b"), out=z, backend=self.backend)
+        return self.activate(z)
+
+    def backward(self, dy):
+        dz = self.activate_backward(dy)
+        x = self._x
+        dx = self.buffer("dx", x.shape) if self.needs_input_grad else None
+        ops.dense_backward(x, self.params["W"], dz, need_dx=self.needs_input_grad, has_bias=self.use_bias, dx=dx,
+                           dW=self.grads["W"], db=self.grads.get("b"), backend=self.backend)
+        return dx
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "use_bias": self.use_bias,
+                "kernel_initializer": self.kernel_initializer.get_config(),
+                "bias_initializer": self.bias_initializer.get_config()}
+
+
+class Activation(_Activated):
+    """Applies an activation function by name: ``Activation('relu')``."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(activation=activation, **kwargs)
+
+    def forward(self, x, training):
+        return self.activate(x)
+
+    def backward(self, dy):
+        return self.activate_backward(dy)
