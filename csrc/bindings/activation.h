@@ -7,14 +7,14 @@
 
 namespace fastnn {
 
-inline Activation parse_activation(const std::string& name) {
+inline Activation parse_activation(const std::string& name, const char* arg = "kind") {
   static const std::pair<const char*, Activation> table[] = {
       {"linear", Activation::Linear},        {"sigmoid", Activation::Sigmoid},   {"tanh", Activation::Tanh},
       {"relu", Activation::Relu},            {"leaky_relu", Activation::LeakyRelu},
       {"softplus", Activation::Softplus},    {"swish", Activation::Swish}};
   for (auto& [key, kind] : table)
     if (name == key) return kind;
-  throw ValueError("kind: unknown activation '" + name +
+  throw ValueError(std::string(arg) + ": unknown activation '" + name +
                    "', expected one of linear, sigmoid, tanh, relu, leaky_relu, softplus, swish");
 }
 

@@ -1,58 +1,93 @@
 // Bindings of dense_forward / dense_backward / bias_grad for device Dev.
 #pragma once
+#include <array>
+#include <tuple>
 #include "../ops/dense.h"
+#include "activation.h"
 #include "tensor_arg.h"
 
 namespace fastnn {
+
+template <class T>
+T* ptr_or_null(const std::optional<Tensor>& t) {
+  return t ? t->ptr<T>() : nullptr;
+}
+
+// Checks x (M, K) and W (K, N); returns {M, K, N}.
+inline std::array<int64_t, 3> check_dense_operands(const Tensor& x, const Tensor& W) {
+  check_ndim(x, 2);
+  check_nonempty(x);
+  check_ndim(W, 2);
+  check_shape(W, {x.dim(1), -1});
+  check_same_float({&x, &W});
+  return {x.dim(0), x.dim(1), W.dim(1)};
+}
+
+inline void check_optional(const std::optional<Tensor>& t, std::initializer_list<int64_t> shape, const Tensor& like) {
+  if (t) check_shape(*t, shape), check_same_float({&like, &*t});
+}
 
 template <class Dev>
 void bind_dense(py::module_& m) {
   m.def(
       "dense_forward",
-      [](py::handle x_, py::handle W_, py::handle b_, py::handle y_) {
-        Tensor x = tensor_arg<Dev>(x_, "x"), W = tensor_arg<Dev>(W_, "W"), y = tensor_arg<Dev>(y_, "y", true);
-        std::optional<Tensor> b = optional_tensor_arg<Dev>(b_, "b");
-        check_ndim(x, 2);
-        check_nonempty(x);
-        check_ndim(W, 2);
-        const int64_t M = x.dim(0), K = x.dim(1), N = W.dim(1);
-        check_shape(W, {K, N});
-        check_shape(y, {M, N});
-        check_same_float({&x, &W, &y});
-        if (b) check_shape(*b, {N}), check_same_float({&x, &*b});
+      [](py::handle x_, py::handle W_, py::handle b_, py::handle z_, py::handle a_, const std::string& activation,
+         double alpha) {
+        const Activation f = parse_activation(activation, "activation");
+        Tensor x = tensor_arg<Dev>(x_, "x"), W = tensor_arg<Dev>(W_, "W"), z = tensor_arg<Dev>(z_, "z", true);
+        std::optional<Tensor> b = optional_tensor_arg<Dev>(b_, "b"), a = optional_tensor_arg<Dev>(a_, "a", true);
+        const auto [M, K, N] = check_dense_operands(x, W);
+        check_shape(z, {M, N});
+        check_same_float({&x, &z});
+        check_optional(b, {N}, x);
+        check_optional(a, {M, N}, x);
+        if (!a && f != Activation::Linear) throw ValueError("a: needed for activation '" + activation + "', got None");
         py::gil_scoped_release nogil;
         dispatch_float(x.dtype, [&](auto t) {
           using T = decltype(t);
-          dense_forward(Dev{}, x.ptr<T>(), W.ptr<T>(), b ? b->ptr<T>() : nullptr, y.ptr<T>(), M, K, N);
+          dense_forward(Dev{}, x.ptr<T>(), W.ptr<T>(), ptr_or_null<T>(b), z.ptr<T>(), ptr_or_null<T>(a), f, T(alpha),
+                        M, K, N);
         });
       },
-      py::arg("x"), py::arg("W"), py::arg("b"), py::arg("y"), "y = x @ W + b (b may be None), written into y.");
+      py::arg("x"), py::arg("W"), py::arg("b"), py::arg("z"), py::arg("a"), py::arg("activation") = "linear",
+      py::arg("alpha") = 0.0,
+      "z = x @ W + b (b may be None) and, if a is given, a = activation(z); written in place.");
 
   m.def(
       "dense_backward",
-      [](py::handle x_, py::handle W_, py::handle dy_, py::handle dx_, py::handle dW_, py::handle db_) {
+      [](py::handle x_, py::handle W_, py::handle dy_, py::handle dz_, py::handle z_, py::handle a_,
+         const std::string& activation, double alpha, py::handle dx_, py::handle dW_, py::handle db_) {
+        const Activation f = parse_activation(activation, "activation");
         Tensor x = tensor_arg<Dev>(x_, "x"), W = tensor_arg<Dev>(W_, "W"), dy = tensor_arg<Dev>(dy_, "dy"),
                dW = tensor_arg<Dev>(dW_, "dW", true);
         std::optional<Tensor> dx = optional_tensor_arg<Dev>(dx_, "dx", true), db = optional_tensor_arg<Dev>(db_, "db", true);
-        check_ndim(x, 2);
-        check_nonempty(x);
-        check_ndim(W, 2);
-        const int64_t M = x.dim(0), K = x.dim(1), N = W.dim(1);
-        check_shape(W, {K, N});
+        const auto [M, K, N] = check_dense_operands(x, W);
         check_shape(dy, {M, N});
         check_shape(dW, {K, N});
-        check_same_float({&x, &W, &dy, &dW});
-        if (dx) check_shape(*dx, {M, K}), check_same_float({&x, &*dx});
-        if (db) check_shape(*db, {N}), check_same_float({&x, &*db});
+        check_same_float({&x, &dy, &dW});
+        check_optional(dx, {M, K}, x);
+        check_optional(db, {N}, x);
+        std::optional<Tensor> dz, z, a;
+        if (f != Activation::Linear) {
+          const std::string why = "needed for activation '" + activation + "', got None";
+          for (auto [opt, h, name, out] : {std::tuple{&dz, dz_, "dz", true}, {&z, z_, "z", false}, {&a, a_, "a", false}}) {
+            *opt = optional_tensor_arg<Dev>(h, name, out);
+            if (!*opt) throw ValueError(std::string(name) + ": " + why);
+            check_optional(*opt, {M, N}, x);
+          }
+        }
         py::gil_scoped_release nogil;
         dispatch_float(x.dtype, [&](auto t) {
           using T = decltype(t);
-          dense_backward(Dev{}, x.ptr<T>(), W.ptr<T>(), dy.ptr<T>(), dx ? dx->ptr<T>() : nullptr, dW.ptr<T>(),
-                         db ? db->ptr<T>() : nullptr, M, K, N);
+          dense_backward(Dev{}, x.ptr<T>(), W.ptr<T>(), dy.ptr<T>(), ptr_or_null<T>(dz), ptr_or_null<T>(z),
+                         ptr_or_null<T>(a), f, T(alpha), ptr_or_null<T>(dx), dW.ptr<T>(), ptr_or_null<T>(db), M, K, N);
         });
       },
-      py::arg("x"), py::arg("W"), py::arg("dy"), py::arg("dx"), py::arg("dW"), py::arg("db"),
-      "dW = x^T dy, db = sum_rows(dy), dx = dy W^T, written in place (dx, db may be None).");
+      py::arg("x"), py::arg("W"), py::arg("dy"), py::arg("dz"), py::arg("z"), py::arg("a"),
+      py::arg("activation") = "linear", py::arg("alpha") = 0.0, py::arg("dx") = py::none(), py::arg("dW") = py::none(),
+      py::arg("db") = py::none(),
+      "Backward of dense_forward: dz = dy * f'(z) (dz may be dy; unused for linear), dW = x^T dz,\n"
+      "db = sum_rows(dz), dx = dz W^T, written in place (dx, db may be None).");
 
   m.def(
       "bias_grad",

@@ -17,17 +17,20 @@ using namespace fastnn;
 PYBIND11_MODULE(_C, m) {
   m.doc() = "fastnn CPU kernels (C++, OpenMP, OpenBLAS).";
   register_errors();
+  // One thread pool: see csrc/cpu/blas.h.
+  scipy_openblas_set_num_threads(1);
 
   m.def(
       "set_num_threads",
       [](int n) {
         if (n < 1) throw ValueError("n: expected a thread count >= 1, got " + std::to_string(n));
-        scipy_openblas_set_num_threads(n);
 #ifdef _OPENMP
         omp_set_num_threads(n);
 #endif
       },
-      py::arg("n"), "Set the number of threads used by OpenBLAS and by fastnn's OpenMP loops.");
+      py::arg("n"),
+      "Set the number of threads fastnn computes with: its OpenMP loops and the OpenBLAS calls they make\n"
+      "(OpenBLAS itself stays single-threaded inside them, so there is one thread pool).");
   m.def(
       "get_num_threads",
       []() {
@@ -37,7 +40,7 @@ PYBIND11_MODULE(_C, m) {
         return 1;
 #endif
       },
-      "Number of threads fastnn's OpenMP loops use (OpenBLAS is kept at the same count).");
+      "Number of threads fastnn computes with (OpenMP threads, each running single-threaded OpenBLAS).");
   m.def("blas_corename", []() { return std::string(scipy_openblas_get_corename()); },
         "The OpenBLAS kernel family in use (e.g. SkylakeX, Haswell).");
   m.def("blas_config", []() { return std::string(scipy_openblas_get_config()); }, "OpenBLAS build configuration.");

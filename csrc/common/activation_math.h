@@ -5,6 +5,7 @@
 // tanh are cheapest from a, the others from z.
 #pragma once
 #include <cmath>
+#include <type_traits>
 
 #include "hd.h"
 
@@ -26,36 +27,46 @@ FASTNN_HD inline T softplus(T z) {
   return (z > T(0) ? z : T(0)) + log1p(exp(-fabs(z)));
 }
 
-template <class T>
-FASTNN_HD inline T activate(Activation kind, T z, T alpha) {
-  switch (kind) {
-    case Activation::Sigmoid: return sigmoid(z);
-    case Activation::Tanh: return tanh(z);
-    case Activation::Relu: return z > T(0) ? z : T(0);
-    case Activation::LeakyRelu: return z > T(0) ? z : alpha * z;
-    case Activation::Softplus: return softplus(z);
-    case Activation::Swish: return z * sigmoid(z);
-    case Activation::Linear: break;
-  }
-  return z;
+// The activation is a template parameter so that each kernel loop compiles
+// to straight-line (vectorizable) code for one function.
+template <Activation K, class T>
+FASTNN_HD inline T activate(T z, T alpha) {
+  if constexpr (K == Activation::Sigmoid) return sigmoid(z);
+  else if constexpr (K == Activation::Tanh) return tanh(z);
+  else if constexpr (K == Activation::Relu) return z > T(0) ? z : T(0);
+  else if constexpr (K == Activation::LeakyRelu) return z > T(0) ? z : alpha * z;
+  else if constexpr (K == Activation::Softplus) return softplus(z);
+  else if constexpr (K == Activation::Swish) return z * sigmoid(z);
+  else return z;
 }
 
 // d f(z) / dz, given z and a = f(z).
-template <class T>
-FASTNN_HD inline T activate_grad(Activation kind, T z, T a, T alpha) {
+template <Activation K, class T>
+FASTNN_HD inline T activate_grad(T z, T a, T alpha) {
+  if constexpr (K == Activation::Sigmoid) return a * (T(1) - a);
+  else if constexpr (K == Activation::Tanh) return T(1) - a * a;
+  else if constexpr (K == Activation::Relu) return T(z > T(0));
+  else if constexpr (K == Activation::LeakyRelu) return z > T(0) ? T(1) : alpha;
+  else if constexpr (K == Activation::Softplus) return sigmoid(z);
+  else if constexpr (K == Activation::Swish) {
+    const T s = sigmoid(z);
+    return s + z * s * (T(1) - s);
+  } else return T(1);
+}
+
+// Calls f(std::integral_constant<Activation, K>{}) for the runtime kind.
+template <class F>
+FASTNN_HD inline void dispatch_activation(Activation kind, F&& f) {
+  using A = Activation;
   switch (kind) {
-    case Activation::Sigmoid: return a * (T(1) - a);
-    case Activation::Tanh: return T(1) - a * a;
-    case Activation::Relu: return z > T(0) ? T(1) : T(0);
-    case Activation::LeakyRelu: return z > T(0) ? T(1) : alpha;
-    case Activation::Softplus: return sigmoid(z);
-    case Activation::Swish: {
-      T s = sigmoid(z);
-      return s + z * s * (T(1) - s);
-    }
-    case Activation::Linear: break;
+    case A::Linear: return f(std::integral_constant<A, A::Linear>{});
+    case A::Sigmoid: return f(std::integral_constant<A, A::Sigmoid>{});
+    case A::Tanh: return f(std::integral_constant<A, A::Tanh>{});
+    case A::Relu: return f(std::integral_constant<A, A::Relu>{});
+    case A::LeakyRelu: return f(std::integral_constant<A, A::LeakyRelu>{});
+    case A::Softplus: return f(std::integral_constant<A, A::Softplus>{});
+    case A::Swish: return f(std::integral_constant<A, A::Swish>{});
   }
-  return T(1);
 }
 
 }  // namespace fastnn

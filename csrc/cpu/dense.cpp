@@ -1,5 +1,7 @@
-// Dense layer on the CPU: every product is one OpenBLAS GEMM; the bias is
-// broadcast into y first so the GEMM adds onto it (beta = 1) in one pass.
+// Dense layer on the CPU: the two products of the backward pass and the one
+// of the forward pass are OpenBLAS GEMMs; the bias and the activation ride
+// in a single pass over the (cache-resident) output beside each GEMM, so a
+// layer costs its GEMMs plus one sweep.
 #include "../ops/dense.h"
 
 #include <algorithm>
@@ -11,47 +13,96 @@
 
 namespace fastnn {
 
-template <class T>
-void dense_forward(Cpu, const T* x, const T* W, const T* b, T* y, int64_t M, int64_t K, int64_t N) {
-  if (b) {
-#pragma omp parallel for if (M * N > (1 << 16))
-    for (int64_t i = 0; i < M; ++i) std::copy(b, b + N, y + i * N);
-  }
-  cpu::gemm(false, false, M, N, K, T(1), x, K, W, N, b ? T(1) : T(0), y, N);
-}
+constexpr int64_t kParallelMin = 1 << 14;
 
-template <class T>
-void bias_grad(Cpu, const T* dy, T* db, int64_t M, int64_t N) {
-  // Row by row so the inner loop runs over contiguous memory and vectorizes;
-  // columns are split across threads, so the sum order is fixed.
-#pragma omp parallel if (M * N > (1 << 16))
+// Calls body(lo, hi) on each thread's share of the N columns: splitting
+// columns (not rows) keeps per-column sums in a fixed order on every run.
+template <class F>
+static void for_column_blocks(int64_t M, int64_t N, F&& body) {
+#pragma omp parallel if (M * N > kParallelMin)
   {
 #ifdef _OPENMP
-    const int nt = omp_get_num_threads(), id = omp_get_thread_num();
+    const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
 #else
-    const int nt = 1, id = 0;
+    const int64_t nt = 1, id = 0;
 #endif
-    const int64_t chunk = (N + nt - 1) / nt, lo = std::min<int64_t>(N, id * chunk), hi = std::min(N, lo + chunk);
-    std::fill(db + lo, db + hi, T(0));
-    for (int64_t i = 0; i < M; ++i) {
-      const T* row = dy + i * N;
-      for (int64_t j = lo; j < hi; ++j) db[j] += row[j];
+    const int64_t chunk = ((N + nt - 1) / nt + 15) & ~int64_t(15);
+    const int64_t lo = std::min(N, id * chunk), hi = std::min(N, lo + chunk);
+    if (hi > lo) body(lo, hi);
+  }
+}
+
+template <Activation F, class T>
+static void bias_activation_epilogue(const T* __restrict__ b, T* __restrict__ z, T* __restrict__ a, T alpha,
+                                     int64_t M, int64_t N) {
+#pragma omp parallel for if (M * N > kParallelMin)
+  for (int64_t i = 0; i < M; ++i) {
+    T* zr = z + i * N;
+    if (b)
+#pragma omp simd
+      for (int64_t j = 0; j < N; ++j) zr[j] += b[j];
+    if (a) {
+      T* ar = a + i * N;
+#pragma omp simd
+      for (int64_t j = 0; j < N; ++j) ar[j] = activate<F>(zr[j], alpha);
     }
   }
 }
 
 template <class T>
-void dense_backward(Cpu, const T* x, const T* W, const T* dy, T* dx, T* dW, T* db, int64_t M, int64_t K,
-                    int64_t N) {
-  cpu::gemm(true, false, K, N, M, T(1), x, K, dy, N, T(0), dW, N);
-  if (db) bias_grad(Cpu{}, dy, db, M, N);
-  if (dx) cpu::gemm(false, true, M, K, N, T(1), dy, N, W, N, T(0), dx, K);
+void dense_forward(Cpu, const T* x, const T* W, const T* b, T* z, T* a, Activation f, T alpha, int64_t M, int64_t K,
+                   int64_t N) {
+  cpu::gemm(false, false, M, N, K, T(1), x, K, W, N, T(0), z, N);
+  if (b || a) dispatch_activation(f, [&](auto k) { bias_activation_epilogue<k.value>(b, z, a, alpha, M, N); });
 }
 
-#define INSTANTIATE(T)                                                                              \
-  template void dense_forward<T>(Cpu, const T*, const T*, const T*, T*, int64_t, int64_t, int64_t); \
-  template void dense_backward<T>(Cpu, const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t,  \
-                                  int64_t);                                                         \
+template <class T>
+void bias_grad(Cpu, const T* dy, T* db, int64_t M, int64_t N) {
+  for_column_blocks(M, N, [&](int64_t lo, int64_t hi) {
+    std::fill(db + lo, db + hi, T(0));
+    for (int64_t i = 0; i < M; ++i) {
+      const T* row = dy + i * N;
+#pragma omp simd
+      for (int64_t j = lo; j < hi; ++j) db[j] += row[j];
+    }
+  });
+}
+
+// dz = dy * f'(z) and db = column sums of dz, in one pass.
+template <Activation F, class T>
+static void activation_grad_prologue(const T* dy, T* dz, const T* __restrict__ z, const T* __restrict__ a, T alpha,
+                                     T* __restrict__ db, int64_t M, int64_t N) {
+  for_column_blocks(M, N, [&](int64_t lo, int64_t hi) {
+    if (db) std::fill(db + lo, db + hi, T(0));
+    for (int64_t i = 0; i < M; ++i) {
+      const int64_t r = i * N;
+#pragma omp simd
+      for (int64_t j = lo; j < hi; ++j) dz[r + j] = dy[r + j] * activate_grad<F>(z[r + j], a[r + j], alpha);
+      if (db)
+#pragma omp simd
+        for (int64_t j = lo; j < hi; ++j) db[j] += dz[r + j];
+    }
+  });
+}
+
+template <class T>
+void dense_backward(Cpu, const T* x, const T* W, const T* dy, T* dz, const T* z, const T* a, Activation f, T alpha,
+                    T* dx, T* dW, T* db, int64_t M, int64_t K, int64_t N) {
+  if (f == Activation::Linear) {
+    dz = const_cast<T*>(dy);  // read-only from here on
+    if (db) bias_grad(Cpu{}, dy, db, M, N);
+  } else {
+    dispatch_activation(f, [&](auto k) { activation_grad_prologue<k.value>(dy, dz, z, a, alpha, db, M, N); });
+  }
+  cpu::gemm(true, false, K, N, M, T(1), x, K, dz, N, T(0), dW, N);
+  if (dx) cpu::gemm(false, true, M, K, N, T(1), dz, N, W, N, T(0), dx, K);
+}
+
+#define INSTANTIATE(T)                                                                                              \
+  template void dense_forward<T>(Cpu, const T*, const T*, const T*, T*, T*, Activation, T, int64_t, int64_t,       \
+                                 int64_t);                                                                          \
+  template void dense_backward<T>(Cpu, const T*, const T*, const T*, T*, const T*, const T*, Activation, T, T*, T*, \
+                                  T*, int64_t, int64_t, int64_t);                                                   \
   template void bias_grad<T>(Cpu, const T*, T*, int64_t, int64_t);
 INSTANTIATE(float)
 INSTANTIATE(double)

@@ -168,17 +168,31 @@ class Dense(_Activated):
             self.add_weight("b", (self.units,), self.bias_initializer, fan_in, self.units, is_bias=True)
         return (self.units,)
 
+    def _fused_activation(self):
+        """The element-wise activation the dense kernels apply in their epilogue (softmax is row-wise: not fused)."""
+        return "linear" if self.logits_only or self.activation == "softmax" else self.activation
+
     def forward(self, x, training):
         self._x = x
-        z = self.buffer("z", (x.shape[0], self.units))
-        ops.dense_forward(x, self.params["W"], self.params.get("b"), out=z, backend=self.backend)
-        return self.activate(z)
+        shape = (x.shape[0], self.units)
+        f = self._fused_activation()
+        z = self.buffer("z", shape)
+        y = ops.dense_forward(x, self.params["W"], self.params.get("b"), activation=f, alpha=self.alpha,
+                              preact=z, out=z if f == "linear" else self.buffer("a", shape), backend=self.backend)
+        self._z = z
+        if f == "linear" and self.activation == "softmax" and not self.logits_only:
+            return self.activate(z)
+        self._a = y
+        return y
 
     def backward(self, dy):
-        dz = self.activate_backward(dy)
+        f = self._fused_activation()
+        if f == "linear":
+            dy = self.activate_backward(dy)  # softmax (or nothing)
         x = self._x
         dx = self.buffer("dx", x.shape) if self.needs_input_grad else None
-        ops.dense_backward(x, self.params["W"], dz, need_dx=self.needs_input_grad, has_bias=self.use_bias, dx=dx,
+        ops.dense_backward(x, self.params["W"], dy, activation=f, preact=self._z, y=self._a, alpha=self.alpha,
+                           dz=dy, need_dx=self.needs_input_grad, has_bias=self.use_bias, dx=dx,
                            dW=self.grads["W"], db=self.grads.get("b"), backend=self.backend)
         return dx
 
