@@ -52,7 +52,8 @@
 //     message; CUDA would hang or be undefined.
 //   - Environment: FASTNN_EMU_THREADS = OS threads running blocks (default:
 //     OpenMP's thread count when cuda_emu.cpp is built with -fopenmp, else 1);
-//     FASTNN_EMU_STACK_KB = fiber stack size (default 64, 256 under ASan).
+//     FASTNN_EMU_STACK_KB = fiber stack size (default 64, 256 under ASan);
+//     a thread that overflows it faults on a guard page (a segfault).
 //   - AddressSanitizer: dynamic shared memory is an exactly-sized heap block
 //     and cudaMalloc is malloc, so out-of-bounds accesses are reported. Static
 //     __shared__ arrays become plain statics (and blocks then run one at a
