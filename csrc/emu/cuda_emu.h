@@ -60,6 +60,7 @@
 //     time); GCC gives redzones only to those of non-template, non-inline
 //     functions, so put a template kernel's tiles in dynamic shared memory
 //     when ASan coverage of them matters.
+//   - Not for ThreadSanitizer (fiber switches are annotated for ASan only).
 //   - x86-64 only (the fiber switch is a few lines of assembly).
 #pragma once
 

@@ -40,8 +40,8 @@ class Optimizer:
 
     def step(self, model):
         """Apply one update to every trainable parameter group of ``model``."""
+        lr = self.current_learning_rate()  # the schedule sees the 0-based step
         self.iterations += 1
-        lr = self.current_learning_rate()
         s = self.state
         for g in model.param_groups():
             sl = slice(g.start, g.stop)
@@ -81,7 +81,79 @@ class SGD(Optimizer):
         return {"momentum": self.momentum, "nesterov": self.nesterov, "averaged": self.averaged}
 
 
-_BY_NAME = {"sgd": SGD}
+class Adagrad(Optimizer):
+    """Adagrad: per-weight steps shrink with the sum of that weight's squared gradients."""
+
+    kind = "adagrad"
+
+    def __init__(self, learning_rate=0.01, epsilon=1e-7):
+        super().__init__(learning_rate, eps=float(epsilon))
+
+    def _args(self):
+        return {"epsilon": self.hyper["eps"]}
+
+
+class Adadelta(Optimizer):
+    """Adadelta: steps scaled by RMS(past updates) / RMS(gradients); ``learning_rate`` 1.0 is the paper's rule."""
+
+    kind = "adadelta"
+
+    def __init__(self, learning_rate=1.0, rho=0.95, epsilon=1e-7):
+        _check_decay("rho", rho)
+        super().__init__(learning_rate, rho=float(rho), eps=float(epsilon))
+
+    def _args(self):
+        return {"rho": self.hyper["rho"], "epsilon": self.hyper["eps"]}
+
+
+class RMSprop(Optimizer):
+    """RMSProp: divide each step by a moving RMS of recent gradients (decay ``rho``)."""
+
+    kind = "rmsprop"
+
+    def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7):
+        _check_decay("rho", rho)
+        super().__init__(learning_rate, rho=float(rho), eps=float(epsilon))
+
+    def _args(self):
+        return {"rho": self.hyper["rho"], "epsilon": self.hyper["eps"]}
+
+
+class Adam(Optimizer):
+    """Adam: momentum (``beta_1``) plus RMSProp (``beta_2``), both bias-corrected."""
+
+    kind = "adam"
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        _check_decay("beta_1", beta_1)
+        _check_decay("beta_2", beta_2)
+        super().__init__(learning_rate, rho=float(beta_1), beta2=float(beta_2), eps=float(epsilon))
+
+    def _args(self):
+        return {"beta_1": self.hyper["rho"], "beta_2": self.hyper["beta2"], "epsilon": self.hyper["eps"]}
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: ``w -= lr * weight_decay * w`` each step, apart from the gradient."""
+
+    kind = "adamw"
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        if weight_decay < 0:
+            raise ValueError(f"weight_decay: expected a value >= 0, got {weight_decay}")
+        super().__init__(learning_rate, beta_1, beta_2, epsilon)
+        self.hyper["weight_decay"] = float(weight_decay)
+
+    def _args(self):
+        return {**super()._args(), "weight_decay": self.hyper["weight_decay"]}
+
+
+def _check_decay(name, value):
+    if not 0 <= value < 1:
+        raise ValueError(f"{name}: expected 0 <= {name} < 1, got {value}")
+
+
+_BY_NAME = {"sgd": SGD, "adagrad": Adagrad, "adadelta": Adadelta, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW}
 
 
 def get(optimizer):
@@ -90,4 +162,13 @@ def get(optimizer):
         return optimizer
     if isinstance(optimizer, str) and optimizer.lower() in _BY_NAME:
         return _BY_NAME[optimizer.lower()]()
+    if isinstance(optimizer, dict):
+        cfg = dict(optimizer)
+        cls = {c.__name__: c for c in _BY_NAME.values()}[cfg.pop("class_name")]
+        lr = cfg.pop("learning_rate")
+        if isinstance(lr, dict):
+            from . import schedules
+
+            lr = schedules.get(lr)
+        return cls(learning_rate=lr, **cfg)
     raise ValueError(f"optimizer: expected one of {', '.join(sorted(_BY_NAME))} or an Optimizer, got {optimizer!r}")

@@ -1,0 +1,83 @@
+"""Learning-rate schedules: callables mapping the 0-based step t to a rate.
+
+Pass one as an optimizer's ``learning_rate``; the fused update receives the
+rate every step, so nothing is recompiled.
+"""
+from __future__ import annotations
+
+import math
+
+
+class Schedule:
+    """Base class: ``schedule(t) -> learning rate``."""
+
+    def __call__(self, step):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {"class_name": type(self).__name__, **self.__dict__}
+
+
+def _positive(name, value):
+    if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name}: expected a positive number, got {value!r}")
+    return value
+
+
+class StepDecay(Schedule):
+    """lr0 * factor^floor(t / step_size): drop by ``factor`` every ``step_size`` steps."""
+
+    def __init__(self, initial_learning_rate, factor=0.5, step_size=1000):
+        self.initial_learning_rate = _positive("initial_learning_rate", initial_learning_rate)
+        self.factor = _positive("factor", factor)
+        self.step_size = int(_positive("step_size", step_size))
+
+    def __call__(self, step):
+        return self.initial_learning_rate * self.factor ** (step // self.step_size)
+
+
+class ExponentialDecay(Schedule):
+    """lr0 * decay_rate^(t / decay_steps) (Keras' ExponentialDecay; ``staircase`` floors the exponent)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False):
+        self.initial_learning_rate = _positive("initial_learning_rate", initial_learning_rate)
+        self.decay_steps = _positive("decay_steps", decay_steps)
+        self.decay_rate = _positive("decay_rate", decay_rate)
+        self.staircase = staircase
+
+    def __call__(self, step):
+        p = step / self.decay_steps
+        return self.initial_learning_rate * self.decay_rate ** (math.floor(p) if self.staircase else p)
+
+
+class InverseTimeDecay(Schedule):
+    """lr0 / (1 + k t): the 1/t schedule of stochastic approximation."""
+
+    def __init__(self, initial_learning_rate, k):
+        self.initial_learning_rate = _positive("initial_learning_rate", initial_learning_rate)
+        if k < 0:
+            raise ValueError(f"k: expected a value >= 0, got {k}")
+        self.k = k
+
+    def __call__(self, step):
+        return self.initial_learning_rate / (1 + self.k * step)
+
+
+class PowerDecay(Schedule):
+    """lr0 * (t + 1)^-epsilon: the power schedule t^-eps (shifted so step 0 gives lr0)."""
+
+    def __init__(self, initial_learning_rate, epsilon=0.5):
+        self.initial_learning_rate = _positive("initial_learning_rate", initial_learning_rate)
+        self.epsilon = _positive("epsilon", epsilon)
+
+    def __call__(self, step):
+        return self.initial_learning_rate * (step + 1) ** -self.epsilon
+
+
+_BY_NAME = {c.__name__: c for c in (StepDecay, ExponentialDecay, InverseTimeDecay, PowerDecay)}
+
+
+def get(config):
+    """A schedule from its ``get_config()`` dict."""
+    cfg = dict(config)
+    return _BY_NAME[cfg.pop("class_name")](**cfg)
