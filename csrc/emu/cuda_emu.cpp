@@ -21,9 +21,6 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #ifndef FASTNN_CUDA_EMU
 #define FASTNN_CUDA_EMU
@@ -107,8 +104,10 @@ std::size_t fiber_stack_bytes() {
 }
 
 #ifdef _OPENMP
+// One unless asked: blocks are cheap to run in turn, and OpenMP threads that
+// spin between launches slow everything down on a busy machine.
 int os_threads_for_blocks() {
-  static const int threads = static_cast<int>(positive_env("FASTNN_EMU_THREADS", omp_get_max_threads()));
+  static const int threads = static_cast<int>(positive_env("FASTNN_EMU_THREADS", 1));
   return threads;
 }
 #endif

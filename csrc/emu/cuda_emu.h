@@ -9,7 +9,8 @@
 //              fastnn::launch and FASTNN_DYNAMIC_SHARED.
 //   emulation  g++ -x c++ -std=c++17 -DFASTNN_CUDA_EMU -Icsrc ... file.cu
 //              linked with csrc/emu/cuda_emu.cpp (built with the same flags,
-//              sanitizers included; add -fopenmp to run blocks in parallel).
+//              sanitizers included; with -fopenmp, FASTNN_EMU_THREADS > 1 runs
+//              blocks in parallel).
 //              Kernels run on the CPU: each CUDA thread of a block is a fiber
 //              on one OS thread, switched at barriers and warp operations.
 //
@@ -50,8 +51,8 @@
 //   - A barrier that cannot complete (threads exited while others wait at
 //     __syncthreads, lanes exited before a warp operation) aborts with a
 //     message; CUDA would hang or be undefined.
-//   - Environment: FASTNN_EMU_THREADS = OS threads running blocks (default:
-//     OpenMP's thread count when cuda_emu.cpp is built with -fopenmp, else 1);
+//   - Environment: FASTNN_EMU_THREADS = OS threads running a launch's blocks
+//     in parallel (default 1; needs cuda_emu.cpp built with -fopenmp);
 //     FASTNN_EMU_STACK_KB = fiber stack size (default 64, 256 under ASan);
 //     a thread that overflows it faults on a guard page (a segfault).
 //   - AddressSanitizer: dynamic shared memory is an exactly-sized heap block
