@@ -1,15 +1,31 @@
-// fastnn._cuda: the CUDA kernels (compiled by nvcc) and device discovery.
+// fastnn._cuda (kernels compiled by nvcc, GPU arrays) and fastnn._cuda_emu
+// (the same kernel sources compiled by g++ against csrc/emu, numpy arrays):
+// one binding file, so both modules expose the same functions with the same
+// argument checks.
 #include <pybind11/stl.h>
 
-#include "../cuda/device_query.h"
+#include "activation.h"
 #include "errors.h"
+#ifndef FASTNN_CUDA_EMU
+#include "../cuda/device_query.h"
+#endif
 
 namespace py = pybind11;
 using namespace fastnn;
 
-PYBIND11_MODULE(_cuda, m) {
+#ifdef FASTNN_CUDA_EMU
+#define FASTNN_CUDA_MODULE _cuda_emu
+#else
+#define FASTNN_CUDA_MODULE _cuda
+#endif
+
+PYBIND11_MODULE(FASTNN_CUDA_MODULE, m) {
+#ifdef FASTNN_CUDA_EMU
+  m.doc() = "fastnn CUDA kernels, compiled by g++ and run on the CPU by the emulator in csrc/emu.";
+  m.attr("emulated") = true;
+#else
   m.doc() = "fastnn CUDA kernels.";
-  register_errors();
+  m.attr("emulated") = false;
   m.def("device_count", &cuda_device_count, "Number of visible CUDA devices (0 without a driver or GPU).");
   m.def("runtime_version", &cuda_runtime_version, "CUDA runtime version this module was built against.");
   m.def(
@@ -24,4 +40,7 @@ PYBIND11_MODULE(_cuda, m) {
         return out;
       },
       "Properties of each visible CUDA device.");
+#endif
+  register_errors();
+  bind_activation<Cuda>(m);
 }

@@ -58,6 +58,58 @@ inline Tensor tensor_arg<Cpu>(const py::handle& obj, const char* name, bool writ
   return host_tensor(obj, name, writable);
 }
 
+inline DType typestr_dtype(const std::string& typestr) {
+  if (typestr == "<f4") return DType::Float32;
+  if (typestr == "<f8") return DType::Float64;
+  if (typestr == "<i4") return DType::Int32;
+  if (typestr == "<i8") return DType::Int64;
+  if (typestr == "|u1") return DType::UInt8;
+  return DType::Other;
+}
+
+// A GPU array argument, read from its __cuda_array_interface__ (cupy and
+// others). Its "stream" entry, the producer's current stream, becomes the
+// stream this call launches on (see t_launch_stream).
+inline Tensor device_tensor(const py::handle& obj, const char* name, bool writable) {
+  if (!py::hasattr(obj, "__cuda_array_interface__"))
+    throw TypeError(std::string(name) + ": expected a GPU array (cupy.ndarray) on the cuda backend, got " +
+                    type_name(obj) + "; move data with cupy.asarray or use the cpu backend");
+  py::dict cai = obj.attr("__cuda_array_interface__");
+  Tensor t;
+  t.name = name;
+  for (auto d : cai["shape"].cast<py::tuple>()) t.shape.push_back(d.cast<int64_t>());
+  t.dtype = typestr_dtype(cai["typestr"].cast<std::string>());
+  auto data = cai["data"].cast<py::tuple>();
+  t.data = reinterpret_cast<void*>(data[0].cast<uintptr_t>());
+  if (writable && data[1].cast<bool>()) throw ValueError(std::string(name) + ": output array is read-only");
+  if (cai.contains("strides") && !cai["strides"].is_none()) {
+    // C-contiguous arrays may still report strides; check them.
+    const auto strides = cai["strides"].cast<py::tuple>();
+    int64_t expect = t.dtype == DType::Float64 || t.dtype == DType::Int64 ? 8 : t.dtype == DType::UInt8 ? 1 : 4;
+    for (int i = t.ndim() - 1; i >= 0; --i) {
+      if (t.shape[i] > 1 && strides[i].cast<int64_t>() != expect)
+        throw ValueError(std::string(name) + ": expected a C-contiguous array (raw kernels do not copy; use "
+                         "fastnn.ops or cupy.ascontiguousarray)");
+      expect *= t.shape[i];
+    }
+  }
+  // 1 and 2 are cudaStreamLegacy and cudaStreamPerThread, valid handles as they are.
+  const bool has_stream = cai.contains("stream") && !cai["stream"].is_none();
+  t_launch_stream = has_stream ? reinterpret_cast<void*>(cai["stream"].cast<uintptr_t>()) : nullptr;
+  return t;
+}
+
+// The CUDA module takes GPU arrays; its emulation build runs the same kernels
+// on numpy arrays in host memory.
+template <>
+inline Tensor tensor_arg<Cuda>(const py::handle& obj, const char* name, bool writable) {
+#ifdef FASTNN_CUDA_EMU
+  return host_tensor(obj, name, writable);
+#else
+  return device_tensor(obj, name, writable);
+#endif
+}
+
 // An argument that may be None (an optional bias, a gradient not wanted).
 template <class Dev>
 std::optional<Tensor> optional_tensor_arg(const py::handle& obj, const char* name, bool writable = false) {

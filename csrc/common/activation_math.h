@@ -54,9 +54,9 @@ FASTNN_HD inline T activate_grad(T z, T a, T alpha) {
   } else return T(1);
 }
 
-// Calls f(std::integral_constant<Activation, K>{}) for the runtime kind.
+// Calls f(std::integral_constant<Activation, K>{}) for the runtime kind (host code).
 template <class F>
-FASTNN_HD inline void dispatch_activation(Activation kind, F&& f) {
+inline void dispatch_activation(Activation kind, F&& f) {
   using A = Activation;
   switch (kind) {
     case A::Linear: return f(std::integral_constant<A, A::Linear>{});

@@ -7,4 +7,13 @@ namespace fastnn {
 
 struct Cpu {};
 
+// The CUDA stream a binding call launches on: the one named by the call's
+// array arguments (cupy's current stream, from __cuda_array_interface__),
+// recorded by tensor_arg<Cuda> on the calling thread. Null = default stream.
+inline thread_local void* t_launch_stream = nullptr;
+
+struct Cuda {
+  void* stream = t_launch_stream;  // a cudaStream_t
+};
+
 }  // namespace fastnn

@@ -9,9 +9,13 @@ namespace fastnn {
 
 template <class T>
 void activation_forward(Cpu, Activation kind, T alpha, const T* z, T* a, int64_t n);
+template <class T>
+void activation_forward(Cuda, Activation kind, T alpha, const T* z, T* a, int64_t n);
 
 // Needs z and a = f(z) from the forward pass; dz may alias da.
 template <class T>
 void activation_backward(Cpu, Activation kind, T alpha, const T* z, const T* a, const T* da, T* dz, int64_t n);
+template <class T>
+void activation_backward(Cuda, Activation kind, T alpha, const T* z, const T* a, const T* da, T* dz, int64_t n);
 
 }  // namespace fastnn

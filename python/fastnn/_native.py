@@ -18,5 +18,10 @@ from . import _C  # noqa: E402
 
 try:
     from . import _cuda
-except ImportError:  # built without CUDA
+except ImportError:  # built without nvcc
     _cuda = None
+
+try:
+    from . import _cuda_emu
+except ImportError:  # built with FASTNN_CUDA_EMU=OFF
+    _cuda_emu = None

@@ -6,6 +6,12 @@ whose functions all share one interface (``dense_forward``,
 through a backend, so the same model code runs on every backend:
 
 * ``cpu``: numpy arrays, C++/OpenMP kernels with OpenBLAS GEMM (``fastnn._C``).
+* ``cuda``: cupy arrays, the CUDA kernels (``fastnn._cuda``), launched on
+  cupy's current stream; present when fastnn was built with nvcc, cupy is
+  installed and a GPU is visible.
+* ``cuda-emu``: numpy arrays, the very same CUDA kernel sources compiled by
+  g++ and run on the CPU by fastnn's emulator (``fastnn._cuda_emu``): slow,
+  but it executes every GPU kernel on machines without a GPU (tests, CI).
 
 Arrays are plain ``numpy.ndarray`` (and ``cupy.ndarray`` on the GPU); there is
 no tensor class of fastnn's own.
@@ -14,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._native import _C
+from ._native import _C, _cuda, _cuda_emu
 
 
 class Backend:
@@ -51,6 +57,24 @@ class Backend:
 
 CPU = Backend("cpu", np, _C)
 _BACKENDS = {"cpu": CPU}
+if _cuda_emu is not None:
+    _BACKENDS["cuda-emu"] = Backend("cuda-emu", np, _cuda_emu)
+
+
+def _cuda_backend():
+    """The cuda backend, or None (no CUDA build, no cupy, or no GPU)."""
+    if _cuda is None or _cuda.device_count() == 0:
+        return None
+    try:
+        import cupy
+    except ImportError:
+        return None
+    return Backend("cuda", cupy, _cuda)
+
+
+_cuda_be = _cuda_backend()
+if _cuda_be is not None:
+    _BACKENDS["cuda"] = _cuda_be
 
 
 def get(backend) -> Backend:
@@ -62,8 +86,12 @@ def get(backend) -> Backend:
     try:
         return _BACKENDS[backend]
     except KeyError:
+        hint = ""
+        if backend == "cuda":
+            hint = (" (cuda needs fastnn built with nvcc, cupy installed: pip install 'fastnn[cuda]', and a GPU)"
+                    if _cuda is None or _cuda.device_count() else " (no GPU is visible)")
         raise ValueError(
-            f"backend: unknown backend {backend!r}; available here: {', '.join(sorted(_BACKENDS))}"
+            f"backend: unknown or unavailable backend {backend!r}{hint}; available here: {', '.join(sorted(_BACKENDS))}"
         ) from None
 
 
