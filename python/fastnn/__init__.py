@@ -16,7 +16,7 @@ def get_num_threads() -> int:
     """The number of threads fastnn (and its OpenBLAS) compute with."""
     return _C.get_num_threads()
 
-from . import datasets, initializers, layers, losses, optimizers, schedules  # noqa: E402
-from .layers import Activation, Dense  # noqa: E402
-from .models import History, Sequential  # noqa: E402
+from . import callbacks, constraints, datasets, initializers, layers, losses, optimizers, regularizers, schedules  # noqa: E402
+from .layers import Activation, Dense, Flatten  # noqa: E402
+from .models import Ensemble, History, Sequential, load_model  # noqa: E402
 from .optimizers import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop  # noqa: E402

@@ -12,14 +12,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import constraints as fconstraints
 from . import initializers, ops
+from . import regularizers as fregularizers
 
 ACTIVATIONS = ops.ACTIVATIONS + ("softmax",)
 
 
 @dataclass
 class ParamSpec:
-    """A parameter a layer asks the model for."""
+    """A parameter a layer asks the model for.
+
+    Trainable parameters live in the model's flat parameter buffer (updated by
+    the optimizer); non-trainable ones (batch-norm running statistics) in its
+    flat state buffer.
+    """
 
     name: str
     shape: tuple
@@ -27,6 +34,9 @@ class ParamSpec:
     fan_in: int
     fan_out: int
     is_bias: bool = False
+    regularizer: fregularizers.Regularizer = None
+    constraint: fconstraints.MaxNorm = None
+    trainable: bool = True
 
 
 class Layer:
@@ -38,10 +48,15 @@ class Layer:
     flat gradient buffer).
     """
 
-    def __init__(self, name=None, input_shape=None, trainable=True):
+    def __init__(self, name=None, input_shape=None, trainable=True, lr_multiplier=1.0, activity_regularizer=None):
         self.name = name
         self.input_shape = None if input_shape is None else tuple(input_shape)
-        self.trainable = trainable
+        self.trainable = trainable  # False freezes the parameters (and puts batch norm in inference mode)
+        if not lr_multiplier >= 0:
+            raise ValueError(f"lr_multiplier: expected a value >= 0, got {lr_multiplier!r}")
+        self.lr_multiplier = float(lr_multiplier)  # scales the learning rate of this layer (fine-tuning)
+        self.activity_regularizer = fregularizers.get(activity_regularizer)
+        self.output_shape = None
         self.specs: list[ParamSpec] = []
         self.params: dict = {}
         self.grads: dict = {}
@@ -58,8 +73,10 @@ class Layer:
         """Declare parameters for inputs of ``input_shape``; return the output shape."""
         return input_shape
 
-    def add_weight(self, name, shape, initializer, fan_in, fan_out, is_bias=False):
-        self.specs.append(ParamSpec(name, tuple(shape), initializers.get(initializer), fan_in, fan_out, is_bias))
+    def add_weight(self, name, shape, initializer, fan_in=1, fan_out=1, is_bias=False, regularizer=None,
+                   constraint=None, trainable=True):
+        self.specs.append(ParamSpec(name, tuple(shape), initializers.get(initializer), fan_in, fan_out, is_bias,
+                                    fregularizers.get(regularizer), fconstraints.get(constraint), trainable))
 
     def buffer(self, name, shape, dtype=None):
         """A reusable array of ``shape``: allocated on first use, then returned again."""
@@ -76,11 +93,18 @@ class Layer:
     def backward(self, dy):
         raise NotImplementedError
 
-    def count_params(self):
-        return sum(int(_prod(s.shape)) for s in self.specs)
+    def count_params(self, trainable=None):
+        """Number of parameters (only trainable or non-trainable ones when asked)."""
+        return sum(int(_prod(s.shape)) for s in self.specs if trainable is None or s.trainable == trainable)
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable}
+        """Constructor arguments that rebuild this layer (saved with the model)."""
+        cfg = {"name": self.name, "trainable": self.trainable, "lr_multiplier": self.lr_multiplier}
+        if self.input_shape is not None:
+            cfg["input_shape"] = list(self.input_shape)
+        if self.activity_regularizer is not None:
+            cfg["activity_regularizer"] = self.activity_regularizer.get_config()
+        return cfg
 
 
 def _prod(shape):
@@ -151,21 +175,28 @@ class Dense(_Activated):
     """
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, **kwargs):
         super().__init__(activation=activation, **kwargs)
         if not isinstance(units, int) or units < 1:
             raise ValueError(f"units: expected a positive int, got {units!r}")
         self.units, self.use_bias = units, use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = fregularizers.get(kernel_regularizer)
+        self.bias_regularizer = fregularizers.get(bias_regularizer)
+        self.kernel_constraint = fconstraints.get(kernel_constraint)
+        self.bias_constraint = fconstraints.get(bias_constraint)
 
     def build(self, input_shape):
         if len(input_shape) != 1:
             raise ValueError(f"{self.name}: Dense expects flat inputs (features,), got shape {input_shape}; add Flatten()")
         fan_in = input_shape[0]
-        self.add_weight("W", (fan_in, self.units), self.kernel_initializer, fan_in, self.units)
+        self.add_weight("W", (fan_in, self.units), self.kernel_initializer, fan_in, self.units,
+                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         if self.use_bias:
-            self.add_weight("b", (self.units,), self.bias_initializer, fan_in, self.units, is_bias=True)
+            self.add_weight("b", (self.units,), self.bias_initializer, fan_in, self.units, is_bias=True,
+                            regularizer=self.bias_regularizer, constraint=self.bias_constraint)
         return (self.units,)
 
     def _fused_activation(self):
@@ -197,9 +228,13 @@ class Dense(_Activated):
         return dx
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "use_bias": self.use_bias,
-                "kernel_initializer": self.kernel_initializer.get_config(),
-                "bias_initializer": self.bias_initializer.get_config()}
+        cfg = {**super().get_config(), "units": self.units, "use_bias": self.use_bias,
+               "kernel_initializer": self.kernel_initializer.get_config(),
+               "bias_initializer": self.bias_initializer.get_config()}
+        for key in ("kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint"):
+            if getattr(self, key) is not None:
+                cfg[key] = getattr(self, key).get_config()
+        return cfg
 
 
 class Activation(_Activated):
@@ -213,3 +248,30 @@ class Activation(_Activated):
 
     def backward(self, dy):
         return self.activate_backward(dy)
+
+
+class Flatten(Layer):
+    """Flattens each sample to one axis: (N, H, W, C) -> (N, H*W*C). A view, no copy."""
+
+    def build(self, input_shape):
+        self._in_shape = tuple(input_shape)
+        return (_prod(input_shape),)
+
+    def forward(self, x, training):
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dy):
+        return dy.reshape((dy.shape[0],) + self._in_shape)
+
+
+def registry():
+    """Layer classes by name, for rebuilding saved models."""
+    out = {}
+    stack = [Layer]
+    while stack:
+        cls = stack.pop()
+        for sub in cls.__subclasses__():
+            if not sub.__name__.startswith("_"):
+                out[sub.__name__] = sub
+            stack.append(sub)
+    return out

@@ -1,6 +1,10 @@
-"""Sequential models: build, compile, fit, evaluate, predict."""
+"""Sequential models: build, compile, fit, evaluate, predict, save and load."""
 from __future__ import annotations
 
+import contextlib
+import json
+import math
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -8,9 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import backend as fbackend
+from . import callbacks as fcallbacks
 from . import losses as flosses
 from . import optimizers as foptimizers
-from .layers import Layer
+from .layers import Layer, registry
+
+FORMAT = "fastnn-model-1"
 
 
 @dataclass
@@ -20,7 +27,7 @@ class ParamGroup:
     start: int
     stop: int
     lr_multiplier: float = 1.0
-    l1: float = 0.0
+    l1: float = 0.0  # gradient coefficients: g += l1 sign(w) + l2 w
     l2: float = 0.0
 
 
@@ -36,16 +43,21 @@ class History:
         for k, v in logs.items():
             self.history.setdefault(k, []).append(v)
 
+    def plot(self, path):
+        """Write a PNG of training vs validation loss and accuracy per epoch (needs matplotlib)."""
+        fcallbacks.history_plot(self, path)
+
 
 class Sequential:
     """A stack of layers, each feeding the next (Keras' ``Sequential``).
 
     Args:
         layers: optional list of layers (more can be added with ``add``).
-        device: backend name: ``'cpu'`` (default), or another from
-            ``fastnn.backend.available()``.
+        device: backend name: ``'cpu'`` (default), ``'cuda'`` or ``'cuda-emu'``
+            (see ``fastnn.backend.available()``).
         dtype: parameter and activation dtype, float32 (default) or float64.
-        seed: seed of the model's random generator (initialization, shuffling).
+        seed: seed of everything random in the model: initialization,
+            shuffling, dropout masks, noise. Same seed, same run.
     """
 
     def __init__(self, layers=None, name="sequential", device="cpu", dtype="float32", seed=None):
@@ -54,11 +66,19 @@ class Sequential:
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise TypeError(f"dtype: expected float32 or float64, got {self.dtype}")
-        self.rng = np.random.default_rng(seed)
+        if seed is None:
+            seed = int(np.random.SeedSequence().entropy % 2**32)
+        if not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed: expected an int >= 0 or None, got {seed!r}")
+        self.seed = int(seed)
+        self.rng = np.random.default_rng(self.seed)
         self.layers: list[Layer] = []
         self.built = False
         self.loss = self.optimizer = None
         self.metrics: list[str] = []
+        self.epoch = 0            # epochs completed (resumes continue from here)
+        self.average_params = None  # Polyak average, kept by callbacks.ExponentialMovingAverage
+        self.stop_training = False
         for layer in layers or []:
             self.add(layer)
 
@@ -67,80 +87,181 @@ class Sequential:
         """Append a layer. The first layer needs ``input_shape=``, unless ``build`` is given one."""
         if not isinstance(layer, Layer):
             raise TypeError(f"layer: expected a fastnn Layer, got {type(layer).__name__}")
-        if self.built:
-            raise RuntimeError("add: the model is already built; create a new model to change its layers")
         self.layers.append(layer)
+        self.built = False
+
+    def pop(self):
+        """Remove and return the last layer (e.g. a classifier head before transfer learning)."""
+        if not self.layers:
+            raise ValueError("pop: the model has no layers")
+        self.built = False
+        return self.layers.pop()
+
+    @property
+    def step(self):
+        """Optimizer steps taken: with the seed it keys dropout masks and noise."""
+        return self.optimizer.iterations if self.optimizer is not None else 0
 
     def build(self, input_shape=None):
-        """Create every layer's parameters (one flat buffer) for inputs of ``input_shape`` (no batch axis)."""
+        """Create every layer's parameters for inputs of ``input_shape`` (no batch axis).
+
+        Trainable parameters go into one flat buffer (``flat_params``, gradients in
+        ``flat_grads``), the rest into ``flat_state``. Layers that already hold
+        weights (taken from another model) keep them.
+        """
         if not self.layers:
             raise ValueError("build: the model has no layers")
         shape = input_shape or self.layers[0].input_shape
         if shape is None:
             raise ValueError("input_shape: give the first layer input_shape=(...) or call build(input_shape)")
-        self.input_shape = tuple(shape)
-        counts = {}
+        self.input_shape = tuple(int(s) for s in shape)
+        counts, names = {}, set()
         for i, layer in enumerate(self.layers):
-            kind = type(layer).__name__.lower()
-            if layer.name is None:
-                layer.name = f"{kind}_{counts.get(kind, 0)}" if counts.get(kind) else kind
+            kind = _snake(type(layer).__name__)
+            if layer.name is None or layer.name in names:
+                n = counts.get(kind, 0)
+                layer.name = kind if n == 0 else f"{kind}_{n}"
             counts[kind] = counts.get(kind, 0) + 1
+            names.add(layer.name)
             layer.attach(self.backend, self.dtype)
+            layer.model = self
+            layer.index = i
             layer.needs_input_grad = i > 0
+            old = {s.name: layer.params[s.name] for s in layer.specs if s.name in layer.params}
             layer.specs.clear()
             layer.output_shape = shape = tuple(layer.build(shape))
+            layer._previous = old
         self.output_shape = shape
         self._allocate_parameters()
         self.built = True
+        if self.optimizer is not None:
+            self.optimizer.build(self)
 
     def _allocate_parameters(self):
-        # Weights first, then biases, each in layer order: with the usual
-        # "regularize weights, not biases" this leaves two contiguous groups.
-        entries = [(layer, s) for bias in (False, True) for layer in self.layers for s in layer.specs if s.is_bias == bias]
+        # Trainable weights first, then biases, each in layer order: with the
+        # usual "regularize weights, not biases" this leaves two contiguous
+        # groups, so an optimizer step is two fused calls.
+        trainable = [(l, s) for bias in (False, True) for l in self.layers for s in l.specs
+                     if s.trainable and s.is_bias == bias]
+        state = [(l, s) for l in self.layers for s in l.specs if not s.trainable]
+        self.flat_params, self._slots = self._place(trainable, with_grads=True)
+        self.flat_state, self._state_slots = self._place(state, with_grads=False)
+        for layer in self.layers:
+            layer._previous = None
+
+    def _place(self, entries, with_grads):
         sizes = [int(np.prod(s.shape)) for _, s in entries]
-        total = sum(sizes)
-        xp = self.backend.xp
-        self.flat_params = self.backend.zeros((total,), self.dtype)
-        self.flat_grads = self.backend.zeros((total,), self.dtype)
-        self._slots = []
-        offset = 0
+        flat = self.backend.zeros((sum(sizes),), self.dtype)
+        if with_grads:
+            self.flat_grads = self.backend.zeros((sum(sizes),), self.dtype)
+        slots, offset = [], 0
         for (layer, spec), n in zip(entries, sizes):
-            init = spec.initializer(spec.shape, spec.fan_in, spec.fan_out, self.rng, self.dtype)
-            self.flat_params[offset:offset + n] = xp.asarray(init.reshape(-1))
-            layer.params[spec.name] = self.flat_params[offset:offset + n].reshape(spec.shape)
-            layer.grads[spec.name] = self.flat_grads[offset:offset + n].reshape(spec.shape)
-            self._slots.append((layer, spec, offset, offset + n))
+            view = flat[offset:offset + n]
+            previous = (layer._previous or {}).get(spec.name)
+            if previous is not None and tuple(previous.shape) == spec.shape:
+                view[...] = previous.reshape(-1)  # a reused layer keeps its trained weights
+            else:
+                init = spec.initializer(spec.shape, spec.fan_in, spec.fan_out, self.rng, self.dtype)
+                view[...] = self.backend.xp.asarray(init.reshape(-1))
+            layer.params[spec.name] = view.reshape(spec.shape)
+            if with_grads:
+                layer.grads[spec.name] = self.flat_grads[offset:offset + n].reshape(spec.shape)
+            slots.append((layer, spec, offset, offset + n))
             offset += n
+        return flat, slots
 
     def param_groups(self):
-        """Trainable parameter ranges, merged where neighbours share hyperparameters."""
+        """Ranges of trainable (unfrozen) parameters, merged where neighbours share hyperparameters."""
         groups = []
         for layer, spec, start, stop in self._slots:
             if not layer.trainable:
                 continue
-            key = (getattr(layer, "lr_multiplier", 1.0), 0.0, 0.0)
-            if groups and groups[-1].stop == start and (groups[-1].lr_multiplier, groups[-1].l1, groups[-1].l2) == key:
-                groups[-1].stop = stop
+            l1, l2 = spec.regularizer.grad_coefficients if spec.regularizer else (0.0, 0.0)
+            key = (layer.lr_multiplier, l1, l2)
+            last = groups[-1] if groups else None
+            if last and last.stop == start and (last.lr_multiplier, last.l1, last.l2) == key:
+                last.stop = stop
             else:
                 groups.append(ParamGroup(start, stop, *key))
         return groups
 
     def apply_constraints(self):
-        """Project constrained parameters after an update (max-norm); none in the base model."""
+        """Project constrained parameters (max-norm) after an optimizer step."""
+        for layer, spec, _, _ in self._slots:
+            if spec.constraint is not None and layer.trainable:
+                spec.constraint.apply(layer.params[spec.name], self.backend)
 
-    def count_params(self):
-        return int(self.flat_params.size) if self.built else sum(l.count_params() for l in self.layers)
+    def regularization_penalty(self):
+        """The current value of every weight regularizer's penalty, summed."""
+        xp = self.backend.xp
+        return sum(spec.regularizer.penalty(layer.params[spec.name], xp)
+                   for layer, spec, _, _ in self._slots if spec.regularizer is not None)
+
+    def count_params(self, trainable=None):
+        """Number of parameters; only trainable (True) or non-trainable (False) ones if asked."""
+        if not self.built:
+            self.build()
+        total = 0
+        for layer in self.layers:
+            for spec in layer.specs:
+                is_trainable = spec.trainable and layer.trainable
+                if trainable is None or trainable == is_trainable:
+                    total += int(np.prod(spec.shape))
+        return total
+
+    def summary(self, print_fn=print):
+        """Print a Keras-style table: layer (type), output shape, param #, and the totals."""
+        if not self.built:
+            self.build()
+        rows = [(f"{l.name} ({type(l).__name__})", str((None,) + tuple(l.output_shape)), f"{l.count_params():,}")
+                for l in self.layers]
+        w0 = max(28, max(len(r[0]) for r in rows) + 2)
+        w1 = max(26, max(len(r[1]) for r in rows) + 2)
+        width = w0 + w1 + 12
+        lines = [f'Model: "{self.name}"', "_" * width, f"{' Layer (type)':<{w0}}{'Output Shape':<{w1}}{'Param #':>10}",
+                 "=" * width]
+        for i, (a, b, c) in enumerate(rows):
+            lines.append(f"{' ' + a:<{w0}}{b:<{w1}}{c:>10}")
+            lines.append("_" * width if i < len(rows) - 1 else "=" * width)
+        lines += [f"Total params: {self.count_params():,}",
+                  f"Trainable params: {self.count_params(True):,}",
+                  f"Non-trainable params: {self.count_params(False):,}", "_" * width]
+        text = "\n".join(lines)
+        print_fn(text)
+        return text
+
+    # -- weights ----------------------------------------------------------------
+    def get_flat_weights(self):
+        """A copy of all parameters and state (for restoring later)."""
+        return self.flat_params.copy(), self.flat_state.copy()
+
+    def set_flat_weights(self, weights):
+        params, state = weights
+        self.flat_params[...] = params
+        self.flat_state[...] = state
+
+    @contextlib.contextmanager
+    def averaged_weights(self):
+        """Within the block, the model uses its Polyak-averaged weights."""
+        if self.average_params is None:
+            raise ValueError("averaged_weights: no average kept; train with callbacks=[ExponentialMovingAverage()]")
+        saved = self.flat_params.copy()
+        self.flat_params[...] = self.average_params
+        try:
+            yield self
+        finally:
+            self.flat_params[...] = saved
 
     # -- training ---------------------------------------------------------------
     def compile(self, loss, optimizer="sgd", metrics=None):
-        """Choose the loss, the optimizer and the metrics (``['accuracy']``)."""
+        """Choose the loss, the optimizer and the metrics (``['accuracy']``), by name or object."""
         self.loss = flosses.get(loss)
         self.optimizer = foptimizers.get(optimizer)
         metrics = list(metrics or [])
         for m in metrics:
             if m not in ("accuracy", "acc"):
                 raise ValueError(f"metrics: unknown metric {m!r}, expected 'accuracy'")
-        self.metrics = ["accuracy" for _ in metrics[:1]]
+        self.metrics = ["accuracy"] if metrics else []
         if not self.built:
             self.build()
         last = self.layers[-1]
@@ -156,18 +277,34 @@ class Sequential:
             last.logits_only = logits
         for layer in self.layers:
             x = layer.forward(x, training)
+            layer._out = x
         return x
 
     def _backward(self, dout):
         for layer in reversed(self.layers):
+            if layer.activity_regularizer is not None:
+                dout = self._add_activity_grad(layer, dout)
             dout = layer.backward(dout)
+
+    def _add_activity_grad(self, layer, dout):
+        """dL/dy += l1 sign(y) + 2 l2 y for an activity regularizer on the layer's output y."""
+        xp, y, reg = self.backend.xp, layer._out, layer.activity_regularizer
+        tmp = layer.buffer("activity_grad", y.shape)
+        if reg.l1:
+            xp.sign(y, out=tmp)
+            tmp *= reg.l1 / y.shape[0]
+            dout += tmp
+        if reg.l2:
+            xp.multiply(y, 2 * reg.l2 / y.shape[0], out=tmp)
+            dout += tmp
+        return dout
 
     def compute_gradients(self, x, y, training=True):
         """Forward and backward on a batch (backend arrays): fills ``flat_grads`` with the
         gradient of the mean loss; returns the output and the per-sample losses."""
         out = self._forward(x, training=training, logits=self.loss.fused_activation is not None)
         loss = self.loss.forward(out, y, self.backend)
-        dout = self._grad_buffer(out.shape)
+        dout = self._scratch("dout", out.shape)
         self.loss.backward(out, y, self.backend, dout)
         self._backward(dout)
         return out, loss
@@ -178,14 +315,15 @@ class Sequential:
         self.optimizer.step(self)
         return out, loss
 
-    def _grad_buffer(self, shape):
-        bufs = self.__dict__.setdefault("_dout", {})
-        if shape not in bufs:
-            bufs[shape] = self.backend.empty(shape, self.dtype)
-        return bufs[shape]
+    def _scratch(self, name, shape, dtype=None):
+        bufs = self.__dict__.setdefault("_scratch_bufs", {})
+        key = (name, tuple(shape), dtype)
+        if key not in bufs:
+            bufs[key] = self.backend.empty(shape, dtype or self.dtype)
+        return bufs[key]
 
     def _prepare_data(self, x, y=None):
-        """Validate and convert inputs before any training; return backend arrays."""
+        """Validate and convert data before any training; return backend arrays."""
         if not self.built:
             self.build()
         x = np.asarray(x.get() if hasattr(x, "get") else x)
@@ -199,17 +337,21 @@ class Sequential:
         if not np.isfinite(x).all():
             raise ValueError("x: contains NaN or infinite values")
         if y is not None:
+            if self.loss is None:
+                raise RuntimeError("call compile(loss=..., optimizer=...) first")
             y = np.asarray(y.get() if hasattr(y, "get") else y)
             if len(y) != len(x):
                 raise ValueError(f"x, y: expected the same number of samples, got {len(x)} and {len(y)}")
-            if y.dtype.kind == "f":
-                if not np.isfinite(y).all():
-                    raise ValueError("y: contains NaN or infinite values")
+            if y.dtype.kind not in "fiub":
+                raise TypeError(f"y: expected numeric labels or targets, got dtype {y.dtype}")
+            if y.dtype.kind == "f" and not np.isfinite(y).all():
+                raise ValueError("y: contains NaN or infinite values")
             if isinstance(self.loss, flosses.SparseCategoricalCrossentropy):
-                if y.dtype.kind == "f":
-                    if not np.all(y == np.round(y)):
-                        raise ValueError("y: class labels must be integers")
-                y = y.astype(np.int64)
+                if y.dtype.kind == "f" and not np.all(y == np.round(y)):
+                    raise ValueError("y: class labels must be integers")
+                y = y.astype(np.int64).reshape(len(y), *y.shape[1:])
+                if y.ndim == 2 and y.shape[1] == 1:
+                    y = y[:, 0]
             else:
                 y = y.astype(self.dtype, copy=False)
                 if y.ndim == 1:
@@ -218,56 +360,114 @@ class Sequential:
             y = self.backend.xp.asarray(y)
         return self.backend.xp.asarray(x), y
 
-    def fit(self, x, y, batch_size=32, epochs=1, verbose=1, shuffle=True, validation_data=None):
+    def fit(self, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
+            validation_data=None, shuffle=True, initial_epoch=None):
         """Train for ``epochs`` passes over (x, y) in mini-batches; returns a ``History``.
 
-        ``batch_size=1`` is online SGD, ``batch_size=None`` full-batch gradient
-        descent. Data is checked (shapes, lengths, NaN, label range) before any
-        training starts. ``verbose=1`` prints one line per epoch.
+        Args:
+            batch_size: samples per step; 1 is online SGD, None full-batch gradient descent.
+            epochs: index of the last epoch; training runs from ``initial_epoch``
+                (default: the epochs this model has already completed, so a
+                reloaded checkpoint resumes where it stopped).
+            verbose: 1 shows a progress bar per epoch (steps, ETA, loss, metrics)
+                and a Keras-style final line; 2 only the final line; 0 nothing.
+            callbacks: list of ``fastnn.callbacks.Callback``.
+            validation_split: fraction of (x, y), taken from the end, held out for validation.
+            validation_data: (x_val, y_val), evaluated after every epoch.
+            shuffle: reshuffle the training data every epoch.
+
+        Data is checked (shapes, lengths, NaN, label range) before any training starts.
         """
         if self.loss is None:
             raise RuntimeError("fit: call compile(loss=..., optimizer=...) first")
         if not isinstance(epochs, int) or epochs < 0:
             raise ValueError(f"epochs: expected an int >= 0, got {epochs!r}")
-        x, y = self._prepare_data(x, y)
+        if not 0 <= validation_split < 1:
+            raise ValueError(f"validation_split: expected a fraction in [0, 1), got {validation_split!r}")
+        if validation_split and validation_data is not None:
+            raise ValueError("validation_split, validation_data: give one, not both")
+        x_np = np.asarray(x.get() if hasattr(x, "get") else x)
+        y_np = np.asarray(y.get() if hasattr(y, "get") else y)
+        if validation_split:
+            if len(x_np) != len(y_np):
+                raise ValueError(f"x, y: expected the same number of samples, got {len(x_np)} and {len(y_np)}")
+            n_val = int(math.ceil(len(x_np) * validation_split))
+            if n_val >= len(x_np):
+                raise ValueError(f"validation_split: leaves no training samples out of {len(x_np)}")
+            validation_data = (x_np[-n_val:], y_np[-n_val:])
+            x_np, y_np = x_np[:-n_val], y_np[:-n_val]
+        x, y = self._prepare_data(x_np, y_np)
         val = self._prepare_data(*validation_data) if validation_data is not None else None
         n = len(x)
         batch_size = n if batch_size is None else batch_size
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size: expected a positive int or None, got {batch_size!r}")
         batch_size = min(batch_size, n)
+        start_epoch = self.epoch if initial_epoch is None else initial_epoch
+        callbacks = list(callbacks or [])
+        for cb in callbacks:
+            if not isinstance(cb, fcallbacks.Callback):
+                raise TypeError(f"callbacks: expected Callback objects, got {type(cb).__name__}")
+            cb.set_model(self)
+        want_batch_loss = any(cb.wants_batch_loss for cb in callbacks)
         xp = self.backend.xp
         history = History()
-        for epoch in range(epochs):
+        self.stop_training = self.stop_now = False
+        self.last_epoch = None
+        for cb in callbacks:
+            cb.on_train_begin()
+        steps = math.ceil(n / batch_size)
+        for epoch in range(start_epoch, epochs):
+            for cb in callbacks:
+                cb.on_epoch_begin(epoch)
             t0 = time.perf_counter()
-            order = self.rng.permutation(n) if shuffle else np.arange(n)
-            order = xp.asarray(order)
+            order = xp.asarray(self.rng.permutation(n) if shuffle else np.arange(n))
             loss_sum = correct = 0.0
-            for start in range(0, n, batch_size):
-                idx = order[start:start + batch_size]
-                xb = xp.take(x, idx, axis=0, out=self._batch_buffer("x", x, len(idx)))
-                yb = xp.take(y, idx, axis=0, out=self._batch_buffer("y", y, len(idx)))
+            bar = _progress_bar(verbose, steps, f"Epoch {epoch + 1}/{epochs}")
+            seen = 0
+            for step in range(steps):
+                idx = order[step * batch_size:(step + 1) * batch_size]
+                xb = xp.take(x, idx, axis=0, out=self._scratch("xb", (len(idx),) + x.shape[1:], x.dtype))
+                yb = xp.take(y, idx, axis=0, out=self._scratch("yb", (len(idx),) + y.shape[1:], y.dtype))
                 out, loss = self.train_step(xb, yb)
-                loss_sum += loss.sum()
+                batch_loss = loss.sum()
+                loss_sum += batch_loss
                 if self.metrics:
                     correct += self._correct(out, yb)
-            logs = {"loss": float(loss_sum) / n}
+                seen += len(idx)
+                logs = {"loss": float(batch_loss) / len(idx)} if want_batch_loss else None
+                for cb in callbacks:
+                    cb.on_train_batch_end(step, logs)
+                if bar is not None:
+                    bar.update(1)
+                    if step % 10 == 0 or step == steps - 1:
+                        post = {"loss": f"{float(loss_sum) / seen:.4f}"}
+                        if self.metrics:
+                            post["accuracy"] = f"{float(correct) / seen:.4f}"
+                        bar.set_postfix(post, refresh=False)
+                if getattr(self, "stop_now", False):
+                    break
+            if bar is not None:
+                bar.close()
+            logs = {"loss": float(loss_sum) / max(seen, 1) + self.regularization_penalty()}
             if self.metrics:
-                logs["accuracy"] = float(correct) / n
+                logs["accuracy"] = float(correct) / max(seen, 1)
             if val is not None:
                 logs.update({"val_" + k: v for k, v in self._evaluate(*val, batch_size).items()})
+            self.epoch = epoch + 1
+            self.last_epoch = epoch
+            for cb in callbacks:
+                cb.on_epoch_end(epoch, logs)
             history.append(epoch, logs)
             if verbose:
                 items = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
-                print(f"Epoch {epoch + 1}/{epochs} - {time.perf_counter() - t0:.2f}s - {items}", file=sys.stdout, flush=True)
+                print(f"Epoch {epoch + 1}/{epochs}: {steps}/{steps} - {time.perf_counter() - t0:.2f}s - {items}",
+                      flush=True)
+            if self.stop_training:
+                break
+        for cb in callbacks:
+            cb.on_train_end()
         return history
-
-    def _batch_buffer(self, name, data, m):
-        bufs = self.__dict__.setdefault("_batch", {})
-        key = (name, m, data.shape[1:], data.dtype)
-        if key not in bufs:
-            bufs[key] = self.backend.empty((m,) + data.shape[1:], data.dtype)
-        return bufs[key]
 
     def _correct(self, out, y):
         """Number of correct predictions in a batch (from logits or probabilities)."""
@@ -288,21 +488,143 @@ class Sequential:
             loss_sum += self.loss.forward(out, yb, self.backend).sum()
             if self.metrics:
                 correct += self._correct(out, yb)
-        logs = {"loss": float(loss_sum) / n}
+        logs = {"loss": float(loss_sum) / n + self.regularization_penalty()}
         if self.metrics:
             logs["accuracy"] = float(correct) / n
         return logs
 
-    def evaluate(self, x, y, batch_size=256):
-        """Loss (and metrics) on (x, y) in inference mode; returns a dict like ``{'loss': .., 'accuracy': ..}``."""
+    def evaluate(self, x, y, batch_size=256, use_average=False):
+        """Loss (and metrics) on (x, y) in inference mode: a dict like ``{'loss': .., 'accuracy': ..}``.
+
+        ``use_average=True`` evaluates the Polyak-averaged weights.
+        """
         if self.loss is None:
             raise RuntimeError("evaluate: call compile(loss=..., optimizer=...) first")
-        return self._evaluate(*self._prepare_data(x, y), batch_size)
+        data = self._prepare_data(x, y)
+        with self.averaged_weights() if use_average else contextlib.nullcontext():
+            return self._evaluate(*data, batch_size)
 
-    def predict(self, x, batch_size=256):
-        """Model outputs for ``x`` in inference mode, computed in batches; returns a backend array."""
+    def predict(self, x, batch_size=256, use_average=False):
+        """Model outputs for ``x`` in inference mode, computed in batches; a backend array.
+
+        ``use_average=True`` predicts with the Polyak-averaged weights.
+        """
         x, _ = self._prepare_data(x)
         outs = []
-        for start in range(0, len(x), batch_size):
-            outs.append(self._forward(x[start:start + batch_size], training=False, logits=False).copy())
+        with self.averaged_weights() if use_average else contextlib.nullcontext():
+            for start in range(0, len(x), batch_size):
+                outs.append(self._forward(x[start:start + batch_size], training=False, logits=False).copy())
         return self.backend.xp.concatenate(outs)
+
+    # -- saving -----------------------------------------------------------------
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype.name, "seed": self.seed,
+                "input_shape": list(self.input_shape) if self.built else None,
+                "layers": [{"class_name": type(l).__name__, "config": l.get_config()} for l in self.layers]}
+
+    def save(self, path):
+        """Save architecture (JSON) and weights, plus optimizer state, epoch/step counters and
+        RNG state for resuming, in one safetensors file. No pickle."""
+        from safetensors.numpy import save_file
+
+        if not self.built:
+            self.build()
+        to_np = lambda a: np.ascontiguousarray(a.get() if hasattr(a, "get") else a)
+        tensors = {f"params/{l.name}/{s.name}": to_np(l.params[s.name]) for l in self.layers for s in l.specs}
+        meta = {"format": FORMAT, "config": json.dumps(self.get_config()), "epoch": str(self.epoch),
+                "rng": json.dumps(self.rng.bit_generator.state)}
+        if self.optimizer is not None:
+            for i, s in enumerate(self.optimizer.state):
+                tensors[f"optimizer/state{i}"] = to_np(s)
+            meta["compile"] = json.dumps({"loss": self.loss.name, "optimizer": self.optimizer.get_config(),
+                                          "metrics": self.metrics})
+            meta["iterations"] = str(self.optimizer.iterations)
+        if self.average_params is not None:
+            tensors["average/params"] = to_np(self.average_params)
+        tmp = f"{os.fspath(path)}.tmp"
+        save_file(tensors, tmp, metadata=meta)
+        os.replace(tmp, path)  # never leave a half-written checkpoint
+
+
+def load_model(path, device=None):
+    """Rebuild a model saved by ``Sequential.save``: architecture, weights, and (if it was
+    compiled) loss, optimizer with its state, counters and RNG state, ready to resume ``fit``."""
+    from safetensors import safe_open
+
+    with safe_open(os.fspath(path), framework="numpy") as f:
+        meta = f.metadata() or {}
+        if meta.get("format") != FORMAT:
+            raise ValueError(f"path: {path} is not a fastnn model file (format {meta.get('format')!r})")
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    cfg = json.loads(meta["config"])
+    classes = registry()
+    layers = [classes[l["class_name"]](**l["config"]) for l in cfg["layers"]]
+    model = Sequential(layers, name=cfg["name"], device=device or "cpu", dtype=cfg["dtype"], seed=cfg["seed"])
+    model.build(cfg["input_shape"])
+    if "compile" in meta:
+        comp = json.loads(meta["compile"])
+        model.compile(loss=comp["loss"], optimizer=foptimizers.get(comp["optimizer"]), metrics=comp["metrics"])
+        model.optimizer.iterations = int(meta["iterations"])
+        for i, s in enumerate(model.optimizer.state):
+            s[...] = model.backend.xp.asarray(tensors[f"optimizer/state{i}"])
+    xp = model.backend.xp
+    for layer in model.layers:
+        for spec in layer.specs:
+            layer.params[spec.name][...] = xp.asarray(tensors[f"params/{layer.name}/{spec.name}"])
+    if "average/params" in tensors:
+        model.average_params = xp.asarray(tensors["average/params"])
+    model.epoch = int(meta["epoch"])
+    model.rng.bit_generator.state = json.loads(meta["rng"])
+    return model
+
+
+def _progress_bar(verbose, steps, desc):
+    if verbose != 1:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=steps, desc=desc, unit="step", leave=False, file=sys.stderr, dynamic_ncols=True,
+                mininterval=0.1)
+
+
+def _snake(name):
+    out = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+    return out.replace("2_d", "2d")
+
+
+class Ensemble:
+    """Averages the predictions of several models (or saved model files).
+
+    Args:
+        members: models, or paths given to ``load_model``.
+        weights: optional non-negative weight per member (default equal).
+    """
+
+    def __init__(self, members, weights=None, device=None):
+        if not members:
+            raise ValueError("members: expected at least one model or path")
+        self.members = [m if isinstance(m, Sequential) else load_model(m, device=device) for m in members]
+        w = np.ones(len(self.members)) if weights is None else np.asarray(weights, dtype=np.float64)
+        if w.shape != (len(self.members),) or (w < 0).any() or w.sum() == 0:
+            raise ValueError(f"weights: expected {len(self.members)} non-negative weights, not all zero, got {weights!r}")
+        self.weights = w / w.sum()
+
+    def predict(self, x, batch_size=256):
+        """Weighted mean of the members' predictions (probabilities for softmax models)."""
+        out = None
+        for w, m in zip(self.weights, self.members):
+            p = m.predict(x, batch_size=batch_size)
+            p = np.asarray(p.get() if hasattr(p, "get") else p, dtype=np.float64)
+            out = w * p if out is None else out + w * p
+        return out
+
+    def evaluate(self, x, y, batch_size=256):
+        """Accuracy of the averaged prediction against class labels or one-hot rows."""
+        p = self.predict(x, batch_size)
+        y = np.asarray(y)
+        if p.shape[1] == 1:
+            correct = (p[:, 0] > 0.5) == (y.reshape(-1) > 0.5)
+        else:
+            labels = y.argmax(axis=1) if y.ndim == 2 else y
+            correct = p.argmax(axis=1) == labels
+        return {"accuracy": float(correct.mean())}

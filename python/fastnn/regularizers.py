@@ -1,0 +1,65 @@
+"""Weight regularizers: ``l1(...)``, ``l2(...)``, ``l1_l2(...)``.
+
+A regularizer adds ``l1 * sum|w| + l2 * sum w^2`` to the loss. On layer
+weights it is not applied by a separate pass: its gradient,
+``l1 * sign(w) + 2 * l2 * w``, is folded into the fused optimizer update of
+the weights' parameter group. On a layer's output (``activity_regularizer``)
+its gradient is added to the backward signal.
+"""
+from __future__ import annotations
+
+import math
+
+
+class Regularizer:
+    """Elastic-net penalty ``l1 * sum|w| + l2 * sum w^2``."""
+
+    def __init__(self, l1=0.0, l2=0.0):
+        for name, v in (("l1", l1), ("l2", l2)):
+            if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                raise ValueError(f"{name}: expected a finite value >= 0, got {v!r}")
+        self.l1, self.l2 = float(l1), float(l2)
+
+    @property
+    def grad_coefficients(self):
+        """(c1, c2) with d penalty / dw = c1 sign(w) + c2 w: what the fused update adds to the gradient."""
+        return self.l1, 2.0 * self.l2
+
+    def penalty(self, w, xp):
+        """The penalty's value for array ``w`` (a float)."""
+        total = 0.0
+        if self.l1:
+            total += self.l1 * float(xp.abs(w).sum())
+        if self.l2:
+            flat = w.reshape(-1)
+            total += self.l2 * float(xp.dot(flat, flat))
+        return total
+
+    def get_config(self):
+        return {"l1": self.l1, "l2": self.l2}
+
+    def __repr__(self):
+        return f"Regularizer(l1={self.l1}, l2={self.l2})"
+
+
+def l1(l1=0.01):
+    """Lasso penalty ``l1 * sum|w|``: drives weights to exactly zero."""
+    return Regularizer(l1=l1)
+
+
+def l2(l2=0.01):
+    """Ridge (weight decay) penalty ``l2 * sum w^2``."""
+    return Regularizer(l2=l2)
+
+
+def l1_l2(l1=0.01, l2=0.01):
+    """Elastic net: both penalties."""
+    return Regularizer(l1=l1, l2=l2)
+
+
+def get(reg):
+    if reg is None or isinstance(reg, Regularizer):
+        return reg
+    if isinstance(reg, dict):
+        return Regularizer(**reg)
+    raise TypeError(f"regularizer: expected l1(...), l2(...), l1_l2(...) or None, got {reg!r}")

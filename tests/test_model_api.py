@@ -1,0 +1,238 @@
+"""The Keras-like model API: callbacks, saving, resuming, freezing, regularizers, averaging, ensembles."""
+import csv
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import SGD, Adam, Dense, Ensemble, Sequential, callbacks, constraints, load_model, regularizers
+
+
+def blobs(n=240, seed=0):
+    """Three Gaussian blobs in 4-D: a small, learnable classification problem."""
+    rng = np.random.default_rng(seed)
+    centers = rng.standard_normal((3, 4)) * 3
+    y = rng.integers(0, 3, n)
+    return (centers[y] + rng.standard_normal((n, 4))).astype(np.float32), y
+
+
+def mlp(seed=0, **dense_kwargs):
+    model = Sequential([Dense(16, activation="relu", input_shape=(4,), **dense_kwargs),
+                        Dense(3, activation="softmax")], seed=seed)
+    model.compile(loss="sparse_categorical_crossentropy", optimizer=Adam(0.01), metrics=["accuracy"])
+    return model
+
+
+def test_save_and_load_predict_identically(tmp_path):
+    x, y = blobs()
+    model = mlp()
+    model.fit(x, y, epochs=3, verbose=0)
+    model.save(tmp_path / "m.safetensors")
+    again = load_model(tmp_path / "m.safetensors")
+    np.testing.assert_array_equal(again.predict(x), model.predict(x))
+    assert [type(l) for l in again.layers] == [type(l) for l in model.layers]
+    assert again.optimizer.iterations == model.optimizer.iterations
+    with open(tmp_path / "m.safetensors", "rb") as f:
+        assert b"pickle" not in f.read(4096)
+
+
+def test_resumed_run_ends_with_the_same_weights(tmp_path):
+    x, y = blobs()
+    full = mlp(seed=5)
+    full.fit(x, y, batch_size=16, epochs=6, verbose=0)
+
+    first = mlp(seed=5)
+    first.fit(x, y, batch_size=16, epochs=6, verbose=0, callbacks=[callbacks.ModelCheckpoint(tmp_path / "e{epoch}.safetensors", save_best_only=False, monitor="loss")])
+    resumed = load_model(tmp_path / "e3.safetensors")
+    assert resumed.epoch == 3
+    resumed.fit(x, y, batch_size=16, epochs=6, verbose=0)
+    np.testing.assert_array_equal(resumed.flat_params, full.flat_params)
+    np.testing.assert_array_equal(resumed.optimizer.state[0], full.optimizer.state[0])
+
+
+def test_early_stopping_restores_best_weights():
+    x, y = blobs()
+    model = mlp()
+    seen = []
+
+    class Record(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append((logs["val_loss"], model.get_flat_weights()[0].copy()))
+
+    stopper = callbacks.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
+    # A learning rate this large makes the validation loss bounce, so it stops early.
+    model.optimizer.learning_rate = 0.5
+    hist = model.fit(x, y, epochs=40, verbose=0, validation_split=0.25, callbacks=[Record(), stopper])
+    assert len(hist.epoch) < 40 and stopper.stopped_epoch is not None
+    best = min(range(len(seen)), key=lambda i: seen[i][0])
+    np.testing.assert_array_equal(model.flat_params, seen[best][1])
+
+
+def test_frozen_layer_does_not_change_and_lr_multiplier_scales():
+    x, y = blobs()
+    model = mlp()
+    first = model.layers[0]
+    first.trainable = False
+    before = first.params["W"].copy()
+    head = model.layers[1].params["W"].copy()
+    model.fit(x, y, epochs=2, verbose=0)
+    np.testing.assert_array_equal(first.params["W"], before)
+    assert not np.array_equal(model.layers[1].params["W"], head)
+    assert model.count_params(trainable=False) == first.count_params()
+
+    zero = mlp()
+    zero.layers[1].lr_multiplier = 0.0
+    head = zero.layers[1].params["W"].copy()
+    zero.fit(x, y, epochs=1, verbose=0)
+    np.testing.assert_array_equal(zero.layers[1].params["W"], head)
+
+
+def test_transfer_learning_reuses_trained_layers():
+    x, y = blobs()
+    base = mlp()
+    base.fit(x, y, epochs=3, verbose=0)
+    trained = base.layers[0].params["W"].copy()
+    base.pop()
+    features = base.predict(x)
+    new = Sequential(base.layers + [Dense(2, activation="softmax")], seed=1)
+    new.layers[0].trainable = False
+    new.compile(loss="sparse_categorical_crossentropy", optimizer=SGD(0.1))
+    np.testing.assert_array_equal(new.layers[0].params["W"], trained)
+    new.fit(x, (y == 0).astype(int), epochs=2, verbose=0)
+    np.testing.assert_array_equal(new.layers[0].params["W"], trained)
+    assert features.shape == (len(x), 16)
+
+
+def test_regularizers_and_max_norm_fold_into_the_update():
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((32, 4)), rng.standard_normal((32, 3))
+    model = Sequential([Dense(3, input_shape=(4,), kernel_regularizer=regularizers.l1_l2(0.01, 0.02))],
+                       dtype="float64", seed=0)
+    model.compile(loss="mse", optimizer=SGD(0.1))
+    xb, yb = model._prepare_data(x, y)
+    W = model.layers[0].params["W"].copy()
+    b = model.layers[0].params["b"].copy()
+    model.compute_gradients(xb, yb)
+    gW, gb = model.layers[0].grads["W"].copy(), model.layers[0].grads["b"].copy()
+    model.optimizer.step(model)
+    np.testing.assert_allclose(model.layers[0].params["W"], W - 0.1 * (gW + 0.01 * np.sign(W) + 2 * 0.02 * W))
+    np.testing.assert_allclose(model.layers[0].params["b"], b - 0.1 * gb)  # biases unregularized by default
+    assert [(g.l1, g.l2) for g in model.param_groups()] == [(0.01, 0.04), (0.0, 0.0)]
+
+    capped = Sequential([Dense(5, input_shape=(4,), kernel_constraint=constraints.max_norm(0.5),
+                               kernel_initializer="ones")], seed=0)
+    capped.compile(loss="mse", optimizer=SGD(0.01))
+    capped.fit(rng.standard_normal((8, 4)), rng.standard_normal((8, 5)), epochs=1, verbose=0)
+    norms = np.linalg.norm(capped.layers[0].params["W"], axis=0)
+    assert np.all(norms <= 0.5 * (1 + 1e-6))
+
+
+def test_activity_regularizer_adds_its_gradient(rng):
+    x, y = rng.standard_normal((6, 3)), rng.standard_normal((6, 2))
+    reg = regularizers.l1_l2(0.05, 0.1)
+    model = Sequential([Dense(4, activation="tanh", input_shape=(3,), activity_regularizer=reg), Dense(2)],
+                       dtype="float64", seed=0)
+    model.compile(loss="mse", optimizer="sgd")
+    xb, yb = model._prepare_data(x, y)
+    model.compute_gradients(xb, yb)
+    analytic = model.flat_grads.copy()
+
+    def loss():
+        out = model._forward(xb, False, False)
+        h = model.layers[0]._out
+        return float(model.loss.forward(out, yb, model.backend).mean()) + (
+            reg.l1 * np.abs(h).sum() + reg.l2 * (h**2).sum()) / len(x)
+
+    from conftest import numerical_grad
+    np.testing.assert_allclose(analytic, numerical_grad(loss, model.flat_params), rtol=1e-6, atol=1e-9)
+
+
+def test_callbacks_lr_schedule_plateau_csv_and_nan(tmp_path):
+    x, y = blobs()
+    model = mlp()
+    log = tmp_path / "log.csv"
+    seen = []
+
+    class LR(callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            seen.append(model.optimizer.current_learning_rate())
+
+    model.fit(x, y, epochs=3, verbose=0, callbacks=[
+        callbacks.LearningRateScheduler(lambda epoch, lr: 0.1 / (epoch + 1)), LR(), callbacks.CSVLogger(log)])
+    assert np.allclose(seen, [0.1, 0.05, 0.1 / 3])
+    rows = list(csv.DictReader(open(log)))
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2] and "accuracy" in rows[0]
+
+    plateau = callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_delta=10.0)
+    model.optimizer.learning_rate = 0.01
+    model.fit(x, y, epochs=model.epoch + 3, verbose=0, callbacks=[plateau])
+    assert model.optimizer.learning_rate < 0.01
+
+    bad = mlp()
+    bad.optimizer.learning_rate = 1e30  # diverges to NaN within a few steps
+    hist = bad.fit(x * 1e6, y, epochs=5, verbose=0, callbacks=[callbacks.TerminateOnNaN()])
+    assert len(hist.epoch) == 1
+
+
+def test_polyak_average_and_ensemble(tmp_path):
+    x, y = blobs()
+    model = mlp()
+    ema = callbacks.ExponentialMovingAverage(decay=0.9)
+    model.fit(x, y, epochs=4, verbose=0, callbacks=[ema])
+    assert not np.array_equal(model.average_params, model.flat_params)
+    live = model.predict(x)
+    averaged = model.predict(x, use_average=True)
+    assert not np.allclose(live, averaged)
+    np.testing.assert_array_equal(model.predict(x), live)  # weights restored after use
+    with model.averaged_weights():
+        np.testing.assert_array_equal(model.predict(x), averaged)
+    assert model.evaluate(x, y, use_average=True)["accuracy"] > 0.8
+
+    other = mlp(seed=9)
+    other.fit(x, y, epochs=4, verbose=0)
+    other.save(tmp_path / "other.safetensors")
+    ens = Ensemble([model, tmp_path / "other.safetensors"])
+    np.testing.assert_allclose(ens.predict(x), (model.predict(x) + other.predict(x)) / 2, rtol=1e-6)
+    assert ens.evaluate(x, y)["accuracy"] > 0.8
+
+
+def test_history_plot_writes_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    x, y = blobs()
+    hist = mlp().fit(x, y, epochs=3, verbose=0, validation_split=0.2)
+    hist.plot(tmp_path / "h.png")
+    assert (tmp_path / "h.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(hist.history)
+
+
+def test_progress_bar_and_keras_style_final_line(capsys):
+    x, y = blobs()
+    mlp().fit(x, y, epochs=2, verbose=1, validation_split=0.25)
+    out, err = capsys.readouterr()
+    lines = out.strip().splitlines()
+    assert lines[-1].startswith("Epoch 2/2: ") and "val_loss:" in lines[-1] and "val_accuracy:" in lines[-1]
+    assert "step" in err  # tqdm's bar
+
+
+def test_steady_state_training_allocates_no_new_arrays():
+    """numpy reports its buffers to tracemalloc: the peak over 50 steps must stay
+    below one activation array (64 x 16 float32 = 4 KiB); Python's own small
+    objects (floats, tuples) account for the ~2 KiB allowed."""
+    import tracemalloc
+
+    x, y = blobs(512)
+    model = mlp()
+    xb, yb = model._prepare_data(x[:64], y[:64])
+    for _ in range(5):
+        model.train_step(xb, yb)
+    tracemalloc.start()
+    try:
+        model.train_step(xb, yb)
+        tracemalloc.reset_peak()
+        baseline = tracemalloc.get_traced_memory()[0]
+        for _ in range(50):
+            model.train_step(xb, yb)
+        peak = tracemalloc.get_traced_memory()[1] - baseline
+    finally:
+        tracemalloc.stop()
+    assert peak < 3000, f"a training step allocated {peak} bytes of new arrays"
