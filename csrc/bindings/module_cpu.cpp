@@ -9,6 +9,7 @@
 #include "dense.h"
 #include "loss.h"
 #include "optimizer.h"
+#include "prelu.h"
 #include "softmax.h"
 
 namespace py = pybind11;
@@ -50,4 +51,5 @@ PYBIND11_MODULE(_C, m) {
   bind_softmax<Cpu>(m);
   bind_loss<Cpu>(m);
   bind_optimizer<Cpu>(m);
+  bind_prelu<Cpu>(m);
 }

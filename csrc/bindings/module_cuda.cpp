@@ -6,6 +6,7 @@
 
 #include "activation.h"
 #include "errors.h"
+#include "prelu.h"
 #ifndef FASTNN_CUDA_EMU
 #include "../cuda/device_query.h"
 #endif
@@ -43,4 +44,5 @@ PYBIND11_MODULE(FASTNN_CUDA_MODULE, m) {
 #endif
   register_errors();
   bind_activation<Cuda>(m);
+  bind_prelu<Cuda>(m);
 }

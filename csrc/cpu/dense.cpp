@@ -5,32 +5,14 @@
 #include "../ops/dense.h"
 
 #include <algorithm>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "blas.h"
+#include "parallel.h"
 
 namespace fastnn {
 
-constexpr int64_t kParallelMin = 1 << 14;
-
-// Calls body(lo, hi) on each thread's share of the N columns: splitting
-// columns (not rows) keeps per-column sums in a fixed order on every run.
-template <class F>
-static void for_column_blocks(int64_t M, int64_t N, F&& body) {
-#pragma omp parallel if (M * N > kParallelMin)
-  {
-#ifdef _OPENMP
-    const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
-#else
-    const int64_t nt = 1, id = 0;
-#endif
-    const int64_t chunk = ((N + nt - 1) / nt + 15) & ~int64_t(15);
-    const int64_t lo = std::min(N, id * chunk), hi = std::min(N, lo + chunk);
-    if (hi > lo) body(lo, hi);
-  }
-}
+using cpu::for_column_blocks;
+using cpu::kParallelMin;
 
 template <Activation F, class T>
 static void bias_activation_epilogue(const T* __restrict__ b, T* __restrict__ z, T* __restrict__ a, T alpha,

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from . import constraints as fconstraints
 from . import initializers, ops
 from . import regularizers as fregularizers
@@ -275,3 +277,351 @@ def registry():
                 out[sub.__name__] = sub
             stack.append(sub)
     return out
+
+
+def _pair(v, name):
+    """An int or a pair of ints -> a pair of positive ints."""
+    pair = (v, v) if isinstance(v, int) else tuple(v)
+    if len(pair) != 2 or not all(isinstance(p, int) and p > 0 for p in pair):
+        raise ValueError(f"{name}: expected a positive int or a pair of them, got {v!r}")
+    return pair
+
+
+class Conv2D(_Activated):
+    """2-D convolution over channels-last images (N, H, W, C), as in Keras.
+
+    Args:
+        filters: output channels.
+        kernel_size: int or (height, width).
+        strides: int or pair. padding: ``'valid'``, ``'same'`` or explicit ints.
+        dilation_rate: int or pair. activation: as for ``Dense``.
+        kernel_initializer: default Glorot uniform (fan_in = kh*kw*C_in, fan_out = kh*kw*filters).
+
+    The kernel has Keras' layout (kh, kw, C_in, filters); computed by im2col +
+    GEMM in a workspace the layer allocates once per input shape.
+    """
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1, activation=None,
+                 use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
+                 bias_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(activation=activation, **kwargs)
+        if not isinstance(filters, int) or filters < 1:
+            raise ValueError(f"filters: expected a positive int, got {filters!r}")
+        self.filters = filters
+        self.kernel_size = _pair(kernel_size, "kernel_size")
+        self.strides = _pair(strides, "strides")
+        self.dilation_rate = _pair(dilation_rate, "dilation_rate")
+        if isinstance(padding, str) and padding not in ("valid", "same"):
+            raise ValueError(f"padding: expected 'valid', 'same' or ints, got {padding!r}")
+        self.padding = padding if isinstance(padding, str) else _pair_nonneg(padding)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = fregularizers.get(kernel_regularizer)
+        self.bias_regularizer = fregularizers.get(bias_regularizer)
+        self.kernel_constraint = fconstraints.get(kernel_constraint)
+        self.bias_constraint = fconstraints.get(bias_constraint)
+
+    def _geometry(self):
+        return dict(stride=self.strides, padding=self.padding, dilation=self.dilation_rate)
+
+    def build(self, input_shape):
+        if len(input_shape) != 3:
+            raise ValueError(f"{self.name}: Conv2D expects images (height, width, channels), got shape {input_shape}")
+        kh, kw = self.kernel_size
+        c_in = input_shape[2]
+        self._kshape = (kh, kw, c_in, self.filters)
+        out = ops.conv2d_output_shape((1,) + tuple(input_shape), self._kshape, **self._geometry())
+        self.add_weight("W", self._kshape, self.kernel_initializer, kh * kw * c_in, kh * kw * self.filters,
+                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        if self.use_bias:
+            self.add_weight("b", (self.filters,), self.bias_initializer, kh * kw * c_in, kh * kw * self.filters,
+                            is_bias=True, regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+        return tuple(out[1:])
+
+    def _workspace(self, x):
+        n = ops.conv2d_workspace_size(x.shape, self._kshape, dtype=x.dtype, **self._geometry())
+        return self.buffer("workspace", (n,))
+
+    def forward(self, x, training):
+        self._x = x
+        z = self.buffer("z", (x.shape[0],) + self.output_shape)
+        ops.conv2d_forward(x, self.params["W"], self.params.get("b"), out=z, workspace=self._workspace(x),
+                           backend=self.backend, **self._geometry())
+        return self.activate(z)
+
+    def backward(self, dy):
+        dz = self.activate_backward(dy)
+        x = self._x
+        dx = self.buffer("dx", x.shape) if self.needs_input_grad else None
+        ops.conv2d_backward(x, self.params["W"], dz, need_dx=self.needs_input_grad, has_bias=self.use_bias, dx=dx,
+                            dW=self.grads["W"], db=self.grads.get("b"), workspace=self._workspace(x),
+                            backend=self.backend, **self._geometry())
+        return dx
+
+    def get_config(self):
+        cfg = {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
+               "strides": list(self.strides), "padding": self.padding if isinstance(self.padding, str) else list(self.padding),
+               "dilation_rate": list(self.dilation_rate), "use_bias": self.use_bias,
+               "kernel_initializer": self.kernel_initializer.get_config(),
+               "bias_initializer": self.bias_initializer.get_config()}
+        for key in ("kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint"):
+            if getattr(self, key) is not None:
+                cfg[key] = getattr(self, key).get_config()
+        return cfg
+
+
+def _pair_nonneg(v):
+    pair = (v, v) if isinstance(v, int) else tuple(v)
+    if len(pair) != 2 or not all(isinstance(p, int) and p >= 0 for p in pair):
+        raise ValueError(f"padding: expected 'valid', 'same', an int >= 0 or a pair of them, got {v!r}")
+    return pair
+
+
+class _Pool2D(Layer):
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size = _pair(pool_size, "pool_size")
+        self.strides = self.pool_size if strides is None else _pair(strides, "strides")
+        if padding not in ("valid", "same"):
+            raise ValueError(f"padding: expected 'valid' or 'same', got {padding!r}")
+        self.padding = padding
+
+    def build(self, input_shape):
+        if len(input_shape) != 3:
+            raise ValueError(f"{self.name}: pooling expects images (height, width, channels), got shape {input_shape}")
+        out = ops.pool2d_output_shape((1,) + tuple(input_shape), self.pool_size, strides=self.strides,
+                                      padding=self.padding)
+        return tuple(out[1:])
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides),
+                "padding": self.padding}
+
+
+class MaxPooling2D(_Pool2D):
+    """Max pooling (NHWC); the gradient goes to each window's arg-max (ties: the first in row-major order)."""
+
+    def forward(self, x, training):
+        self._x_shape = x.shape
+        shape = (x.shape[0],) + self.output_shape
+        y, self._argmax = ops.max_pool2d_forward(
+            x, self.pool_size, strides=self.strides, padding=self.padding, out=self.buffer("y", shape),
+            argmax=self.buffer("argmax", shape, "int32") if training else None, need_argmax=training,
+            backend=self.backend)
+        return y
+
+    def backward(self, dy):
+        return ops.max_pool2d_backward(dy, self._argmax, self._x_shape, self.pool_size, strides=self.strides,
+                                       padding=self.padding, out=self.buffer("dx", self._x_shape), backend=self.backend)
+
+
+class AveragePooling2D(_Pool2D):
+    """Average pooling (NHWC); with 'same' padding the padded cells are not counted (as in Keras)."""
+
+    def forward(self, x, training):
+        self._x_shape = x.shape
+        return ops.avg_pool2d_forward(x, self.pool_size, strides=self.strides, padding=self.padding,
+                                      out=self.buffer("y", (x.shape[0],) + self.output_shape), backend=self.backend)
+
+    def backward(self, dy):
+        return ops.avg_pool2d_backward(dy, self._x_shape, self.pool_size, strides=self.strides, padding=self.padding,
+                                       out=self.buffer("dx", self._x_shape), backend=self.backend)
+
+
+class GlobalAveragePooling2D(Layer):
+    """Mean over all pixels: (N, H, W, C) -> (N, C)."""
+
+    def build(self, input_shape):
+        if len(input_shape) != 3:
+            raise ValueError(f"{self.name}: expects images (height, width, channels), got shape {input_shape}")
+        return (input_shape[2],)
+
+    def forward(self, x, training):
+        self._x_shape = x.shape
+        return ops.global_avg_pool2d_forward(x, out=self.buffer("y", (x.shape[0], x.shape[3])), backend=self.backend)
+
+    def backward(self, dy):
+        return ops.global_avg_pool2d_backward(dy, self._x_shape, out=self.buffer("dx", self._x_shape),
+                                              backend=self.backend)
+
+
+class BatchNormalization(Layer):
+    """Batch normalization over the last (channel) axis, Keras' defaults (momentum 0.99, epsilon 1e-3).
+
+    Training normalizes with batch statistics and updates the moving ones;
+    inference (and a frozen layer, ``trainable = False``) uses the moving ones.
+    gamma/beta are trainable; moving mean/variance are non-trainable.
+    """
+
+    def __init__(self, momentum=0.99, epsilon=1e-3, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= momentum <= 1:
+            raise ValueError(f"momentum: expected a value in [0, 1], got {momentum!r}")
+        if not epsilon > 0:
+            raise ValueError(f"epsilon: expected a value > 0, got {epsilon!r}")
+        self.momentum, self.epsilon = momentum, epsilon
+
+    def build(self, input_shape):
+        c = input_shape[-1]
+        self.add_weight("gamma", (c,), "ones", is_bias=True)
+        self.add_weight("beta", (c,), "zeros", is_bias=True)
+        self.add_weight("moving_mean", (c,), "zeros", trainable=False)
+        self.add_weight("moving_variance", (c,), "ones", trainable=False)
+        return input_shape
+
+    def forward(self, x, training):
+        self._x = x
+        p = self.params
+        c = x.shape[-1]
+        self._batch_stats = training and self.trainable
+        y, _, _ = ops.batchnorm_forward(
+            x, p["gamma"], p["beta"], p["moving_mean"], p["moving_variance"], training=self._batch_stats,
+            momentum=self.momentum, eps=self.epsilon, out=self.buffer("y", x.shape),
+            save_mean=self.buffer("mean", (c,), "float64") if self._batch_stats else None,
+            save_inv_std=self.buffer("inv_std", (c,), "float64") if self._batch_stats else None,
+            backend=self.backend)
+        return y
+
+    def backward(self, dy):
+        x, p = self._x, self.params
+        if not self._batch_stats:  # frozen: y = gamma (x - mean) / sqrt(var + eps) + beta is affine in x
+            scale = p["gamma"] / self.backend.xp.sqrt(p["moving_variance"] + self.epsilon)
+            return self.backend.xp.multiply(dy, scale, out=self.buffer("dx", x.shape))
+        c = x.shape[-1]
+        dx, _, _ = ops.batchnorm_backward(x, p["gamma"], dy, self.buffer("mean", (c,), "float64"),
+                                          self.buffer("inv_std", (c,), "float64"), dx=self.buffer("dx", x.shape),
+                                          dgamma=self.grads["gamma"], dbeta=self.grads["beta"], backend=self.backend)
+        return dx
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "epsilon": self.epsilon}
+
+
+class Dropout(Layer):
+    """Inverted dropout: at training time zero each unit with probability ``rate`` and scale the
+    rest by 1/(1 - rate); the identity at inference.
+
+    The mask is a pure function of (seed, training step, element), so runs
+    and resumed runs repeat exactly; the seed defaults to one derived from
+    the model's seed and the layer's position.
+    """
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= rate < 1:
+            raise ValueError(f"rate: expected 0 <= rate < 1, got {rate!r}")
+        self.rate, self.seed = rate, seed
+
+    def _seed(self):
+        return self.seed if self.seed is not None else (self.model.seed * 1_000_003 + self.index) % 2**63
+
+    def forward(self, x, training):
+        self._active = training and self.rate > 0
+        if not self._active:
+            return x
+        return ops.dropout_forward(x, self.rate, seed=self._seed(), step=self.model.step,
+                                   out=self.buffer("y", x.shape), backend=self.backend)
+
+    def backward(self, dy):
+        if not self._active:
+            return dy
+        return ops.dropout_backward(dy, self.rate, seed=self._seed(), step=self.model.step, out=dy,
+                                    backend=self.backend)
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+class GaussianNoise(Layer):
+    """Adds N(0, stddev^2) noise at training time (a regularizer); the identity at inference.
+
+    The noise is drawn from a generator keyed by (model seed, layer, step), so
+    it repeats exactly in a resumed run.
+    """
+
+    def __init__(self, stddev, **kwargs):
+        super().__init__(**kwargs)
+        if not stddev >= 0:
+            raise ValueError(f"stddev: expected a value >= 0, got {stddev!r}")
+        self.stddev = stddev
+
+    def forward(self, x, training):
+        if not training or self.stddev == 0:
+            return x
+        rng = np.random.default_rng([self.model.seed, self.index, self.model.step])
+        noise = self.buffer("noise_host", x.shape) if self.backend.xp is np else np.empty(x.shape, x.dtype)
+        rng.standard_normal(out=noise, dtype=noise.dtype)
+        noise *= self.stddev
+        y = self.buffer("y", x.shape)
+        self.backend.xp.add(x, self.backend.xp.asarray(noise), out=y)
+        return y
+
+    def backward(self, dy):
+        return dy
+
+    def get_config(self):
+        return {**super().get_config(), "stddev": self.stddev}
+
+
+class ReLU(Activation):
+    """max(x, 0)."""
+
+    def __init__(self, **kwargs):
+        super().__init__("relu", **kwargs)
+
+    def get_config(self):
+        cfg = super().get_config()
+        del cfg["activation"], cfg["alpha"]
+        return cfg
+
+
+class LeakyReLU(Activation):
+    """x for x > 0, ``negative_slope * x`` otherwise (Keras' default slope 0.3)."""
+
+    def __init__(self, negative_slope=0.3, **kwargs):
+        super().__init__("leaky_relu", alpha=negative_slope, **kwargs)
+        self.negative_slope = negative_slope
+
+    def get_config(self):
+        cfg = super().get_config()
+        del cfg["activation"], cfg["alpha"]
+        return {**cfg, "negative_slope": self.negative_slope}
+
+
+class Softmax(Activation):
+    """Softmax over the last axis."""
+
+    def __init__(self, **kwargs):
+        super().__init__("softmax", **kwargs)
+
+    def get_config(self):
+        cfg = super().get_config()
+        del cfg["activation"], cfg["alpha"]
+        return cfg
+
+
+class PReLU(Layer):
+    """Parametric ReLU: ``x`` for x > 0, ``alpha * x`` otherwise, with a learnable slope per channel
+    (the last axis), initialized to ``alpha_initializer`` (default 0.25)."""
+
+    def __init__(self, alpha_initializer=0.25, **kwargs):
+        super().__init__(**kwargs)
+        self.alpha_initializer = initializers.get(
+            initializers.Constant(alpha_initializer) if isinstance(alpha_initializer, (int, float)) else alpha_initializer)
+
+    def build(self, input_shape):
+        self.add_weight("alpha", (input_shape[-1],), self.alpha_initializer, is_bias=True)
+        return input_shape
+
+    def forward(self, x, training):
+        self._x = x
+        return ops.prelu_forward(x, self.params["alpha"], out=self.buffer("y", x.shape), backend=self.backend)
+
+    def backward(self, dy):
+        dx, _ = ops.prelu_backward(self._x, self.params["alpha"], dy, dx=dy, dalpha=self.grads["alpha"],
+                                   backend=self.backend)
+        return dx
+
+    def get_config(self):
+        return {**super().get_config(), "alpha_initializer": self.alpha_initializer.get_config()}

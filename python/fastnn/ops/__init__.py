@@ -10,6 +10,7 @@ from .activation import ACTIVATIONS, activation_backward, activation_forward
 from .dense import bias_grad, dense_backward, dense_forward
 from .loss import bce_logits_backward, bce_logits_forward, mse_backward, mse_forward
 from .optimizer import OPTIMIZERS, STATE_COUNT, max_norm_project, optimizer_update
+from .prelu import prelu_backward, prelu_forward
 from .softmax import (
     softmax_backward,
     softmax_cross_entropy_backward,
