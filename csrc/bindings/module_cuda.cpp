@@ -6,6 +6,7 @@
 
 #include "activation.h"
 #include "errors.h"
+#include "gemm.h"
 #ifndef FASTNN_CUDA_EMU
 #include "../cuda/device_query.h"
 #endif
@@ -42,5 +43,6 @@ PYBIND11_MODULE(FASTNN_CUDA_MODULE, m) {
       "Properties of each visible CUDA device.");
 #endif
   register_errors();
+  bind_gemm(m);
   bind_activation<Cuda>(m);
 }
