@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include "activation.h"
+#include "dense.h"
 #include "errors.h"
 #include "gemm.h"
 #ifndef FASTNN_CUDA_EMU
@@ -44,5 +45,6 @@ PYBIND11_MODULE(FASTNN_CUDA_MODULE, m) {
 #endif
   register_errors();
   bind_gemm(m);
+  bind_dense<Cuda>(m);
   bind_activation<Cuda>(m);
 }
