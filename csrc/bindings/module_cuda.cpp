@@ -8,6 +8,7 @@
 #include "dense.h"
 #include "errors.h"
 #include "gemm.h"
+#include "softmax.h"
 #ifndef FASTNN_CUDA_EMU
 #include "../cuda/device_query.h"
 #endif
@@ -47,4 +48,5 @@ PYBIND11_MODULE(FASTNN_CUDA_MODULE, m) {
   bind_gemm(m);
   bind_dense<Cuda>(m);
   bind_activation<Cuda>(m);
+  bind_softmax<Cuda>(m);
 }
