@@ -8,6 +8,7 @@
 #include "dense.h"
 #include "errors.h"
 #include "gemm.h"
+#include "loss.h"
 #include "softmax.h"
 #ifndef FASTNN_CUDA_EMU
 #include "../cuda/device_query.h"
@@ -49,4 +50,5 @@ PYBIND11_MODULE(FASTNN_CUDA_MODULE, m) {
   bind_dense<Cuda>(m);
   bind_activation<Cuda>(m);
   bind_softmax<Cuda>(m);
+  bind_loss<Cuda>(m);
 }
