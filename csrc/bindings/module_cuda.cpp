@@ -9,6 +9,7 @@
 #include "errors.h"
 #include "gemm.h"
 #include "loss.h"
+#include "optimizer.h"
 #include "softmax.h"
 #ifndef FASTNN_CUDA_EMU
 #include "../cuda/device_query.h"
@@ -51,4 +52,5 @@ PYBIND11_MODULE(FASTNN_CUDA_MODULE, m) {
   bind_activation<Cuda>(m);
   bind_softmax<Cuda>(m);
   bind_loss<Cuda>(m);
+  bind_optimizer<Cuda>(m);
 }
