@@ -145,3 +145,14 @@ def test_gpu_bias_gradient_is_bit_identical_across_runs(cupy, rng):
     for out in db:
         cuda.bias_grad(dy, out)
     assert db[0].get().tobytes() == db[1].get().tobytes()
+
+
+def test_gpu_out_of_range_class_index_gives_nan_not_a_wild_read(cupy):
+    logits = cupy.zeros((3, 4))
+    probs, loss = cupy.empty((3, 4)), cupy.empty(3)
+    target = cupy.asarray(np.array([0, 7, 1]))
+    cuda.softmax_cross_entropy_forward(logits, target, probs, loss)
+    assert np.isnan(loss.get()).tolist() == [False, True, False]
+    d = cupy.empty((3, 4))
+    cuda.softmax_cross_entropy_backward(probs, target, d, 1.0)
+    assert np.isnan(d.get()).any(axis=1).tolist() == [False, True, False]
