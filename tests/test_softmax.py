@@ -78,3 +78,13 @@ def test_softmax_cross_entropy_bad_targets():
         ops.softmax_cross_entropy_forward(logits, np.zeros((3, 4), np.float32))
     with pytest.raises(ValueError, match="logits: expected a non-empty array"):
         ops.softmax_cross_entropy_forward(np.zeros((0, 4)), np.zeros(0, np.int64))
+
+
+def test_class_indices_are_checked_on_host_memory_backends(backend):
+    # The bindings read host labels (cpu, cuda-emu); an index out of range
+    # would otherwise read outside its row.
+    if backend.name == "cuda":
+        pytest.skip("device labels are not read by the binding; the kernel makes such rows NaN")
+    logits = to_backend(backend, np.zeros((3, 4)))
+    with pytest.raises(ValueError, match=r"target: class index 4 at position 2 is out of range \[0, 4\)"):
+        ops.softmax_cross_entropy_forward(logits, to_backend(backend, np.array([0, 1, 4])), backend=backend)

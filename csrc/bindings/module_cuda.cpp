@@ -5,8 +5,13 @@
 #include <pybind11/stl.h>
 
 #include "activation.h"
+#include "dense.h"
 #include "errors.h"
+#include "gemm.h"
+#include "loss.h"
+#include "optimizer.h"
 #include "prelu.h"
+#include "softmax.h"
 #ifndef FASTNN_CUDA_EMU
 #include "../cuda/device_query.h"
 #endif
@@ -43,6 +48,11 @@ PYBIND11_MODULE(FASTNN_CUDA_MODULE, m) {
       "Properties of each visible CUDA device.");
 #endif
   register_errors();
+  bind_gemm(m);
+  bind_dense<Cuda>(m);
   bind_activation<Cuda>(m);
+  bind_softmax<Cuda>(m);
+  bind_loss<Cuda>(m);
+  bind_optimizer<Cuda>(m);
   bind_prelu<Cuda>(m);
 }

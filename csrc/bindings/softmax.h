@@ -8,8 +8,8 @@
 namespace fastnn {
 
 // Class-index targets must lie in [0, C): checked here because an index out
-// of range would read outside the row. Host memory only; device labels are
-// checked by the Python layer before they are uploaded.
+// of range would read outside the row. Host memory only; on the GPU the
+// kernels turn such a row's loss and gradient into NaN instead.
 template <class Label>
 void check_class_indices(const Tensor& target, int64_t C) {
   const Label* t = target.ptr<Label>();
@@ -28,7 +28,7 @@ void dispatch_target(const Tensor& logits, const Tensor& target, F&& f) {
     check_shape(target, {M});
     auto with_label = [&](auto label) {
       using L = decltype(label);
-      if constexpr (std::is_same_v<Dev, Cpu>) check_class_indices<L>(target, C);
+      if constexpr (host_arrays<Dev>) check_class_indices<L>(target, C);
       dispatch_float(logits.dtype, [&](auto t) { f(t, label); });
     };
     if (target.dtype == DType::Int32) with_label(int32_t{});

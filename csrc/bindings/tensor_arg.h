@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include "../common/device.h"
 #include "../common/tensor.h"
@@ -109,6 +110,16 @@ inline Tensor tensor_arg<Cuda>(const py::handle& obj, const char* name, bool wri
   return device_tensor(obj, name, writable);
 #endif
 }
+
+// Whether Dev's arrays live in host memory, where a binding can read them
+// (to validate values such as class indices): the CPU module's, and the
+// emulated CUDA module's.
+template <class Dev>
+#ifdef FASTNN_CUDA_EMU
+constexpr bool host_arrays = true;
+#else
+constexpr bool host_arrays = std::is_same_v<Dev, Cpu>;
+#endif
 
 // An argument that may be None (an optional bias, a gradient not wanted).
 template <class Dev>

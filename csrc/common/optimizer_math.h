@@ -76,7 +76,7 @@ FASTNN_HD inline void optimizer_step(const StepParams<T>& p, T& w, T g, T& s1, T
 }
 
 // How many state arrays each optimizer keeps per parameter.
-constexpr int optimizer_state_count(Optimizer k) {
+FASTNN_HD constexpr int optimizer_state_count(Optimizer k) {
   switch (k) {
     case Optimizer::SGD: return 0;
     case Optimizer::Adadelta:

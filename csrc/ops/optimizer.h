@@ -13,11 +13,15 @@ namespace fastnn {
 // s1 / s2 may be null when the optimizer keeps fewer state arrays.
 template <class T>
 void optimizer_update(Cpu, Optimizer kind, const StepParams<T>& p, T* w, const T* g, T* s1, T* s2, int64_t n);
+template <class T>
+void optimizer_update(Cuda, Optimizer kind, const StepParams<T>& p, T* w, const T* g, T* s1, T* s2, int64_t n);
 
 // w viewed as (rows, cols) row-major: every column whose L2 norm exceeds
 // max_norm is scaled down to it (Keras max_norm: one column = one unit's
 // incoming weights).
 template <class T>
 void max_norm_project(Cpu, T* w, int64_t rows, int64_t cols, T max_norm);
+template <class T>
+void max_norm_project(Cuda, T* w, int64_t rows, int64_t cols, T max_norm);
 
 }  // namespace fastnn

@@ -8,10 +8,14 @@ namespace fastnn {
 
 template <class T>
 void softmax_forward(Cpu, const T* x, T* y, int64_t M, int64_t C);
+template <class T>
+void softmax_forward(Cuda, const T* x, T* y, int64_t M, int64_t C);
 
 // dx = y * (dy - sum(dy * y)) row by row; dx may alias dy.
 template <class T>
 void softmax_backward(Cpu, const T* y, const T* dy, T* dx, int64_t M, int64_t C);
+template <class T>
+void softmax_backward(Cuda, const T* y, const T* dy, T* dx, int64_t M, int64_t C);
 
 // Targets are either class indices (Label = int32/int64, shape (M,)) or
 // one-hot / soft rows (Label = T, shape (M, C)).
@@ -20,10 +24,16 @@ void softmax_backward(Cpu, const T* y, const T* dy, T* dx, int64_t M, int64_t C)
 template <class T, class Label>
 void softmax_cross_entropy_forward(Cpu, const T* logits, const Label* target, T* probs, T* loss, int64_t M,
                                    int64_t C);
+template <class T, class Label>
+void softmax_cross_entropy_forward(Cuda, const T* logits, const Label* target, T* probs, T* loss, int64_t M,
+                                   int64_t C);
 
 // Backward of scale * sum_i loss[i]: dlogits = scale * (probs - target).
 template <class T, class Label>
 void softmax_cross_entropy_backward(Cpu, const T* probs, const Label* target, T* dlogits, T scale, int64_t M,
+                                    int64_t C);
+template <class T, class Label>
+void softmax_cross_entropy_backward(Cuda, const T* probs, const Label* target, T* dlogits, T scale, int64_t M,
                                     int64_t C);
 
 }  // namespace fastnn
