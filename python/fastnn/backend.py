@@ -69,6 +69,9 @@ def _cuda_backend():
         import cupy
     except ImportError:
         return None
+    # GEMMs go to cuBLAS through cupy's handle (the library cupy loaded);
+    # fastnn._cuda.set_gemm_backend("tiled") selects fastnn's own kernel.
+    _cuda.set_cublas(cupy.cuda.device.get_cublas_handle())
     return Backend("cuda", cupy, _cuda)
 
 
