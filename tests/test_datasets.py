@@ -184,3 +184,16 @@ def test_digits_shapes():
     assert x.shape[1:] == (64,) and len(x) + len(xt) == 1797 and y.dtype == np.int64
     (x4, _), _ = datasets.digits(flatten=False)
     assert x4.shape[1:] == (8, 8, 1) and 0 <= x4.min() and x4.max() <= 1
+
+
+def test_load_by_name(tmp_path):
+    write_set(tmp_path, gz=True)
+    (x, y), _ = datasets.load(f"mnist:{tmp_path}")
+    assert x.shape == (12, 28, 28, 1)
+    (x, _), _ = datasets.load(f"fashion-mnist:{tmp_path}", flatten=True)
+    assert x.shape == (12, 784)
+    for bad in ("cifar", "mnist", "digits:x", "mnist:"):
+        with pytest.raises(ValueError, match="dataset: expected 'digits'"):
+            datasets.load(bad)
+    with pytest.raises(FileNotFoundError, match="MNIST: missing"):
+        datasets.load(f"mnist:{tmp_path / 'nowhere'}")

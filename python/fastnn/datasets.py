@@ -4,7 +4,7 @@
   shipped inside scikit-learn, no download); needs ``pip install fastnn[datasets]``.
 * ``mnist(path)``, ``fashion_mnist(path)``: the 28x28 MNIST and Fashion-MNIST
   sets from the four IDX files (raw or ``.gz``) in a directory of yours;
-  ``read_idx`` parses one IDX file.
+  ``read_idx`` parses one IDX file; ``load('mnist:DIR')`` picks a set by name.
 * ``to_categorical``: class indices to one-hot rows.
 * ``train_test_split``: a seeded, stratified split.
 * ``Standardizer`` (and ``MeanImageSubtractor``): normalization fitted on
@@ -153,6 +153,21 @@ def fashion_mnist(path, flatten=False):
     Same file names, layout and return values as ``mnist``.
     """
     return _load_idx_set(path, "Fashion-MNIST", flatten)
+
+
+def load(name, flatten=False, seed=0):
+    """A dataset by name, as ``(x_train, y_train), (x_test, y_test)`` with images in [0, 1]:
+    ``'digits'`` (8x8, split by ``seed``), ``'mnist:DIR'`` or ``'fashion-mnist:DIR'`` (28x28,
+    IDX files in DIR). Images are (n, H, W, 1), or (n, H*W) with ``flatten=True``."""
+    if not isinstance(name, str):
+        raise TypeError(f"dataset: expected a name such as 'digits' or 'mnist:DIR', got {type(name).__name__}")
+    kind, _, directory = name.partition(":")
+    loaders = {"mnist": mnist, "fashion-mnist": fashion_mnist, "fashion_mnist": fashion_mnist}
+    if kind == "digits" and not directory:
+        return digits(seed=seed, flatten=flatten)
+    if kind in loaders and directory:
+        return loaders[kind](directory, flatten=flatten)
+    raise ValueError(f"dataset: expected 'digits', 'mnist:DIR' or 'fashion-mnist:DIR', got {name!r}")
 
 
 # -- splitting and encoding ------------------------------------------------------

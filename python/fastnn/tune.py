@@ -654,8 +654,8 @@ def search(build_fn, space, x, y, strategy="random", **options):
 # -- built-in models ----------------------------------------------------------------------
 
 #: Optimizer names understood by ``make_optimizer`` and the default learning rate of each.
-OPTIMIZERS = {"sgd": 0.1, "momentum": 0.01, "nesterov": 0.01, "adagrad": 0.05, "adadelta": 1.0,
-              "rmsprop": 0.001, "adam": 0.001, "adamw": 0.001}
+OPTIMIZERS = {"sgd": 0.1, "momentum": 0.03, "nesterov": 0.03, "adagrad": 0.05, "adadelta": 1.0,
+              "rmsprop": 0.001, "adam": 0.002, "adamw": 0.002}
 
 
 def make_optimizer(name, learning_rate=None, momentum=0.9, weight_decay=0.004):
@@ -676,7 +676,7 @@ def make_optimizer(name, learning_rate=None, momentum=0.9, weight_decay=0.004):
             "adam": optimizers.Adam}[name](lr)
 
 
-_COMMON_KEYS = {"optimizer": "momentum", "learning_rate": None, "momentum": 0.9, "weight_decay": 0.004,
+_COMMON_KEYS = {"optimizer": "adam", "learning_rate": None, "momentum": 0.9, "weight_decay": 0.004,
                 "activation": "relu", "dropout": 0.0, "batch_norm": False, "l2": 0.0, "batch_size": None}
 MODEL_KEYS = {
     "mlp": {**_COMMON_KEYS, "hidden": [128, 64]},
