@@ -134,3 +134,38 @@ def test_info(capsys):
     assert cli.main(["info"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"fastnn {fastnn.__version__}") and "backends: " in out
+
+
+EXAMPLES = __import__("pathlib").Path(__file__).resolve().parent.parent / "examples"
+
+
+def run_example(name, monkeypatch, *args):
+    import runpy
+
+    monkeypatch.setattr("sys.argv", [name, *args])
+    runpy.run_path(str(EXAMPLES / name), run_name="__main__")
+
+
+def test_mlp_example_runs_on_digits_and_on_mnist_files(monkeypatch, capsys, tmp_path):
+    if not hasattr(fastnn, "Dropout"):
+        pytest.skip("fastnn.Dropout is not in this build yet")
+    run_example("mnist_mlp.py", monkeypatch, "--epochs", "2")
+    out = capsys.readouterr().out
+    assert "1347 train samples" in out and "(None, 500)" in out and "Epoch 2/2" in out
+    assert float(re.search(r"Test accuracy: ([0-9.]+)", out).group(1)) > 0.5
+    write_set(tmp_path, n_train=40, n_test=10)
+    run_example("mnist_mlp.py", monkeypatch, str(tmp_path), "--epochs", "1")
+    out = capsys.readouterr().out
+    assert "40 train samples" in out and "Test accuracy: " in out
+
+
+def test_cnn_example_runs_on_digits_and_on_mnist_files(monkeypatch, capsys, tmp_path):
+    if not hasattr(fastnn, "Conv2D"):
+        pytest.skip("fastnn.Conv2D is not in this build yet")
+    run_example("mnist_cnn.py", monkeypatch, "--epochs", "1")
+    out = capsys.readouterr().out
+    assert "(None, 2, 2, 64)" in out and "Epoch 1/1" in out and accuracy(out) > 0.2
+    write_set(tmp_path, n_train=40, n_test=10)
+    run_example("mnist_cnn.py", monkeypatch, str(tmp_path), "--epochs", "1")
+    out = capsys.readouterr().out
+    assert "(None, 5, 5, 64)" in out and "(None, 1600)" in out and 0 <= accuracy(out) <= 1
