@@ -2,8 +2,8 @@
 import json
 import re
 import time
+from pathlib import Path
 
-import numpy as np
 import pytest
 
 import fastnn
@@ -136,7 +136,7 @@ def test_info(capsys):
     assert out.startswith(f"fastnn {fastnn.__version__}") and "backends: " in out
 
 
-EXAMPLES = __import__("pathlib").Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def run_example(name, monkeypatch, *args):
