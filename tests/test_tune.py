@@ -199,7 +199,7 @@ def test_space_from_yaml_and_json_files(tmp_path):
     (tmp_path / "s.json").write_text(json.dumps(spec))
     assert tune.SearchSpace(tmp_path / "s.json").spec == spec
     pytest.importorskip("yaml")
-    (tmp_path / "s.yaml").write_text("learning_rate: {log_uniform: [1.0e-4, 1.0e-1]}\n"
+    (tmp_path / "s.yaml").write_text("learning_rate: {log_uniform: [1e-4, 1.0e-1]}\n"  # 1e-4: a float, not YAML 1.1's str
                                      "hidden: {choice: [[32], [64, 32]]}\nopt: [sgd]\n")
     assert tune.SearchSpace(str(tmp_path / "s.yaml")).spec == spec
     (tmp_path / "bad.yaml").write_text("a: [1, 2\n")

@@ -38,6 +38,7 @@ import itertools
 import json
 import math
 import os
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -181,6 +182,18 @@ class SearchSpace:
         return {p.name: p.suggest(trial) for p in self.params}
 
 
+def _yaml_loader(yaml):
+    """PyYAML's safe loader, also reading ``1e-4`` as a float (YAML 1.1 wants ``1.0e-4`` and
+    would otherwise hand a search space the string '1e-4')."""
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"),
+                                 list("-+0123456789"))
+    return Loader
+
+
 def load_config(path):
     """Read a YAML (``.yaml``/``.yml``, needs PyYAML) or JSON file into a dict."""
     path = os.fspath(path)
@@ -192,7 +205,7 @@ def load_config(path):
         except ImportError:
             raise ImportError(f"reading {path} needs PyYAML: {_TUNE_HINT} (or write the file as JSON)") from None
         try:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=_yaml_loader(yaml))
         except yaml.YAMLError as e:
             raise ValueError(f"{path}: invalid YAML: {e}") from None
     else:
