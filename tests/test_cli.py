@@ -169,3 +169,10 @@ def test_cnn_example_runs_on_digits_and_on_mnist_files(monkeypatch, capsys, tmp_
     run_example("mnist_cnn.py", monkeypatch, str(tmp_path), "--epochs", "1")
     out = capsys.readouterr().out
     assert "(None, 5, 5, 64)" in out and "(None, 1600)" in out and 0 <= accuracy(out) <= 1
+
+
+def test_example_tune_config_runs(capsys):
+    pytest.importorskip("yaml")
+    assert cli.main(["tune", str(EXAMPLES / "tune_digits.yaml"), "--verbose", "0", "--top", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "hyperband search over learning_rate, hidden, optimizer, l2" in out and accuracy(out) > 0.9
