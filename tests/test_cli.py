@@ -1,0 +1,178 @@
+"""The fastnn command line, called in-process through fastnn.cli.main."""
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+import fastnn
+from fastnn import cli, load_model, tune
+from test_datasets import write_set
+
+pytest.importorskip("sklearn")  # the digits data ship with scikit-learn
+
+
+def accuracy(out):
+    return float(re.search(r"test accuracy:? ([0-9.]+)", out).group(1))
+
+
+def test_default_train_reaches_97_percent_on_digits_in_under_a_minute(capsys):
+    t0 = time.perf_counter()
+    assert cli.main(["train"]) == 0
+    seconds = time.perf_counter() - t0
+    out = capsys.readouterr().out
+    assert out.startswith("training a 64-128-64-10 MLP") and "Epoch 30/30" in out
+    assert accuracy(out) >= 0.97 and seconds < 60
+
+
+def test_train_saves_a_checkpoint_that_reproduces_the_accuracy(tmp_path, capsys):
+    ckpt = tmp_path / "model.safetensors"
+    assert cli.main(["train", "--optimizer", "momentum", "--lr", "0.05", "--epochs", "3", "--batch-size", "64",
+                     "--seed", "1", "--verbose", "0", "--output", str(ckpt)]) == 0
+    out = capsys.readouterr().out
+    assert "momentum lr 0.05, batch 64, 3 epochs" in out and "Epoch" not in out
+    model = load_model(ckpt)
+    assert model.epoch == 3 and model.optimizer.learning_rate == 0.05 and model.optimizer.momentum == 0.9
+    _, (x_test, y_test) = fastnn.datasets.digits(seed=1)
+    assert model.evaluate(x_test, y_test)["accuracy"] == pytest.approx(accuracy(out), abs=1e-4)
+
+
+@pytest.mark.parametrize("optimizer", list(tune.OPTIMIZERS))
+def test_every_optimizer_trains(optimizer, capsys):
+    assert cli.main(["train", "--optimizer", optimizer, "--epochs", "2", "--verbose", "0"]) == 0
+    out = capsys.readouterr().out
+    assert f"{optimizer} lr {tune.OPTIMIZERS[optimizer]:g}," in out
+    assert accuracy(out) > 0.5
+
+
+def test_plot_and_validation_split(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "curves.png"
+    assert cli.main(["train", "--epochs", "2", "--verbose", "2", "--validation-split", "0.2", "--plot", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert "val_accuracy" in out and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_augmented_training(capsys):
+    assert cli.main(["train", "--epochs", "2", "--augment-shift", "1", "--augment-rotate", "10", "--verbose", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "a 8x8x1-128-64-10 MLP" in out and "Epoch 2/2: " in out and accuracy(out) > 0.3
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist"])
+def test_idx_datasets_from_a_directory(tmp_path, capsys, name):
+    write_set(tmp_path, n_train=40, n_test=10, gz=name == "mnist")
+    assert cli.main(["train", "--dataset", f"{name}:{tmp_path}", "--epochs", "1", "--verbose", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "a 784-128-64-10 MLP" in out and "(40 train / 10 test)" in out
+    assert 0 <= accuracy(out) <= 1
+
+
+def test_missing_data_and_bad_options_are_reported(tmp_path, capsys):
+    assert cli.main(["train", "--dataset", f"mnist:{tmp_path}"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("fastnn train: error: MNIST: missing train-images-idx3-ubyte") and str(tmp_path) in err
+    assert cli.main(["train", "--dataset", "cifar10"]) == 1
+    assert "dataset: expected 'digits'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--model", "rnn"])
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--optimizer", "lbfgs"])
+
+
+def test_cnn_trains_on_digits_images(capsys):
+    if not hasattr(fastnn, "Conv2D"):
+        pytest.skip("fastnn.Conv2D is not in this build yet")
+    assert cli.main(["train", "--model", "cnn", "--epochs", "1", "--verbose", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "a CNN conv32-pool-conv64-pool-dense64-dense10" in out and accuracy(out) > 0.5
+
+
+def test_tune_from_a_json_file(tmp_path, capsys):
+    config = {"dataset": "digits", "model": "mlp", "strategy": "grid", "epochs": 3, "seed": 0,
+              "space": {"learning_rate": [1e-5, 0.01], "hidden": [[32]]}, "scoring": {"validation_split": 0.25}}
+    path = tmp_path / "search.json"
+    path.write_text(json.dumps(config))
+    ckpt = tmp_path / "best.safetensors"
+    assert cli.main(["tune", str(path), "--output", str(ckpt)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("trial ") == 2 and "rank  learning_rate  hidden  accuracy  epochs  seconds" in out
+    assert 'best parameters: {"learning_rate": 0.01, "hidden": [32]}' in out
+    assert accuracy(out) > 0.8 and load_model(ckpt).epoch == 3
+
+
+def test_tune_from_a_yaml_file_with_hyperband_and_folds(tmp_path, capsys):
+    pytest.importorskip("yaml")
+    path = tmp_path / "search.yaml"
+    path.write_text("strategy: hyperband\nmax_epochs: 3\neta: 3\nretrain: false\nscoring: {cv: 2, metric: loss}\n"
+                    "space:\n  learning_rate: {log_uniform: [1.0e-3, 1.0e-2]}\n  hidden: {choice: [16, 32]}\n")
+    assert cli.main(["tune", str(path), "--verbose", "0", "--top", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "hyperband search over learning_rate, hidden" in out and "trial " not in out
+    assert "± folds" in out and "best validation loss" in out and "test accuracy" not in out
+    assert re.search(r"\.\.\. \d+ more", out)
+
+
+def test_tune_config_errors_name_the_key(tmp_path, capsys):
+    path = tmp_path / "c.json"
+    for config, message in (({"space": {"lr": [1]}, "epoch": 3}, "epoch: unknown key"),
+                            ({"epochs": 3}, "space: "),
+                            ({"space": {"learning_rate": [0.1]}, "strategy": "grid", "n_trials": 3},
+                             "n_trials: not an option of strategy 'grid'"),
+                            ({"space": {"learning_rate": {"normal": [0, 1]}}}, "learning_rate: unknown distribution"),
+                            ({"space": {"learning_rate": [0.1]}, "scoring": {"folds": 3}}, "scoring: expected")):
+        path.write_text(json.dumps(config))
+        assert cli.main(["tune", str(path)]) == 1
+        assert message in capsys.readouterr().err
+    path.write_text(json.dumps({"space": {"lr_typo": [0.1]}, "strategy": "grid", "epochs": 1}))
+    assert cli.main(["tune", str(path), "--verbose", "0"]) == 1
+    assert "lr_typo: not a hyperparameter of the mlp model" in capsys.readouterr().err
+
+
+def test_info(capsys):
+    assert cli.main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"fastnn {fastnn.__version__}") and "backends: " in out
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def run_example(name, monkeypatch, *args):
+    import runpy
+
+    monkeypatch.setattr("sys.argv", [name, *args])
+    runpy.run_path(str(EXAMPLES / name), run_name="__main__")
+
+
+def test_mlp_example_runs_on_digits_and_on_mnist_files(monkeypatch, capsys, tmp_path):
+    if not hasattr(fastnn, "Dropout"):
+        pytest.skip("fastnn.Dropout is not in this build yet")
+    run_example("mnist_mlp.py", monkeypatch, "--epochs", "2")
+    out = capsys.readouterr().out
+    assert "1347 train samples" in out and "(None, 500)" in out and "Epoch 2/2" in out
+    assert float(re.search(r"Test accuracy: ([0-9.]+)", out).group(1)) > 0.5
+    write_set(tmp_path, n_train=40, n_test=10)
+    run_example("mnist_mlp.py", monkeypatch, str(tmp_path), "--epochs", "1")
+    out = capsys.readouterr().out
+    assert "40 train samples" in out and "Test accuracy: " in out
+
+
+def test_cnn_example_runs_on_digits_and_on_mnist_files(monkeypatch, capsys, tmp_path):
+    if not hasattr(fastnn, "Conv2D"):
+        pytest.skip("fastnn.Conv2D is not in this build yet")
+    run_example("mnist_cnn.py", monkeypatch, "--epochs", "1")
+    out = capsys.readouterr().out
+    assert "(None, 2, 2, 64)" in out and "Epoch 1/1" in out and accuracy(out) > 0.2
+    write_set(tmp_path, n_train=40, n_test=10)
+    run_example("mnist_cnn.py", monkeypatch, str(tmp_path), "--epochs", "1")
+    out = capsys.readouterr().out
+    assert "(None, 5, 5, 64)" in out and "(None, 1600)" in out and 0 <= accuracy(out) <= 1
+
+
+def test_example_tune_config_runs(capsys):
+    pytest.importorskip("yaml")
+    assert cli.main(["tune", str(EXAMPLES / "tune_digits.yaml"), "--verbose", "0", "--top", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "hyperband search over learning_rate, hidden, optimizer, l2" in out and accuracy(out) > 0.9
