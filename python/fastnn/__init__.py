@@ -1,22 +1,26 @@
 """fastnn: neural-network training with C++/CUDA kernels behind a small Keras-like API."""
 from . import backend, ops
 from ._native import _C
+from . import (
+    augment, callbacks, constraints, datasets, initializers, layers, losses, optimizers, regularizers, schedules, tune,
+)
+from .layers import (
+    Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GaussianNoise,
+    GlobalAveragePooling2D, LeakyReLU, MaxPooling2D, PReLU, ReLU, Softmax,
+)
+from .models import Ensemble, History, Sequential, load_model
+from .optimizers import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop
 
 __version__ = "0.1.0"
 
 
 def set_num_threads(n: int) -> None:
-    """Set the number of threads for both OpenBLAS and fastnn's OpenMP loops."""
+    """Set the number of threads fastnn computes with (its OpenMP loops and the OpenBLAS calls inside them)."""
     if not isinstance(n, int) or isinstance(n, bool):
         raise TypeError(f"n: expected an int, got {type(n).__name__}")
     _C.set_num_threads(n)
 
 
 def get_num_threads() -> int:
-    """The number of threads fastnn (and its OpenBLAS) compute with."""
+    """The number of threads fastnn computes with."""
     return _C.get_num_threads()
-
-from . import callbacks, constraints, datasets, initializers, layers, losses, optimizers, regularizers, schedules  # noqa: E402
-from .layers import Activation, Dense, Flatten  # noqa: E402
-from .models import Ensemble, History, Sequential, load_model  # noqa: E402
-from .optimizers import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop  # noqa: E402
