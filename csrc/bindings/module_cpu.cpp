@@ -6,6 +6,7 @@
 
 #include "activation.h"
 #include "batchnorm.h"
+#include "dropout.h"
 #include "errors.h"
 #include "dense.h"
 #include "loss.h"
@@ -47,4 +48,5 @@ PYBIND11_MODULE(_C, m) {
   bind_softmax<Cpu>(m);
   bind_loss<Cpu>(m);
   bind_batchnorm<Cpu>(m);
+  bind_dropout<Cpu>(m);
 }

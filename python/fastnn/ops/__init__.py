@@ -9,6 +9,7 @@ twin of each.
 from .activation import ACTIVATIONS, activation_backward, activation_forward
 from .batchnorm import batchnorm_backward, batchnorm_forward
 from .dense import bias_grad, dense_backward, dense_forward
+from .dropout import dropout_backward, dropout_forward, dropout_mask
 from .loss import bce_logits_backward, bce_logits_forward, mse_backward, mse_forward
 from .softmax import (
     softmax_backward,
