@@ -5,9 +5,10 @@ import fastnn
 from fastnn import ops, reference as ref
 from conftest import R, assert_close, numerical_grad, to_backend, to_numpy
 
-# (N, C) and (N, H, W, C); C = 3 and 64 use the repeated-row spans, C = 300 and
-# 700 the channel tiles (300 = one full tile + a partial one); the larger ones
-# run on several threads over several row blocks with a leftover span.
+# (N, C) and (N, H, W, C). C <= 64 runs as spans of whole rows (C = 3: 16 rows
+# per span), C = 300 and 700 as tiles of 64 channels with a partial last one;
+# the larger shapes run on several threads over several row blocks, with a
+# leftover span.
 SHAPES = [(7, 3), (64, 300), (3, 700), (1, 9, 9, 8), (4, 7, 7, 16), (16, 30, 30, 3), (8, 12, 12, 64), (2, 5, 6, 300)]
 
 
