@@ -30,7 +30,8 @@ def test_batchnorm_training_forward_backward(shape, dtype, backend, rng):
     bx, bgamma, bbeta, brmean, brvar, bdy = to_backend(backend, x, gamma, beta, rmean.copy(), rvar.copy(), dy)
     y, mean, inv_std = ops.batchnorm_forward(bx, bgamma, bbeta, brmean, brvar, training=True, momentum=0.9, eps=1e-3,
                                              backend=backend)
-    ry, rm, rinv, new_rmean, new_rvar = R(ref.batchnorm_forward, x, gamma, beta, rmean, rvar, True, momentum=0.9, eps=1e-3)
+    ry, rm, rinv, new_rmean, new_rvar = R(ref.batchnorm_forward, x, gamma, beta, rmean, rvar, True, momentum=0.9,
+                                          eps=1e-3)
     assert_close(y, ry, dtype)
     assert_close(mean, rm, np.float64, rtol=1e-12 if dtype == np.float64 else 1e-10)
     assert_close(inv_std, rinv, np.float64, rtol=1e-12 if dtype == np.float64 else 1e-10)

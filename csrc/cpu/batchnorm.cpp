@@ -8,8 +8,8 @@
 // Statistics are shifted sums accumulated in double: with K = x[0, c],
 //   mean = K + sum(x - K) / M,   var = sum((x - K)^2) / M - (sum(x - K) / M)^2.
 // The shift removes the cancellation that makes sum(x^2)/M - mean^2 useless
-// for inputs with a large mean (1e4 +- 1 in float32 would keep no digit);
-// for float32 inputs x - K and its square are exact in double.
+// when the mean dwarfs the spread (1e8 +- 1 in float64 keeps no digit of
+// the variance); for float32 inputs x - K and its square are exact in double.
 //
 // Determinism: the rows are cut into blocks that depend only on (M, C),
 // each block's sums go to its own slot of the caller's workspace, and the
@@ -190,7 +190,8 @@ void batchnorm_forward_train(Cpu, const T* x, const T* gamma, const T* beta, T* 
 #pragma omp parallel if (M * C > kParallelMin)
   {
     const Share share = thread_share(blocks.count);
-    block_partials(blocks, M, C, workspace, share, [&](const Tile& t, int64_t r0, int64_t rows, double* a1, double* a2) {
+    block_partials(blocks, M, C, workspace, share, [&](const Tile& t, int64_t r0, int64_t rows, double* a1,
+                                                       double* a2) {
       double k[kTile];  // the shift: row 0
       for (int64_t j = 0; j < t.len; ++j) k[j] = x[t.channel(j)];
       for_each_span(t, r0, rows, [&](int64_t off, int64_t stride, int64_t count, int64_t width) {
@@ -228,9 +229,10 @@ void batchnorm_forward_train(Cpu, const T* x, const T* gamma, const T* beta, T* 
           }
           tile_c0 = c0;
         }
-        for_each_span(t, blocks.first(b), blocks.size(b, M), [&](int64_t off, int64_t stride, int64_t count, int64_t width) {
-          affine_spans(x + off, y + off, stride, count, width, m, a, b0);
-        });
+        for_each_span(t, blocks.first(b), blocks.size(b, M),
+                      [&](int64_t off, int64_t stride, int64_t count, int64_t width) {
+                        affine_spans(x + off, y + off, stride, count, width, m, a, b0);
+                      });
       }
   }
 }
@@ -256,9 +258,10 @@ void batchnorm_forward_infer(Cpu, const T* x, const T* gamma, const T* beta, con
           }
           tile_c0 = c0;
         }
-        for_each_span(t, blocks.first(b), blocks.size(b, M), [&](int64_t off, int64_t stride, int64_t count, int64_t width) {
-          affine_spans(x + off, y + off, stride, count, width, m, a, b0);
-        });
+        for_each_span(t, blocks.first(b), blocks.size(b, M),
+                      [&](int64_t off, int64_t stride, int64_t count, int64_t width) {
+                        affine_spans(x + off, y + off, stride, count, width, m, a, b0);
+                      });
       }
   }
 }
@@ -271,7 +274,8 @@ void batchnorm_backward(Cpu, const T* x, const T* gamma, const T* dy, const doub
 #pragma omp parallel if (M * C > kParallelMin)
   {
     const Share share = thread_share(blocks.count);
-    block_partials(blocks, M, C, workspace, share, [&](const Tile& t, int64_t r0, int64_t rows, double* a1, double* a2) {
+    block_partials(blocks, M, C, workspace, share, [&](const Tile& t, int64_t r0, int64_t rows, double* a1,
+                                                       double* a2) {
       double m[kTile];
       for (int64_t j = 0; j < t.len; ++j) m[j] = save_mean[t.channel(j)];
       for_each_span(t, r0, rows, [&](int64_t off, int64_t stride, int64_t count, int64_t width) {
@@ -292,7 +296,7 @@ void batchnorm_backward(Cpu, const T* x, const T* gamma, const T* dy, const doub
     // is split as in the forward pass: b (x - mean) = b (x - m) - b (mean - m).
     T m[kTile], k[kTile], bc[kTile], cc[kTile];
     int64_t tile_c0 = -1;
-    for (int64_t b = share.hi - 1; b >= share.lo; --b)
+    for (int64_t b = share.hi - 1; b >= share.lo; --b)  // in reverse, as in the forward pass
       for (int64_t c0 = 0; c0 < C; c0 += kTile) {
         const Tile t(c0, C);
         if (c0 != tile_c0) {
@@ -307,9 +311,10 @@ void batchnorm_backward(Cpu, const T* x, const T* gamma, const T* dy, const doub
           }
           tile_c0 = c0;
         }
-        for_each_span(t, blocks.first(b), blocks.size(b, M), [&](int64_t off, int64_t stride, int64_t count, int64_t width) {
-          grad_spans(x + off, dy + off, dx + off, stride, count, width, m, k, bc, cc);
-        });
+        for_each_span(t, blocks.first(b), blocks.size(b, M),
+                      [&](int64_t off, int64_t stride, int64_t count, int64_t width) {
+                        grad_spans(x + off, dy + off, dx + off, stride, count, width, m, k, bc, cc);
+                      });
       }
   }
 }
