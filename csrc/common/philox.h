@@ -35,7 +35,7 @@ FASTNN_HD inline uint32_t mulhilo(uint32_t a, uint32_t b, uint32_t& hi) {
 #endif
 }
 
-FASTNN_HD inline void round(uint32_t (&c)[4], uint32_t k0, uint32_t k1) {
+FASTNN_HD inline void philox_round(uint32_t (&c)[4], uint32_t k0, uint32_t k1) {
   uint32_t hi0, hi1;
   const uint32_t lo0 = mulhilo(kMul0, c[0], hi0);
   const uint32_t lo1 = mulhilo(kMul1, c[2], hi1);
@@ -54,7 +54,7 @@ FASTNN_HD inline Philox4x32 philox4x32_10(uint32_t c0, uint32_t c1, uint32_t c2,
                                           uint32_t k1) {
   uint32_t c[4] = {c0, c1, c2, c3};
   for (int r = 0; r < 10; ++r) {
-    philox_detail::round(c, k0, k1);
+    philox_detail::philox_round(c, k0, k1);
     k0 += philox_detail::kWeyl0;
     k1 += philox_detail::kWeyl1;
   }
