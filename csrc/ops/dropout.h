@@ -9,7 +9,8 @@
 
 namespace fastnn {
 
-// out[i] = keep(i) ? in[i] / (1 - p) : 0 for 0 <= p < 1; out may alias in.
+// out[i] = in[i] * (keep(i) ? 1 / (1 - p) : 0) for 0 <= p < 1 (a dropped inf or
+// nan gives nan, as x * mask does); out may alias in.
 template <class T>
 void dropout_apply(Cpu, const T* in, T* out, int64_t n, double p, uint64_t seed, uint64_t step);
 

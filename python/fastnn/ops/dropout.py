@@ -28,9 +28,10 @@ def _check_p(p):
 def dropout_forward(x, p, *, seed, step, training=True, out=None, backend=None):
     """Inverted dropout: each unit kept with probability ``1 - p`` and scaled by ``1 / (1 - p)``.
 
-    Dropped units are exactly 0. At inference (``training=False``) this is the
-    identity: ``x`` itself is returned (or copied into ``out`` if given).
-    ``p = 0`` is the identity too; ``p = 1`` is rejected.
+    Computed as ``x * mask / (1 - p)``: dropped units are 0 (nan where ``x`` is
+    inf or nan). At inference (``training=False``) this is the identity: ``x``
+    itself is returned (or copied into ``out`` if given). ``p = 0`` is the
+    identity too; ``p = 1`` is rejected.
     """
     _check_p(p)
     be, x = prepare(backend, x)

@@ -50,8 +50,8 @@ def dropout_forward(x, p, seed, step, training=True):
     so the expected output equals x; the identity at inference."""
     if not training:
         return x.copy()
-    keep = dropout_mask(x.shape, p, seed, step).astype(bool)
-    return np.where(keep, x / (1 - p), 0).astype(x.dtype)
+    mask = dropout_mask(x.shape, p, seed, step)
+    return (x * mask / (1 - p)).astype(x.dtype)
 
 
 def dropout_backward(dy, p, seed, step):
