@@ -5,6 +5,8 @@
 #endif
 
 #include "activation.h"
+#include "batchnorm.h"
+#include "dropout.h"
 #include "errors.h"
 #include "dense.h"
 #include "loss.h"
@@ -52,4 +54,6 @@ PYBIND11_MODULE(_C, m) {
   bind_loss<Cpu>(m);
   bind_optimizer<Cpu>(m);
   bind_prelu<Cpu>(m);
+  bind_batchnorm<Cpu>(m);
+  bind_dropout<Cpu>(m);
 }

@@ -7,7 +7,9 @@ and supports float32 and float64. ``fastnn.reference`` holds a plain NumPy
 twin of each.
 """
 from .activation import ACTIVATIONS, activation_backward, activation_forward
+from .batchnorm import batchnorm_backward, batchnorm_forward
 from .dense import bias_grad, dense_backward, dense_forward
+from .dropout import dropout_backward, dropout_forward, dropout_mask
 from .loss import bce_logits_backward, bce_logits_forward, mse_backward, mse_forward
 from .optimizer import OPTIMIZERS, STATE_COUNT, max_norm_project, optimizer_update
 from .prelu import prelu_backward, prelu_forward

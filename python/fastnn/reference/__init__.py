@@ -6,7 +6,9 @@ backward is the chain rule / delta rule applied to it. They favour clarity
 over speed and allocate freely.
 """
 from .activation import ACTIVATIONS, activation_backward, activation_forward
+from .batchnorm import batchnorm_backward, batchnorm_forward
 from .dense import bias_grad, dense_backward, dense_forward
+from .dropout import dropout_backward, dropout_forward, dropout_mask, philox4x32_10
 from .loss import bce_logits_backward, bce_logits_forward, mse_backward, mse_forward
 from .optimizer import max_norm_project, optimizer_update
 from .prelu import prelu_backward, prelu_forward

@@ -1,0 +1,117 @@
+// Bindings of batch normalization for device Dev.
+#pragma once
+#include <string>
+
+#include "../ops/batchnorm.h"
+#include "scalar_arg.h"
+#include "tensor_arg.h"
+
+namespace fastnn {
+
+// x as (M, C): (N, C) or (N, H, W, C), channels last.
+inline void batchnorm_rows(const Tensor& x, int64_t& M, int64_t& C) {
+  if (x.ndim() != 2 && x.ndim() != 4)
+    throw ValueError(x.name + ": expected a 2-D (N, C) or 4-D (N, H, W, C) array, got " + std::to_string(x.ndim()) +
+                     "-D with shape " + shape_str(x.shape));
+  check_nonempty(x);
+  C = x.dim(-1);
+  M = x.numel() / C;
+}
+
+// A float64 (n,) buffer: the saved statistics and the workspace.
+template <class Dev>
+Tensor stats_arg(const py::handle& obj, const char* name, int64_t n, bool writable) {
+  if (obj.is_none())
+    throw ValueError(std::string(name) + ": expected a float64 array of shape (" + std::to_string(n) + ",), got None");
+  Tensor t = tensor_arg<Dev>(obj, name, writable);
+  check_float64(t);
+  check_shape(t, {n});
+  return t;
+}
+
+template <class Dev>
+void bind_batchnorm(py::module_& m) {
+  m.def(
+      "batchnorm_workspace_size",
+      [](int64_t M, int64_t C) {
+        if (M < 0 || C < 0)
+          throw ValueError("M, C: expected non-negative sizes, got " + std::to_string(M) + ", " + std::to_string(C));
+        return batchnorm_workspace_size(Dev{}, M, C);
+      },
+      py::arg("M"), py::arg("C"),
+      "Length of the float64 workspace that batchnorm_forward (training) and batchnorm_backward need for an "
+      "(M, C) input.");
+
+  m.def(
+      "batchnorm_forward",
+      [](py::handle x_, py::handle gamma_, py::handle beta_, py::handle rmean_, py::handle rvar_, py::handle y_,
+         py::handle save_mean_, py::handle save_inv_std_, py::handle workspace_, bool training, double momentum,
+         double eps) {
+        Tensor x = tensor_arg<Dev>(x_, "x"), gamma = tensor_arg<Dev>(gamma_, "gamma"),
+               beta = tensor_arg<Dev>(beta_, "beta"), rmean = tensor_arg<Dev>(rmean_, "running_mean", training),
+               rvar = tensor_arg<Dev>(rvar_, "running_var", training), y = tensor_arg<Dev>(y_, "y", true);
+        int64_t M, C;
+        batchnorm_rows(x, M, C);
+        for (Tensor* t : {&gamma, &beta, &rmean, &rvar}) check_shape(*t, {C});
+        check_same_shape(y, x);
+        check_same_float({&x, &gamma, &beta, &rmean, &rvar, &y});
+        if (!(eps > 0)) throw ValueError("eps: expected eps > 0, got " + short_float(eps));
+        if (!training) {
+          py::gil_scoped_release nogil;
+          dispatch_float(x.dtype, [&](auto t) {
+            using T = decltype(t);
+            batchnorm_forward_infer(Dev{}, x.ptr<T>(), gamma.ptr<T>(), beta.ptr<T>(), rmean.ptr<T>(), rvar.ptr<T>(),
+                                    y.ptr<T>(), eps, M, C);
+          });
+          return;
+        }
+        if (!(momentum >= 0 && momentum <= 1))
+          throw ValueError("momentum: expected 0 <= momentum <= 1, got " + short_float(momentum));
+        Tensor save_mean = stats_arg<Dev>(save_mean_, "save_mean", C, true),
+               save_inv_std = stats_arg<Dev>(save_inv_std_, "save_inv_std", C, true),
+               workspace = stats_arg<Dev>(workspace_, "workspace", batchnorm_workspace_size(Dev{}, M, C), true);
+        py::gil_scoped_release nogil;
+        dispatch_float(x.dtype, [&](auto t) {
+          using T = decltype(t);
+          batchnorm_forward_train(Dev{}, x.ptr<T>(), gamma.ptr<T>(), beta.ptr<T>(), rmean.ptr<T>(), rvar.ptr<T>(),
+                                  y.ptr<T>(), save_mean.ptr<double>(), save_inv_std.ptr<double>(),
+                                  workspace.ptr<double>(), momentum, eps, M, C);
+        });
+      },
+      py::arg("x"), py::arg("gamma"), py::arg("beta"), py::arg("running_mean"), py::arg("running_var"), py::arg("y"),
+      py::arg("save_mean"), py::arg("save_inv_std"), py::arg("workspace"), py::arg("training"), py::arg("momentum"),
+      py::arg("eps"),
+      "y = gamma * (x - mean) / sqrt(var + eps) + beta over the last axis of a (N, C) or (N, H, W, C) x. Training: "
+      "batch statistics, saved (float64) into save_mean / save_inv_std, running statistics updated in place; "
+      "inference: running statistics (save_mean, save_inv_std, workspace may be None).");
+
+  m.def(
+      "batchnorm_backward",
+      [](py::handle x_, py::handle gamma_, py::handle dy_, py::handle save_mean_, py::handle save_inv_std_,
+         py::handle dx_, py::handle dgamma_, py::handle dbeta_, py::handle workspace_) {
+        Tensor x = tensor_arg<Dev>(x_, "x"), gamma = tensor_arg<Dev>(gamma_, "gamma"), dy = tensor_arg<Dev>(dy_, "dy"),
+               dx = tensor_arg<Dev>(dx_, "dx", true), dgamma = tensor_arg<Dev>(dgamma_, "dgamma", true),
+               dbeta = tensor_arg<Dev>(dbeta_, "dbeta", true);
+        int64_t M, C;
+        batchnorm_rows(x, M, C);
+        for (Tensor* t : {&gamma, &dgamma, &dbeta}) check_shape(*t, {C});
+        check_same_shape(dy, x);
+        check_same_shape(dx, x);
+        check_same_float({&x, &gamma, &dy, &dx, &dgamma, &dbeta});
+        Tensor save_mean = stats_arg<Dev>(save_mean_, "save_mean", C, false),
+               save_inv_std = stats_arg<Dev>(save_inv_std_, "save_inv_std", C, false),
+               workspace = stats_arg<Dev>(workspace_, "workspace", batchnorm_workspace_size(Dev{}, M, C), true);
+        py::gil_scoped_release nogil;
+        dispatch_float(x.dtype, [&](auto t) {
+          using T = decltype(t);
+          batchnorm_backward(Dev{}, x.ptr<T>(), gamma.ptr<T>(), dy.ptr<T>(), save_mean.ptr<double>(),
+                             save_inv_std.ptr<double>(), dx.ptr<T>(), dgamma.ptr<T>(), dbeta.ptr<T>(),
+                             workspace.ptr<double>(), M, C);
+        });
+      },
+      py::arg("x"), py::arg("gamma"), py::arg("dy"), py::arg("save_mean"), py::arg("save_inv_std"), py::arg("dx"),
+      py::arg("dgamma"), py::arg("dbeta"), py::arg("workspace"),
+      "Gradients of the training-mode batchnorm_forward, written into dx, dgamma, dbeta (dx may be dy).");
+}
+
+}  // namespace fastnn

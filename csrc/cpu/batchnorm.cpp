@@ -1,0 +1,332 @@
+// Batch normalization on the CPU, channels last: x is M rows of C
+// contiguous channels, so every inner loop runs over channels and vectorizes.
+//
+// Passes over memory: training forward reads x twice (statistics, then
+// normalize) and writes y once; backward reads x and dy twice (two sums,
+// then dx) and writes dx once.
+//
+// Statistics are shifted sums accumulated in double: with K = x[0, c],
+//   mean = K + sum(x - K) / M,   var = sum((x - K)^2) / M - (sum(x - K) / M)^2.
+// The shift removes the cancellation that makes sum(x^2)/M - mean^2 useless
+// when the mean dwarfs the spread (1e8 +- 1 in float64 keeps no digit of
+// the variance); for float32 inputs x - K and its square are exact in double.
+//
+// Determinism: the rows are cut into blocks that depend only on (M, C),
+// each block's sums go to its own slot of the caller's workspace, and the
+// slots are added in block order, so results are bit-identical for any
+// number of threads.
+#include "../ops/batchnorm.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "simd_clones.h"
+
+namespace fastnn {
+namespace {
+
+constexpr int64_t kMaxBlocks = 256;           // partial sums in the workspace: at most this many per channel
+constexpr int64_t kMinBlockElems = 1 << 13;  // smaller blocks cost more in merging than they save
+constexpr int64_t kParallelMin = 1 << 15;    // below this many elements, one thread
+// Length of the stack arrays of accumulators and coefficients: the span the
+// inner loops run over. Measured on Zen 5: 64 to 96 doubles keep the
+// reductions at memory speed; 128 and up made them 2x slower.
+constexpr int64_t kTile = 64;
+constexpr int64_t kVector = 8;  // spans a multiple of this run without a scalar remainder
+
+// The fixed cut of M rows into blocks.
+struct RowBlocks {
+  int64_t rows, count;
+  RowBlocks(int64_t M, int64_t C)
+      : rows(std::max({(M + kMaxBlocks - 1) / kMaxBlocks, (kMinBlockElems + C - 1) / C, int64_t(1)})),
+        count((M + rows - 1) / rows) {}
+  int64_t first(int64_t b) const { return b * rows; }
+  int64_t size(int64_t b, int64_t M) const { return std::min(rows, M - b * rows); }
+};
+
+// The calling thread's contiguous share [lo, hi) of n items.
+struct Share {
+  int64_t lo, hi;
+};
+Share thread_share(int64_t n) {
+#ifdef _OPENMP
+  const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
+#else
+  const int64_t nt = 1, id = 0;
+#endif
+  return {n * id / nt, n * (id + 1) / nt};
+}
+
+// How the inner loops walk the rows of a block: as spans of at most kTile
+// elements against per-channel arrays of the span's length (the "tile").
+// - C <= kTile: a block's rows are contiguous, so several rows at a time
+//   form one span of a multiple of C elements (of lcm(C, kVector) where that
+//   fits), the per-channel arrays repeat every C entries, and the rows left
+//   over form one shorter span. The inner loops stay long and vectorized
+//   even for C = 3.
+// - C > kTile: a span is a tile of at most kTile channels of one row.
+int64_t span_length(int64_t C) {
+  const int64_t lcm = C / std::gcd(C, kVector) * kVector;
+  return lcm <= kTile ? kTile / lcm * lcm : kTile / C * C;
+}
+
+struct Tile {
+  int64_t c0, len, C;  // first channel, array length, channel count
+  Tile(int64_t c0_, int64_t C_) : c0(c0_), len(C_ <= kTile ? span_length(C_) : std::min(kTile, C_ - c0_)), C(C_) {}
+  int64_t channel(int64_t j) const { return c0 + (C <= kTile ? j % C : j); }
+};
+
+// Calls f(offset, stride, count, width) for the spans of rows [r0, r0 + rows)
+// in tile t: count spans of width elements, stride apart, from x + offset.
+template <class F>
+void for_each_span(const Tile& t, int64_t r0, int64_t rows, F&& f) {
+  if (t.C > kTile) return f(r0 * t.C + t.c0, t.C, rows, t.len);
+  const int64_t elems = rows * t.C, full = elems / t.len, rest = elems - full * t.len;
+  if (full) f(r0 * t.C, t.len, full, t.len);
+  if (rest) f(r0 * t.C + full * t.len, t.len, 1, rest);
+}
+
+// Folds tile accumulators acc[len] into per-channel sums out[C] (tile t's channels).
+void fold_tile(const Tile& t, const double* acc, double* out) {
+  if (t.C > kTile) return (void)std::copy(acc, acc + t.len, out + t.c0);
+  std::copy(acc, acc + t.C, out);
+  for (int64_t j = t.C; j < t.len; ++j) out[j % t.C] += acc[j];
+}
+
+// a1[j] += sum_s (x[s, j] - k[j]), a2[j] += sum_s (x[s, j] - k[j])^2 over count spans.
+template <class T>
+FASTNN_SIMD_CLONES void shifted_sums(const T* __restrict x, int64_t stride, int64_t count, int64_t width,
+                                     const double* __restrict k, double* __restrict a1, double* __restrict a2) {
+  for (int64_t s = 0; s < count; ++s) {
+    const T* xs = x + s * stride;
+    for (int64_t j = 0; j < width; ++j) {
+      const double d = double(xs[j]) - k[j];
+      a1[j] += d;
+      a2[j] += d * d;
+    }
+  }
+}
+
+// a1[j] += sum_s dy[s, j], a2[j] += sum_s dy[s, j] * (x[s, j] - m[j]).
+template <class T>
+FASTNN_SIMD_CLONES void grad_sums(const T* __restrict x, const T* __restrict dy, int64_t stride, int64_t count,
+                                  int64_t width, const double* __restrict m, double* __restrict a1,
+                                  double* __restrict a2) {
+  for (int64_t s = 0; s < count; ++s) {
+    const T *xs = x + s * stride, *dys = dy + s * stride;
+    for (int64_t j = 0; j < width; ++j) {
+      const double g = dys[j];
+      a1[j] += g;
+      a2[j] += g * (double(xs[j]) - m[j]);
+    }
+  }
+}
+
+// out = (x - m) * a + b0 over count spans. The mean is passed as m in T
+// and the rounding error of m folded into b0: x - m is exact or nearly so
+// for x near the mean, where a float32 mean of 1e4 would otherwise lose
+// 5e-4 of a standard deviation in (x - mean) or in x * a - mean * a.
+template <class T>
+FASTNN_SIMD_CLONES void affine_spans(const T* x, T* out, int64_t stride, int64_t count, int64_t width,
+                                     const T* __restrict m, const T* __restrict a, const T* __restrict b0) {
+  for (int64_t s = 0; s < count; ++s) {
+    const T* xs = x + s * stride;
+    T* ys = out + s * stride;
+    for (int64_t j = 0; j < width; ++j) ys[j] = (xs[j] - m[j]) * a[j] + b0[j];
+  }
+}
+
+// dx = k * dy + b * (x - m) + c0 over count spans (m as in affine_spans).
+template <class T>
+FASTNN_SIMD_CLONES void grad_spans(const T* x, const T* dy, T* dx, int64_t stride, int64_t count, int64_t width,
+                                   const T* __restrict m, const T* __restrict k, const T* __restrict b,
+                                   const T* __restrict c0) {
+  for (int64_t s = 0; s < count; ++s) {
+    const T *xs = x + s * stride, *dys = dy + s * stride;
+    T* dxs = dx + s * stride;
+    for (int64_t j = 0; j < width; ++j) dxs[j] = k[j] * dys[j] + (b[j] * (xs[j] - m[j]) + c0[j]);
+  }
+}
+
+// Each block's per-channel pair of sums (2 * C doubles) goes to
+// workspace[b * 2C]; `sums(tile, r0, rows, a1, a2)` accumulates one tile.
+template <class F>
+void block_partials(const RowBlocks& blocks, int64_t M, int64_t C, double* workspace, Share share, F&& sums) {
+  double a1[kTile], a2[kTile];
+  for (int64_t b = share.lo; b < share.hi; ++b)
+    for (int64_t c0 = 0; c0 < C; c0 += kTile) {
+      const Tile t(c0, C);
+      std::fill(a1, a1 + t.len, 0.0);
+      std::fill(a2, a2 + t.len, 0.0);
+      sums(t, blocks.first(b), blocks.size(b, M), a1, a2);
+      fold_tile(t, a1, workspace + b * 2 * C);
+      fold_tile(t, a2, workspace + b * 2 * C + C);
+    }
+}
+
+// Adds the blocks' partial sums in block order into workspace[0, 2C).
+void reduce_partials(const RowBlocks& blocks, int64_t C, double* workspace) {
+  for (int64_t b = 1; b < blocks.count; ++b) {
+    const double* s = workspace + b * 2 * C;
+    for (int64_t c = 0; c < 2 * C; ++c) workspace[c] += s[c];
+  }
+}
+
+}  // namespace
+
+int64_t batchnorm_workspace_size(Cpu, int64_t M, int64_t C) {
+  return M > 0 && C > 0 ? RowBlocks(M, C).count * 2 * C : 0;
+}
+
+template <class T>
+void batchnorm_forward_train(Cpu, const T* x, const T* gamma, const T* beta, T* running_mean, T* running_var, T* y,
+                             double* save_mean, double* save_inv_std, double* workspace, double momentum,
+                             double eps, int64_t M, int64_t C) {
+  const RowBlocks blocks(M, C);
+#pragma omp parallel if (M * C > kParallelMin)
+  {
+    const Share share = thread_share(blocks.count);
+    block_partials(blocks, M, C, workspace, share, [&](const Tile& t, int64_t r0, int64_t rows, double* a1,
+                                                       double* a2) {
+      double k[kTile];  // the shift: row 0
+      for (int64_t j = 0; j < t.len; ++j) k[j] = x[t.channel(j)];
+      for_each_span(t, r0, rows, [&](int64_t off, int64_t stride, int64_t count, int64_t width) {
+        shifted_sums(x + off, stride, count, width, k, a1, a2);
+      });
+    });
+#pragma omp barrier
+#pragma omp single
+    {
+      reduce_partials(blocks, C, workspace);
+      for (int64_t c = 0; c < C; ++c) {
+        const double shifted_mean = workspace[c] / double(M);
+        const double var = std::max(workspace[C + c] / double(M) - shifted_mean * shifted_mean, 0.0);
+        const double mean = double(x[c]) + shifted_mean;
+        save_mean[c] = mean;
+        save_inv_std[c] = 1.0 / std::sqrt(var + eps);
+        running_mean[c] = T(momentum * double(running_mean[c]) + (1.0 - momentum) * mean);
+        running_var[c] = T(momentum * double(running_var[c]) + (1.0 - momentum) * var);
+      }
+    }
+    // y = (x - m) a + (beta - (mean - m) a), a = gamma inv_std.
+    T m[kTile], a[kTile], b0[kTile];
+    int64_t tile_c0 = -1;
+    // Blocks in reverse: the ones this thread summed last are still in its cache.
+    for (int64_t b = share.hi - 1; b >= share.lo; --b)
+      for (int64_t c0 = 0; c0 < C; c0 += kTile) {
+        const Tile t(c0, C);
+        if (c0 != tile_c0) {
+          for (int64_t j = 0; j < t.len; ++j) {
+            const int64_t c = t.channel(j);
+            const double ad = double(gamma[c]) * save_inv_std[c];
+            m[j] = T(save_mean[c]);
+            a[j] = T(ad);
+            b0[j] = T(double(beta[c]) - (save_mean[c] - double(m[j])) * ad);
+          }
+          tile_c0 = c0;
+        }
+        for_each_span(t, blocks.first(b), blocks.size(b, M),
+                      [&](int64_t off, int64_t stride, int64_t count, int64_t width) {
+                        affine_spans(x + off, y + off, stride, count, width, m, a, b0);
+                      });
+      }
+  }
+}
+
+template <class T>
+void batchnorm_forward_infer(Cpu, const T* x, const T* gamma, const T* beta, const T* running_mean,
+                             const T* running_var, T* y, double eps, int64_t M, int64_t C) {
+  const RowBlocks blocks(M, C);
+#pragma omp parallel if (M * C > kParallelMin)
+  {
+    const Share share = thread_share(blocks.count);
+    T m[kTile], a[kTile], b0[kTile];
+    int64_t tile_c0 = -1;
+    for (int64_t b = share.lo; b < share.hi; ++b)
+      for (int64_t c0 = 0; c0 < C; c0 += kTile) {
+        const Tile t(c0, C);
+        if (c0 != tile_c0) {
+          for (int64_t j = 0; j < t.len; ++j) {
+            const int64_t c = t.channel(j);
+            m[j] = running_mean[c];
+            a[j] = T(double(gamma[c]) / std::sqrt(double(running_var[c]) + eps));
+            b0[j] = beta[c];
+          }
+          tile_c0 = c0;
+        }
+        for_each_span(t, blocks.first(b), blocks.size(b, M),
+                      [&](int64_t off, int64_t stride, int64_t count, int64_t width) {
+                        affine_spans(x + off, y + off, stride, count, width, m, a, b0);
+                      });
+      }
+  }
+}
+
+template <class T>
+void batchnorm_backward(Cpu, const T* x, const T* gamma, const T* dy, const double* save_mean,
+                        const double* save_inv_std, T* dx, T* dgamma, T* dbeta, double* workspace, int64_t M,
+                        int64_t C) {
+  const RowBlocks blocks(M, C);
+#pragma omp parallel if (M * C > kParallelMin)
+  {
+    const Share share = thread_share(blocks.count);
+    block_partials(blocks, M, C, workspace, share, [&](const Tile& t, int64_t r0, int64_t rows, double* a1,
+                                                       double* a2) {
+      double m[kTile];
+      for (int64_t j = 0; j < t.len; ++j) m[j] = save_mean[t.channel(j)];
+      for_each_span(t, r0, rows, [&](int64_t off, int64_t stride, int64_t count, int64_t width) {
+        grad_sums(x + off, dy + off, stride, count, width, m, a1, a2);
+      });
+    });
+#pragma omp barrier
+#pragma omp single
+    {
+      reduce_partials(blocks, C, workspace);
+      for (int64_t c = 0; c < C; ++c) {
+        dbeta[c] = T(workspace[c]);
+        dgamma[c] = T(workspace[C + c] * save_inv_std[c]);
+      }
+    }
+    // dx = k dy + b (x - mean) + c0 with k = gamma inv_std,
+    // b = -k inv_std^2 sum(dy (x - mean)) / M, c0 = -k sum(dy) / M; the mean
+    // is split as in the forward pass: b (x - mean) = b (x - m) - b (mean - m).
+    T m[kTile], k[kTile], bc[kTile], cc[kTile];
+    int64_t tile_c0 = -1;
+    for (int64_t b = share.hi - 1; b >= share.lo; --b)  // in reverse, as in the forward pass
+      for (int64_t c0 = 0; c0 < C; c0 += kTile) {
+        const Tile t(c0, C);
+        if (c0 != tile_c0) {
+          for (int64_t j = 0; j < t.len; ++j) {
+            const int64_t c = t.channel(j);
+            const double inv_std = save_inv_std[c], kd = double(gamma[c]) * inv_std;
+            const double bd = -kd * inv_std * inv_std * workspace[C + c] / double(M);
+            m[j] = T(save_mean[c]);
+            k[j] = T(kd);
+            bc[j] = T(bd);
+            cc[j] = T(-kd * workspace[c] / double(M) - bd * (save_mean[c] - double(m[j])));
+          }
+          tile_c0 = c0;
+        }
+        for_each_span(t, blocks.first(b), blocks.size(b, M),
+                      [&](int64_t off, int64_t stride, int64_t count, int64_t width) {
+                        grad_spans(x + off, dy + off, dx + off, stride, count, width, m, k, bc, cc);
+                      });
+      }
+  }
+}
+
+#define INSTANTIATE(T)                                                                                            \
+  template void batchnorm_forward_train<T>(Cpu, const T*, const T*, const T*, T*, T*, T*, double*, double*,       \
+                                           double*, double, double, int64_t, int64_t);                           \
+  template void batchnorm_forward_infer<T>(Cpu, const T*, const T*, const T*, const T*, const T*, T*, double,     \
+                                           int64_t, int64_t);                                                     \
+  template void batchnorm_backward<T>(Cpu, const T*, const T*, const T*, const double*, const double*, T*, T*, T*, \
+                                      double*, int64_t, int64_t);
+INSTANTIATE(float)
+INSTANTIATE(double)
+
+}  // namespace fastnn

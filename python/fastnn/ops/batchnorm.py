@@ -1,0 +1,95 @@
+"""Batch normalization over the channel (last) axis, channels-last layout."""
+import math
+
+import numpy as np
+
+from ._util import output, prepare, shape_of
+
+
+def _rows(x):
+    """(M, C) of an (N, C) or (N, H, W, C) ``x``; the kernel rejects other ranks."""
+    shape = shape_of(x, "x")
+    C = shape[-1] if shape else 0
+    return (math.prod(shape[:-1]) if shape else 0), C
+
+
+def _stats_buffer(be, given, n):
+    return given if given is not None else be.empty((n,), np.float64)
+
+
+def _workspace(be, given, M, C):
+    return given if given is not None else be.empty((be.kernels.batchnorm_workspace_size(M, C),), np.float64)
+
+
+def batchnorm_forward(x, gamma, beta, running_mean, running_var, *, training, momentum=0.99, eps=1e-3, out=None,
+                      save_mean=None, save_inv_std=None, workspace=None, backend=None):
+    """Batch normalization: ``y = gamma * (x - mean) / sqrt(var + eps) + beta`` per channel.
+
+    Args:
+        x: (N, C) or (N, H, W, C) input; statistics are taken over every axis
+            but the last (M = N or N*H*W rows of C channels).
+        gamma, beta: (C,) learnable scale and shift.
+        running_mean, running_var: (C,) running statistics, same dtype as ``x``.
+            In training they are updated in place (so they must be C-contiguous)
+            the Keras way: ``running = momentum * running + (1 - momentum) * batch``,
+            with the biased batch variance (Keras's convention; PyTorch uses the
+            unbiased one here).
+        training: True: normalize with the batch mean and biased variance.
+            False: normalize with the running statistics (nothing is updated).
+        momentum: in [0, 1], Keras's default 0.99.
+        eps: > 0, added to the variance (Keras's default 1e-3).
+        out: optional output array like ``x``.
+        save_mean, save_inv_std: optional float64 (C,) arrays receiving the
+            batch mean and ``1 / sqrt(var + eps)`` for the backward pass. They
+            are float64 for every input dtype so that the backward pass of a
+            float32 input with a large mean is as accurate as the forward.
+        workspace: optional float64 scratch array of length
+            ``backend.kernels.batchnorm_workspace_size(M, C)``, for reuse.
+        backend: backend name or object; by default the one owning ``x``.
+
+    Returns:
+        ``(y, save_mean, save_inv_std)`` in training, ``(y, None, None)`` in inference.
+
+    The variance is computed from sums shifted by the first row, accumulated
+    in float64, so inputs with a mean far larger than their spread keep
+    their precision; the reductions run in a fixed order, so results are
+    bit-identical from run to run and for any thread count.
+    """
+    be, x, gamma, beta = prepare(backend, x, gamma, beta)
+    M, C = _rows(x)
+    y = output(be, out, shape_of(x, "x"), x)
+    if not training:
+        be.kernels.batchnorm_forward(x, gamma, beta, running_mean, running_var, y, None, None, None, False,
+                                     momentum, eps)
+        return y, None, None
+    save_mean = _stats_buffer(be, save_mean, C)
+    save_inv_std = _stats_buffer(be, save_inv_std, C)
+    workspace = _workspace(be, workspace, M, C)
+    be.kernels.batchnorm_forward(x, gamma, beta, running_mean, running_var, y, save_mean, save_inv_std, workspace,
+                                 True, momentum, eps)
+    return y, save_mean, save_inv_std
+
+
+def batchnorm_backward(x, gamma, dy, save_mean, save_inv_std, *, dx=None, dgamma=None, dbeta=None, workspace=None,
+                       backend=None):
+    """Gradients of training-mode batch normalization: returns ``(dx, dgamma, dbeta)``.
+
+    With ``xhat = (x - mean) * inv_std`` (``save_mean``, ``save_inv_std`` from
+    ``batchnorm_forward``) and M rows per channel::
+
+        dbeta  = sum(dy)
+        dgamma = sum(dy * xhat)
+        dx     = gamma * inv_std / M * (M * dy - dbeta - xhat * dgamma)
+
+    Sums run over every axis but the last, accumulated in float64 in a fixed
+    order. ``dx``, ``dgamma``, ``dbeta`` and ``workspace`` (see
+    ``batchnorm_forward``) may be passed for reuse; ``dx`` may be ``dy``.
+    """
+    be, x, gamma, dy, save_mean, save_inv_std = prepare(backend, x, gamma, dy, save_mean, save_inv_std)
+    M, C = _rows(x)
+    dx = output(be, dx, shape_of(x, "x"), x)
+    dgamma = output(be, dgamma, (C,), x)
+    dbeta = output(be, dbeta, (C,), x)
+    workspace = _workspace(be, workspace, M, C)
+    be.kernels.batchnorm_backward(x, gamma, dy, save_mean, save_inv_std, dx, dgamma, dbeta, workspace)
+    return dx, dgamma, dbeta

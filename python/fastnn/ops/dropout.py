@@ -1,0 +1,67 @@
+"""Inverted dropout with a counter-based (Philox4x32-10) mask.
+
+The keep mask is a pure function of ``(seed, step, element index)`` (indices
+of the flattened C-order array), so it needs no state, the backward pass
+regenerates it instead of storing it, and every backend draws the same mask
+bit for bit. The keying, exactly::
+
+    g       = index // 4                      (one Philox call serves 4 elements)
+    key     = (seed % 2**32, seed // 2**32)
+    counter = (g % 2**32, g // 2**32, step % 2**32, step // 2**32)
+    bits    = philox4x32_10(counter, key)[index % 4]
+    keep    = (bits >> 8) >= ceil(p * 2**24)
+
+i.e. keep iff ``u >= p`` with ``u = (bits >> 8) / 2**24`` uniform on [0, 1).
+``seed`` and ``step`` are ints in [0, 2**64); use a new ``step`` for every
+training step (and a different ``seed`` per dropout layer).
+"""
+import numpy as np
+
+from ._util import output, prepare, shape_of
+
+
+def _check_p(p):
+    if not 0 <= p < 1:
+        raise ValueError(f"p: expected 0 <= p < 1, got {p}")
+
+
+def dropout_forward(x, p, *, seed, step, training=True, out=None, backend=None):
+    """Inverted dropout: each unit kept with probability ``1 - p`` and scaled by ``1 / (1 - p)``.
+
+    Computed as ``x * mask / (1 - p)``: dropped units are 0 (nan where ``x`` is
+    inf or nan). At inference (``training=False``) this is the identity: ``x``
+    itself is returned (or copied into ``out`` if given). ``p = 0`` is the
+    identity too; ``p = 1`` is rejected.
+    """
+    _check_p(p)
+    be, x = prepare(backend, x)
+    if not training:
+        if out is None:
+            return x
+        out[...] = x
+        return out
+    y = output(be, out, shape_of(x, "x"), x)
+    be.kernels.dropout_forward(x, y, p, seed, step)
+    return y
+
+
+def dropout_backward(dy, p, *, seed, step, out=None, backend=None):
+    """Gradient of ``dropout_forward`` (training): ``dx = dy * keep / (1 - p)``.
+
+    The mask is regenerated from the same ``(seed, step)`` as the forward pass.
+    ``out`` may be ``dy`` itself.
+    """
+    _check_p(p)
+    be, dy = prepare(backend, dy)
+    dx = output(be, out, shape_of(dy, "dy"), dy)
+    be.kernels.dropout_backward(dy, dx, p, seed, step)
+    return dx
+
+
+def dropout_mask(shape, p, seed, step, *, backend=None):
+    """The keep mask of dropout for an array of ``shape``: uint8, 1 = kept."""
+    _check_p(p)
+    be = prepare(backend)[0]
+    mask = be.empty(shape, np.uint8)
+    be.kernels.dropout_mask(mask, p, seed, step)
+    return mask
