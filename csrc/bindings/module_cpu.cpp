@@ -5,6 +5,7 @@
 #endif
 
 #include "activation.h"
+#include "conv2d.h"
 #include "errors.h"
 #include "dense.h"
 #include "loss.h"
@@ -45,4 +46,5 @@ PYBIND11_MODULE(_C, m) {
   bind_activation<Cpu>(m);
   bind_softmax<Cpu>(m);
   bind_loss<Cpu>(m);
+  bind_conv2d<Cpu>(m);
 }

@@ -7,6 +7,7 @@ and supports float32 and float64. ``fastnn.reference`` holds a plain NumPy
 twin of each.
 """
 from .activation import ACTIVATIONS, activation_backward, activation_forward
+from .conv2d import conv2d_backward, conv2d_forward, conv2d_output_shape, conv2d_workspace_size
 from .dense import bias_grad, dense_backward, dense_forward
 from .loss import bce_logits_backward, bce_logits_forward, mse_backward, mse_forward
 from .softmax import (

@@ -6,6 +6,7 @@ backward is the chain rule / delta rule applied to it. They favour clarity
 over speed and allocate freely.
 """
 from .activation import ACTIVATIONS, activation_backward, activation_forward
+from .conv2d import conv2d_backward, conv2d_forward
 from .dense import bias_grad, dense_backward, dense_forward
 from .loss import bce_logits_backward, bce_logits_forward, mse_backward, mse_forward
 from .softmax import (

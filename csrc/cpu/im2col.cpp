@@ -1,0 +1,88 @@
+// im2col / col2im on the CPU, one thread per call: the conv kernels call
+// them from inside their own parallel loops, on pieces small enough to stay
+// in the core's L2 cache until the GEMM that consumes them.
+#include "../ops/im2col.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace fastnn {
+
+template <class T>
+void im2col(Cpu, const T* x, T* col, const Window2d& g, int64_t r0, int64_t r1) {
+  const int64_t K = g.patch(), P = g.out_pixels(), C = g.C;
+  // A tap row (KW taps of C channels) is one contiguous run of x when the
+  // taps are adjacent (dw = 1) and all inside the image: one memcpy. The
+  // sizes are runtime values, so these are calls into libc's vectorized
+  // memcpy/memset rather than the compiler's slow inline expansion.
+  const size_t tap = sizeof(T) * C, tap_row = tap * g.KW;
+  int64_t n = r0 / P, oh = (r0 % P) / g.OW, ow = r0 % g.OW;
+  for (int64_t r = r0; r < r1; ++r) {
+    const T* image = x + n * g.H * g.W * C;
+    T* dst = col + (r - r0) * K;
+    const int64_t iw0 = ow * g.sw - g.pad_left;
+    for (int64_t kh = 0; kh < g.KH; ++kh, dst += g.KW * C) {
+      const int64_t ih = oh * g.sh - g.pad_top + kh * g.dh;
+      if (ih < 0 || ih >= g.H) {
+        std::memset(dst, 0, tap_row);
+        continue;
+      }
+      const T* row = image + ih * g.W * C;
+      if (g.dw == 1 && iw0 >= 0 && iw0 + g.KW <= g.W) {
+        std::memcpy(dst, row + iw0 * C, tap_row);
+        continue;
+      }
+      for (int64_t kw = 0; kw < g.KW; ++kw) {
+        const int64_t iw = iw0 + kw * g.dw;
+        if (iw < 0 || iw >= g.W) std::memset(dst + kw * C, 0, tap);
+        else std::memcpy(dst + kw * C, row + iw * C, tap);
+      }
+    }
+    if (++ow == g.OW) {
+      ow = 0;
+      if (++oh == g.OH) oh = 0, ++n;
+    }
+  }
+}
+
+template <class T>
+void col2im(Cpu, const T* col, T* dx, const Window2d& g, int64_t n, int64_t p0, int64_t p1, bool accumulate) {
+  const int64_t K = g.patch(), C = g.C;
+  // Output rows oh0..oh1 hold pixels p0..p1-1; they read input rows
+  // [oh0 * sh - pad_top, oh1 * sh - pad_top + extent) only.
+  const int64_t oh0 = p0 / g.OW, oh1 = (p1 - 1) / g.OW;
+  const int64_t ih_lo = accumulate ? std::max<int64_t>(0, oh0 * g.sh - g.pad_top) : 0;
+  const int64_t ih_hi =
+      accumulate ? std::min(g.H, oh1 * g.sh - g.pad_top + dilated_extent(g.KH, g.dh)) : g.H;
+  T* image = dx + n * g.H * g.W * C;
+  for (int64_t ih = ih_lo; ih < ih_hi; ++ih) {
+    for (int64_t iw = 0; iw < g.W; ++iw) {
+      T* __restrict out = image + (ih * g.W + iw) * C;
+      if (!accumulate) std::fill(out, out + C, T(0));
+      // Input pixel (ih, iw) is read by tap (kh, kw) of output pixel (oh, ow)
+      // when oh * sh - pad_top + kh * dh = ih, and likewise for columns.
+      for (int64_t kh = 0; kh < g.KH; ++kh) {
+        const int64_t t = ih + g.pad_top - kh * g.dh;
+        if (t < 0 || t % g.sh) continue;
+        const int64_t oh = t / g.sh;
+        if (oh < oh0 || oh > oh1) continue;
+        for (int64_t kw = 0; kw < g.KW; ++kw) {
+          const int64_t u = iw + g.pad_left - kw * g.dw;
+          if (u < 0 || u % g.sw) continue;
+          const int64_t ow = u / g.sw, p = oh * g.OW + ow;
+          if (ow >= g.OW || p < p0 || p >= p1) continue;
+          const T* __restrict src = col + (p - p0) * K + (kh * g.KW + kw) * C;
+          for (int64_t c = 0; c < C; ++c) out[c] += src[c];
+        }
+      }
+    }
+  }
+}
+
+#define INSTANTIATE(T)                                                               \
+  template void im2col<T>(Cpu, const T*, T*, const Window2d&, int64_t, int64_t); \
+  template void col2im<T>(Cpu, const T*, T*, const Window2d&, int64_t, int64_t, int64_t, bool);
+INSTANTIATE(float)
+INSTANTIATE(double)
+
+}  // namespace fastnn
