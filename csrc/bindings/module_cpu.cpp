@@ -9,6 +9,7 @@
 #include "errors.h"
 #include "dense.h"
 #include "loss.h"
+#include "pool.h"
 #include "softmax.h"
 
 namespace py = pybind11;
@@ -47,4 +48,5 @@ PYBIND11_MODULE(_C, m) {
   bind_softmax<Cpu>(m);
   bind_loss<Cpu>(m);
   bind_conv2d<Cpu>(m);
+  bind_pool<Cpu>(m);
 }

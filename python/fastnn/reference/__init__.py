@@ -9,6 +9,14 @@ from .activation import ACTIVATIONS, activation_backward, activation_forward
 from .conv2d import conv2d_backward, conv2d_forward
 from .dense import bias_grad, dense_backward, dense_forward
 from .loss import bce_logits_backward, bce_logits_forward, mse_backward, mse_forward
+from .pool import (
+    avg_pool2d_backward,
+    avg_pool2d_forward,
+    global_avg_pool2d_backward,
+    global_avg_pool2d_forward,
+    max_pool2d_backward,
+    max_pool2d_forward,
+)
 from .softmax import (
     softmax_backward,
     softmax_cross_entropy_backward,
