@@ -18,6 +18,10 @@ CONFIGS = [
     (1, 4, 4, 2, 4, 4, 3, 1, "valid", 1),  # kernel = image: one output pixel
     (5, 13, 13, 3, 3, 3, 8, 1, "same", 1),
     (2, 4, 4, 3, 3, 3, 2, 1, 3, 1),  # padding wider than the kernel reach: border pixels see only zeros
+    # Vertical stride 1 and at least 128 output pixels per image: the row-shift scheme.
+    (2, 12, 12, 3, 3, 3, 4, 1, "same", 1),
+    (2, 16, 23, 2, 3, 2, 5, (1, 2), (2, 1), (2, 1)),
+    (1, 20, 21, 3, 5, 3, 4, 1, "valid", 1),
 ]
 IDS = [f"{c[0]}x{c[1]}x{c[2]}x{c[3]}-k{c[4]}x{c[5]}-o{c[6]}-s{c[7]}-p{c[8]}-d{c[9]}" for c in CONFIGS]
 
@@ -82,8 +86,30 @@ def test_conv2d_small_workspaces_split_the_batch(workspace_rows, dtype, backend,
         size = ops.conv2d_workspace_size(x.shape, Wt.shape, dtype=dtype, max_bytes=max_bytes, **geo)
         assert size * x.itemsize <= max_bytes
     else:
-        size = workspace_rows * K
+        size = workspace_rows * K + CO  # pieces of workspace_rows rows on one thread, or fewer on more
     ws = to_backend(backend, np.full(size, np.nan, dtype))  # stale workspace contents must not leak
+    bx, bW, bb = to_backend(backend, x, Wt, b)
+    y = ops.conv2d_forward(bx, bW, bb, workspace=ws, backend=backend, **geo)
+    assert_close(y, R(ref.conv2d_forward, x, Wt, b, **geo), dtype)
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    dx, dW, db = ops.conv2d_backward(bx, bW, to_backend(backend, dy), workspace=ws, backend=backend, **geo)
+    rdx, rdW, rdb = R(ref.conv2d_backward, x, Wt, dy, **geo)
+    assert_close(dx, rdx, dtype)
+    assert_close(dW, rdW, dtype)
+    assert_close(db, rdb, dtype)
+
+
+@pytest.mark.parametrize("dilation", [1, 2])
+def test_conv2d_row_shift_in_pieces(dilation, dtype, backend, rng):
+    """Vertical stride 1 on 40-pixel-wide rows: a workspace of a few image rows
+    per thread makes the row-shift scheme cut each image into pieces whose
+    extended rows overlap, so dx is accumulated piece by piece."""
+    N, H, W, C, KH, KW, CO = 3, 20, 40, 2, 3, 3, 4
+    geo = dict(stride=1, padding="same", dilation=dilation)
+    x, Wt, b = make(rng, dtype, N, H, W, C, KH, KW, CO)
+    K, extra_rows = KH * KW * C, (KH - 1) * dilation
+    piece = (4 + extra_rows) * W * KW * C  # 4 output rows (160 pixels) and the rows the kernel reaches below
+    ws = to_backend(backend, np.full(2 * piece + 2 * CO + K * CO + CO, np.nan, dtype))
     bx, bW, bb = to_backend(backend, x, Wt, b)
     y = ops.conv2d_forward(bx, bW, bb, workspace=ws, backend=backend, **geo)
     assert_close(y, R(ref.conv2d_forward, x, Wt, b, **geo), dtype)
@@ -101,8 +127,8 @@ def test_conv2d_workspace_is_bounded():
     assert ops.conv2d_workspace_size((100_000, 56, 56, 64), (3, 3, 64, 64), dtype=np.float64) * 8 <= 64 << 20
     small = ops.conv2d_workspace_size((100_000, 28, 28, 32), (3, 3, 32, 64), dtype=np.float32, max_bytes=100_000)
     assert 3 * 3 * 32 <= small and small * 4 <= 100_000
-    # One im2col row is the least any workspace holds.
-    assert ops.conv2d_workspace_size((1, 8, 8, 1000), (3, 3, 1000, 2), max_bytes=1) == 9000
+    # One im2col row (and a bias-gradient row) is the least any workspace holds.
+    assert ops.conv2d_workspace_size((1, 8, 8, 1000), (3, 3, 1000, 2), max_bytes=1) == 9000 + 2
     assert ops.conv2d_workspace_size((8, 8, 8, 10), (1, 1, 10, 4)) == 0  # 1x1: x is the im2col matrix
 
 
@@ -211,8 +237,8 @@ def test_conv2d_bad_arrays():
         ops.conv2d_forward(x, W, padding="same", out=np.empty((2, 4, 4, 4)))
     with pytest.raises(ValueError, match=r"dy: expected shape \(2, 4, 4, 4\)"):
         ops.conv2d_backward(x, W, np.ones((2, 6, 6, 4)))
-    with pytest.raises(ValueError, match="workspace: expected at least 27 elements"):
-        ops.conv2d_forward(x, W, workspace=np.empty(26))
+    with pytest.raises(ValueError, match="workspace: expected at least 31 elements"):
+        ops.conv2d_forward(x, W, workspace=np.empty(30))
     with pytest.raises(TypeError, match="workspace: expected dtype float64 like x, got float32"):
         ops.conv2d_forward(x, W, workspace=np.empty(100, np.float32))
     with pytest.raises(ValueError, match=r"dW: expected shape \(3, 3, 3, 4\)"):

@@ -6,10 +6,12 @@
 #include <algorithm>
 #include <cstring>
 
+#include "simd.h"
+
 namespace fastnn {
 
 template <class T>
-void im2col(Cpu, const T* x, T* col, const Window2d& g, int64_t r0, int64_t r1) {
+FASTNN_SIMD_CLONES void im2col(Cpu, const T* x, T* col, const Window2d& g, int64_t r0, int64_t r1) {
   const int64_t K = g.patch(), P = g.out_pixels(), C = g.C;
   // A tap row (KW taps of C channels) is one contiguous run of x when the
   // taps are adjacent (dw = 1) and all inside the image: one memcpy. The
@@ -29,7 +31,9 @@ void im2col(Cpu, const T* x, T* col, const Window2d& g, int64_t r0, int64_t r1) 
       }
       const T* row = image + ih * g.W * C;
       if (g.dw == 1 && iw0 >= 0 && iw0 + g.KW <= g.W) {
-        std::memcpy(dst, row + iw0 * C, tap_row);
+        const T* __restrict src = row + iw0 * C;
+        T* __restrict d = dst;
+        for (int64_t i = 0; i < g.KW * C; ++i) d[i] = src[i];
         continue;
       }
       for (int64_t kw = 0; kw < g.KW; ++kw) {
@@ -46,7 +50,7 @@ void im2col(Cpu, const T* x, T* col, const Window2d& g, int64_t r0, int64_t r1) 
 }
 
 template <class T>
-void col2im(Cpu, const T* col, T* dx, const Window2d& g, int64_t n, int64_t p0, int64_t p1, bool accumulate) {
+FASTNN_SIMD_CLONES void col2im(Cpu, const T* col, T* dx, const Window2d& g, int64_t n, int64_t p0, int64_t p1, bool accumulate) {
   const int64_t K = g.patch(), C = g.C;
   // Output rows oh0..oh1 hold pixels p0..p1-1; they read input rows
   // [oh0 * sh - pad_top, oh1 * sh - pad_top + extent) only.
@@ -55,23 +59,29 @@ void col2im(Cpu, const T* col, T* dx, const Window2d& g, int64_t n, int64_t p0, 
   const int64_t ih_hi =
       accumulate ? std::min(g.H, oh1 * g.sh - g.pad_top + dilated_extent(g.KH, g.dh)) : g.H;
   T* image = dx + n * g.H * g.W * C;
+  // Input pixel (ih, iw) is read by tap (kh, kw) of output pixel (oh, ow) when
+  // oh * sh - pad_top + kh * dh = ih and ow * sw - pad_left + kw * dw = iw.
+  // Each dx row sums its taps in the order kh, kw (ascending), with the
+  // divisions hoisted out of the loop over pixels.
   for (int64_t ih = ih_lo; ih < ih_hi; ++ih) {
-    for (int64_t iw = 0; iw < g.W; ++iw) {
-      T* __restrict out = image + (ih * g.W + iw) * C;
-      if (!accumulate) std::fill(out, out + C, T(0));
-      // Input pixel (ih, iw) is read by tap (kh, kw) of output pixel (oh, ow)
-      // when oh * sh - pad_top + kh * dh = ih, and likewise for columns.
-      for (int64_t kh = 0; kh < g.KH; ++kh) {
-        const int64_t t = ih + g.pad_top - kh * g.dh;
-        if (t < 0 || t % g.sh) continue;
-        const int64_t oh = t / g.sh;
-        if (oh < oh0 || oh > oh1) continue;
-        for (int64_t kw = 0; kw < g.KW; ++kw) {
-          const int64_t u = iw + g.pad_left - kw * g.dw;
-          if (u < 0 || u % g.sw) continue;
-          const int64_t ow = u / g.sw, p = oh * g.OW + ow;
-          if (ow >= g.OW || p < p0 || p >= p1) continue;
-          const T* __restrict src = col + (p - p0) * K + (kh * g.KW + kw) * C;
+    T* out_row = image + ih * g.W * C;
+    if (!accumulate) std::fill(out_row, out_row + g.W * C, T(0));
+    for (int64_t kh = 0; kh < g.KH; ++kh) {
+      const int64_t t = ih + g.pad_top - kh * g.dh;
+      if (t < 0 || t % g.sh) continue;
+      const int64_t oh = t / g.sh;
+      if (oh < oh0 || oh > oh1) continue;
+      // Output pixels ow of row oh that lie in [p0, p1).
+      const int64_t ow_first = std::max<int64_t>(0, p0 - oh * g.OW), ow_end = std::min(g.OW, p1 - oh * g.OW);
+      const T* col_row = col + (oh * g.OW - p0) * K + kh * g.KW * C;
+      for (int64_t kw = 0; kw < g.KW; ++kw) {
+        // iw = ow * sw + shift must lie in [0, W).
+        const int64_t shift = kw * g.dw - g.pad_left;
+        const int64_t ow_lo = std::max(ow_first, shift >= 0 ? 0 : (-shift + g.sw - 1) / g.sw);
+        const int64_t ow_hi = std::min(ow_end, g.W - 1 - shift < 0 ? 0 : (g.W - 1 - shift) / g.sw + 1);
+        for (int64_t ow = ow_lo; ow < ow_hi; ++ow) {
+          const T* __restrict src = col_row + ow * K + kw * C;
+          T* __restrict out = out_row + (ow * g.sw + shift) * C;
           for (int64_t c = 0; c < C; ++c) out[c] += src[c];
         }
       }

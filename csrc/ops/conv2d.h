@@ -20,12 +20,18 @@ inline bool conv2d_is_pointwise(const Window2d& g) {
          g.OH == g.H && g.OW == g.W;
 }
 
+// The least workspace (in elements) the kernels accept: one column-matrix
+// row (KH*KW*C_in elements) and a bias-gradient row of C_out.
+inline int64_t conv2d_min_workspace_elems(const Window2d& g, int64_t C_out) {
+  return conv2d_is_pointwise(g) ? 0 : g.patch() + C_out;
+}
+
 // Workspace (in elements of elem_bytes each) that conv2d_forward and
-// conv2d_backward use best with the current thread count, at most max_bytes,
-// unless one column-matrix row (KH*KW*C_in elements) alone is larger. The
-// kernels accept any workspace of at least conv2d_min_workspace_elems.
+// conv2d_backward use best with the current thread count: at most max_bytes,
+// unless conv2d_min_workspace_elems is larger. The kernels accept any
+// workspace of at least conv2d_min_workspace_elems; less means smaller pieces
+// or fewer threads.
 int64_t conv2d_workspace_elems(Cpu, const Window2d& g, int64_t C_out, int64_t elem_bytes, int64_t max_bytes);
-inline int64_t conv2d_min_workspace_elems(const Window2d& g) { return conv2d_is_pointwise(g) ? 0 : g.patch(); }
 
 // y = conv(x, W) + b; b may be null.
 template <class T>
