@@ -160,11 +160,15 @@ def test_conv2d_backward_without_dx_and_bias(backend, rng):
     assert_close(dW, ref.conv2d_backward(x, Wt, dy, padding="same")[1], np.float64)
 
 
-def test_conv2d_numerical_gradient(rng):
-    """Stride 2, 'same' padding, a 3x2 kernel, C_in != C_out, batch 1: dx, dW and
-    db against central differences of L = sum(y * g)."""
-    x, Wt, b = make(rng, np.float64, 1, 7, 6, 2, 3, 2, 3)
-    geo = dict(stride=2, padding="same")
+@pytest.mark.parametrize("shape,geo", [
+    # Stride 2, 'same' padding, a 3x2 kernel, C_in != C_out, batch 1 (full im2col).
+    ((1, 7, 6, 2, 3, 2, 3), dict(stride=2, padding="same")),
+    # Vertical stride 1 over 72 output pixels, dilation 2 (row shift).
+    ((1, 9, 8, 2, 3, 2, 3), dict(stride=1, padding="same", dilation=(2, 1))),
+])
+def test_conv2d_numerical_gradient(shape, geo, rng):
+    """dx, dW and db against central differences of L = sum(y * g)."""
+    x, Wt, b = make(rng, np.float64, *shape)
     g = rng.standard_normal(ops.conv2d_output_shape(x.shape, Wt.shape, **geo))
 
     def loss():
