@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
+import fastnn
 from fastnn import ops, reference as ref
-from conftest import RTOL, R, assert_close, numerical_grad, to_backend, to_numpy
+from conftest import R, assert_close, numerical_grad, to_backend, to_numpy
 
 # (N, H, W, C_in, KH, KW, C_out, stride, padding, dilation)
 CONFIGS = [
@@ -149,6 +150,25 @@ def test_conv2d_is_deterministic_and_reuses_outputs(backend, rng):
     assert second[0] is outs["dx"] and second[1] is outs["dW"] and second[2] is outs["db"]
     for a, c in zip(first, second):
         assert np.array_equal(to_numpy(a), to_numpy(c))
+
+
+@pytest.mark.parametrize("stride", [1, 2])  # row shift and full im2col
+def test_conv2d_with_one_thread(stride, rng):
+    """One thread runs the pieces inline with OpenBLAS free to thread its GEMMs;
+    the workspace size and plan follow the thread count."""
+    x, Wt, b = make(rng, np.float64, 4, 12, 12, 3, 3, 3, 5)
+    geo = dict(stride=stride, padding="same")
+    dy = rng.standard_normal(ops.conv2d_output_shape(x.shape, Wt.shape, **geo))
+    threads = fastnn.get_num_threads()
+    try:
+        fastnn.set_num_threads(1)
+        y = ops.conv2d_forward(x, Wt, b, **geo)
+        grads = ops.conv2d_backward(x, Wt, dy, **geo)
+    finally:
+        fastnn.set_num_threads(threads)
+    assert_close(y, ref.conv2d_forward(x, Wt, b, **geo))
+    for g, r in zip(grads, ref.conv2d_backward(x, Wt, dy, **geo)):
+        assert_close(g, r)
 
 
 def test_conv2d_backward_without_dx_and_bias(backend, rng):

@@ -117,7 +117,8 @@ def test_pool_numerical_gradients(rng):
 @pytest.mark.parametrize(
     "shape,kwargs,error,match",
     [
-        ((1, 4, 4, 2), dict(pool_size=5), ValueError, r"pool_size: the window spans 5x5 input cells, more than the 4x4"),
+        ((1, 4, 4, 2), dict(pool_size=5), ValueError,
+         r"pool_size: the window spans 5x5 input cells, more than the 4x4"),
         ((1, 4, 4, 2), dict(pool_size=0), ValueError, "pool_size: expected a positive int or a pair of them, got 0"),
         ((1, 4, 4, 2), dict(pool_size=(2, -1)), ValueError, "pool_size: expected a positive int"),
         ((1, 4, 4, 2), dict(strides=0), ValueError, "strides: expected a positive int"),

@@ -183,7 +183,7 @@ template <class T>
 void prefetch_input(const T* x, const Window2d& g, int64_t n, int64_t oh0, int64_t oh1) {
 #if defined(__GNUC__)
   const int64_t ih0 = std::max<int64_t>(0, oh0 - g.pad_top);
-  const int64_t ih1 = std::min(g.H, oh1 - 1 - g.pad_top + (g.KH - 1) * g.dh + 1);
+  const int64_t ih1 = std::min(g.H, oh1 - g.pad_top + (g.KH - 1) * g.dh);
   const char* begin = reinterpret_cast<const char*>(x + ((n * g.H + ih0) * g.W) * g.C);
   const char* end = reinterpret_cast<const char*>(x + ((n * g.H + std::max(ih0, ih1)) * g.W) * g.C);
   for (const char* p = begin; p < end; p += 64) __builtin_prefetch(p, 0, 2);

@@ -14,9 +14,10 @@ template <class T>
 FASTNN_SIMD_CLONES void im2col(Cpu, const T* x, T* col, const Window2d& g, int64_t r0, int64_t r1) {
   const int64_t K = g.patch(), P = g.out_pixels(), C = g.C;
   // A tap row (KW taps of C channels) is one contiguous run of x when the
-  // taps are adjacent (dw = 1) and all inside the image: one memcpy. The
-  // sizes are runtime values, so these are calls into libc's vectorized
-  // memcpy/memset rather than the compiler's slow inline expansion.
+  // taps are adjacent (dw = 1) and all inside the image: one copy loop, which
+  // the SIMD clones vectorize. Taps at the border are copied or zeroed one by
+  // one through libc's memcpy/memset (runtime sizes, so real calls rather than
+  // the compiler's slow inline rep-movs expansion).
   const size_t tap = sizeof(T) * C, tap_row = tap * g.KW;
   int64_t n = r0 / P, oh = (r0 % P) / g.OW, ow = r0 % g.OW;
   for (int64_t r = r0; r < r1; ++r) {
@@ -50,7 +51,8 @@ FASTNN_SIMD_CLONES void im2col(Cpu, const T* x, T* col, const Window2d& g, int64
 }
 
 template <class T>
-FASTNN_SIMD_CLONES void col2im(Cpu, const T* col, T* dx, const Window2d& g, int64_t n, int64_t p0, int64_t p1, bool accumulate) {
+FASTNN_SIMD_CLONES void col2im(Cpu, const T* col, T* dx, const Window2d& g, int64_t n, int64_t p0, int64_t p1,
+                               bool accumulate) {
   const int64_t K = g.patch(), C = g.C;
   // Output rows oh0..oh1 hold pixels p0..p1-1; they read input rows
   // [oh0 * sh - pad_top, oh1 * sh - pad_top + extent) only.

@@ -33,13 +33,14 @@ def conv2d_workspace_size(x_shape, W_shape, *, stride=1, padding="valid", dilati
 
     One workspace serves both the forward and the backward pass. Its size is
     at most ``max_bytes`` (64 MiB by default) however large the batch: the
-    im2col matrix is built and consumed a piece at a time. (The only exception
-    is a kernel so large that a single im2col row, KH*KW*C_in elements,
-    exceeds ``max_bytes``; then the size is that row.) It is 0 for a 1x1,
-    stride-1, unpadded conv, which needs no im2col. The kernels accept any
-    workspace of at least one im2col row; a smaller one means smaller pieces
-    or fewer threads. The size depends on the thread count at the time of the
-    call.
+    im2col matrix is built and consumed a piece at a time, each thread
+    reusing its own slice. (The only exception is a kernel so large that one
+    im2col row plus a bias row, KH*KW*C_in + C_out elements, exceeds
+    ``max_bytes``; then the size is that.) It is 0 for a 1x1, stride-1,
+    unpadded conv, which needs no im2col. The kernels accept any workspace of
+    at least KH*KW*C_in + C_out elements; a smaller one than this function's
+    means smaller pieces or fewer threads. The size depends on the thread
+    count at the time of the call.
     """
     be = _backend.get(backend) if backend is not None else _backend.CPU
     return be.kernels.conv2d_workspace_size(tuple(x_shape), tuple(W_shape), stride, padding, dilation,
