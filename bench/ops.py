@@ -5,9 +5,9 @@
 Without section names every section runs. A section is a function
 ``bench_<name>()`` listed in SECTIONS; it prints its own table. Times are the
 median of several runs after warm-up runs (the minimum is shown beside it:
-on a shared machine it is the steadier figure). fastnn is timed as a training
-loop uses it, with its output, gradient and workspace arrays reused across
-steps.
+on a shared machine it is the steadier figure); the contenders of a table take
+turns so that load changes hit them alike. fastnn is timed as a training loop
+uses it, with its output, gradient and workspace arrays reused across steps.
 """
 import argparse
 import os
@@ -27,23 +27,31 @@ except ImportError:  # the PyTorch columns are left out
     torch = None
 
 
-def timeit(fn, repeat=20, warmup=3):
-    """(median, min) wall time of fn() in seconds, after `warmup` untimed calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), min(times)
+def timeit(contenders, rounds=10, warmup=2):
+    """{name: (median, min)} wall time in seconds of each contender's call.
+
+    `contenders` maps a name to (fn, calls per round). The contenders take
+    turns, round after round, so that a shared machine's load changes hit
+    them alike; each first gets `warmup` untimed calls.
+    """
+    times = {name: [] for name in contenders}
+    for fn, _ in contenders.values():
+        for _ in range(warmup):
+            fn()
+    for _ in range(rounds):
+        for name, (fn, calls) in contenders.items():
+            for _ in range(calls):
+                t0 = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t0)
+    return {name: (statistics.median(t), min(t)) for name, t in times.items()}
 
 
-def report(rows, baseline):
-    """Print (name, (median, min)) rows and each one's speed relative to the row named `baseline`."""
-    base = dict(rows)[baseline][0]
-    for name, (med, best) in rows:
-        print(f"  {name:<34} {med * 1e3:9.2f} ms   (min {best * 1e3:8.2f})   {base / med:6.2f}x of {baseline}")
+def report(results, baseline):
+    """Print timeit results {name: (median, min)}; `speed` is the baseline's median time over this row's."""
+    base = results[baseline][0]
+    for name, (med, best) in results.items():
+        print(f"  {name:<22} median {med * 1e3:8.2f} ms   min {best * 1e3:8.2f} ms   speed {base / med:5.2f}x")
 
 
 def environment():
@@ -110,11 +118,12 @@ def bench_conv(N=128, H=28, W=28, C_in=32, C_out=64, K=3):
         fastnn_forward()
         ops.conv2d_backward(x, Wt, dy, dx=dx, dW=dW, db=db, workspace=workspace, **geo)
 
-    fwd = [("fastnn", timeit(fastnn_forward)),
-           ("numpy im2col", timeit(lambda: numpy_conv_forward(x, Wt, b), repeat=5))]
-    step = [("fastnn", timeit(fastnn_step)),
-            ("numpy im2col", timeit(lambda: (numpy_conv_forward(x, Wt, b), numpy_conv_backward(x, Wt, dy)),
-                                    repeat=5))]
+    # fastnn and PyTorch take turns; NumPy runs on its own, since its large
+    # temporary arrays would make the others' allocations fault pages anew.
+    fwd, step = {"fastnn": (fastnn_forward, 4)}, {"fastnn": (fastnn_step, 4)}
+    numpy_fwd = timeit({"numpy im2col": (lambda: numpy_conv_forward(x, Wt, b), 1)}, rounds=5)
+    numpy_step = timeit({"numpy im2col": (lambda: (numpy_conv_forward(x, Wt, b), numpy_conv_backward(x, Wt, dy)), 1)},
+                        rounds=5)
 
     if torch is not None:
         # NHWC arrays seen as NCHW tensors in channels_last memory format: no copies.
@@ -133,8 +142,8 @@ def bench_conv(N=128, H=28, W=28, C_in=32, C_out=64, K=3):
             xg.grad = Wg.grad = bg.grad = None
             torch.nn.functional.conv2d(xg, Wg, bg, padding=K // 2).backward(tdy)
 
-        fwd.append(("torch channels_last", timeit(torch_forward)))
-        step.append(("torch channels_last", timeit(torch_step)))
+        fwd["torch channels_last"] = (torch_forward, 4)
+        step["torch channels_last"] = (torch_step, 4)
 
         # The figures only count if the results agree.
         fastnn_step()
@@ -144,10 +153,10 @@ def bench_conv(N=128, H=28, W=28, C_in=32, C_out=64, K=3):
                    (dx, xg.grad.permute(0, 2, 3, 1)), (dW, Wg.grad.permute(2, 3, 1, 0)), (db, bg.grad)])
         print(f"  fastnn vs torch: max relative difference {err:.1e} over y, dx, dW, db")
 
-    print(" forward:")
-    report(fwd, "fastnn")
-    print(" forward + backward:")
-    report(step, "fastnn")
+    print(" forward (speed: fastnn's time / this one's):")
+    report({**timeit(fwd), **numpy_fwd}, "fastnn")
+    print(" forward + backward (dx, dW, db):")
+    report({**timeit(step), **numpy_step}, "fastnn")
 
 
 SECTIONS = {"conv": bench_conv}
