@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -169,6 +173,25 @@ def test_conv2d_with_one_thread(stride, rng):
     assert_close(y, ref.conv2d_forward(x, Wt, b, **geo))
     for g, r in zip(grads, ref.conv2d_backward(x, Wt, dy, **geo)):
         assert_close(g, r)
+
+
+def test_conv2d_when_openmp_runs_fewer_threads_than_asked():
+    """Nested in another parallel region, or under OMP_THREAD_LIMIT, OpenMP
+    runs fewer threads than fastnn asks for: every piece must still be done."""
+    code = """
+import numpy as np
+from fastnn import ops, reference as ref
+rng = np.random.default_rng(0)
+x, W = rng.standard_normal((6, 12, 12, 3)), rng.standard_normal((3, 3, 3, 4))
+for stride in (1, 2):  # row shift and full im2col
+    geo = dict(stride=stride, padding="same")
+    dy = rng.standard_normal(ops.conv2d_output_shape(x.shape, W.shape, **geo))
+    assert np.allclose(ops.conv2d_forward(x, W, **geo), ref.conv2d_forward(x, W, **geo))
+    for got, want in zip(ops.conv2d_backward(x, W, dy, **geo), ref.conv2d_backward(x, W, dy, **geo)):
+        assert np.allclose(got, want)
+"""
+    env = {**os.environ, "OMP_NUM_THREADS": "2", "OMP_THREAD_LIMIT": "1"}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
 
 
 def test_conv2d_backward_without_dx_and_bias(backend, rng):

@@ -54,14 +54,6 @@ int max_threads() {
 #endif
 }
 
-int thread_id() {
-#ifdef _OPENMP
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
-}
-
 // Workspace past the pieces, backward only: per thread a C_out row for the
 // bias gradient of a piece and, for threads after the first, private dW and
 // db sums.
@@ -131,21 +123,29 @@ class SerialBlas {
   static inline int saved_ = 1;
 };
 
-// Runs body(thread, first_unit, end_unit) on `threads` threads, each taking
-// a contiguous run of the units. One thread runs inline, leaving OpenBLAS
-// free to thread its GEMMs.
+// Runs body(thread, first_unit, end_unit) on up to `threads` threads, each
+// taking a contiguous run of the units, and returns how many ran (OpenMP may
+// give fewer: nested inside another parallel region, or with dynamic
+// threads). One thread runs inline, leaving OpenBLAS free to thread its GEMMs.
 template <class F>
-void for_each_thread(int threads, int64_t units, F&& body) {
+int for_each_thread(int threads, int64_t units, F&& body) {
   if (threads <= 1) {
     body(0, int64_t(0), units);
-    return;
+    return 1;
   }
   SerialBlas serial;
+  int team = 1;
 #pragma omp parallel num_threads(threads)
   {
-    const int t = thread_id();
-    body(t, t * units / threads, (t + 1) * units / threads);
+#ifdef _OPENMP
+    const int t = omp_get_thread_num(), n = omp_get_num_threads();
+#else
+    const int t = 0, n = 1;
+#endif
+    if (t == 0) team = n;
+    body(t, t * units / n, (t + 1) * units / n);
   }
+  return team;
 }
 
 // One thread's dW and db sums over its pieces (thread 0 sums straight into
@@ -323,7 +323,7 @@ void conv2d_backward(Cpu, const T* x, const T* W, const T* dy, T* dx, T* dW, T* 
   T* dW_copies = db_rows + threads * C_out;  // thread t > 0 sums into copy t - 1
   T* db_copies = dW_copies + (threads - 1) * K * C_out;
 
-  for_each_thread(threads, units, [&](int t, int64_t first, int64_t end) {
+  const int team = for_each_thread(threads, units, [&](int t, int64_t first, int64_t end) {
     T* piece = workspace + t * plan.slice;
     GradSums<T> sums{t == 0 ? dW : dW_copies + (t - 1) * K * C_out,
                      !db ? nullptr : t == 0 ? db : db_copies + (t - 1) * C_out, db_rows + t * C_out};
@@ -342,13 +342,13 @@ void conv2d_backward(Cpu, const T* x, const T* W, const T* dy, T* dx, T* dW, T* 
   });
 
   // Thread sums are added in thread order: deterministic for a thread count.
-  if (threads > 1) {
+  if (team > 1) {
     const int64_t n = K * C_out;
-#pragma omp parallel for if (n * threads > (1 << 16))
+#pragma omp parallel for if (n * team > (1 << 16))
     for (int64_t i = 0; i < n; ++i)
-      for (int t = 1; t < threads; ++t) dW[i] += dW_copies[(t - 1) * n + i];
+      for (int t = 1; t < team; ++t) dW[i] += dW_copies[(t - 1) * n + i];
     if (db)
-      for (int t = 1; t < threads; ++t)
+      for (int t = 1; t < team; ++t)
         for (int64_t j = 0; j < C_out; ++j) db[j] += db_copies[(t - 1) * C_out + j];
   }
 }
