@@ -192,7 +192,8 @@ void prefetch_input(const T* x, const Window2d& g, int64_t n, int64_t oh0, int64
 #endif
 }
 
-// Row shift, forward: piece i of those before `end`.
+// Row shift, forward: piece i of a thread's pieces i..end-1 (the input of
+// piece i + 1 is prefetched while this one's GEMMs run).
 template <class T>
 void shift_forward_piece(const T* x, const T* W, const T* b, T* y, const Window2d& g, int64_t C_out, T* R,
                          const RowPieces& pieces, int64_t i, int64_t end) {
@@ -204,13 +205,13 @@ void shift_forward_piece(const T* x, const T* W, const T* b, T* y, const Window2
   if (i + 1 < end) prefetch_input(x, g, pieces.n(i + 1), pieces.oh0(i + 1), pieces.oh0(i + 1) + pieces.rows);
   T* out = y + (n * g.OH + oh0) * g.OW * C_out;
   if (b)
-    for (int64_t i = 0; i < rows; ++i) std::copy(b, b + C_out, out + i * C_out);
+    for (int64_t p = 0; p < rows; ++p) std::copy(b, b + C_out, out + p * C_out);
   for (int64_t kh = 0; kh < g.KH; ++kh)
     cpu::gemm(false, false, rows, C_out, KWC, T(1), R + kh * shift, KWC, W + kh * KWC * C_out, C_out,
               kh > 0 || b ? T(1) : T(0), out, C_out);
 }
 
-// Row shift, backward: piece i of those before `end`.
+// Row shift, backward: piece i of a thread's pieces i..end-1.
 template <class T>
 void shift_backward_piece(const T* x, const T* W, const T* dy, T* dx, GradSums<T>& sums, const Window2d& g,
                           int64_t C_out, T* R, const RowPieces& pieces, int64_t i, int64_t end) {
