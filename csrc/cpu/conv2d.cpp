@@ -281,14 +281,14 @@ void conv2d_forward(Cpu, const T* x, const T* W, const T* b, T* y, const Window2
   if (plan.row_shift) {  // a unit: a piece of plan.piece output rows of one image
     const RowPieces pieces{(g.OH + plan.piece - 1) / plan.piece, plan.piece};
     const int64_t units = g.N * pieces.per_image;
-    for_each_thread(std::min<int64_t>(plan.threads, units), units, [&](int t, int64_t first, int64_t end) {
+    for_each_thread(int(std::min<int64_t>(plan.threads, units)), units, [&](int t, int64_t first, int64_t end) {
       for (int64_t i = first; i < end; ++i)
         shift_forward_piece(x, W, b, y, g, C_out, workspace + t * plan.slice, pieces, i, end);
     });
     return;
   }
   const int64_t pieces = (total_rows + plan.piece - 1) / plan.piece;  // a unit: plan.piece column rows
-  for_each_thread(std::min<int64_t>(plan.threads, pieces), pieces, [&](int t, int64_t first, int64_t end) {
+  for_each_thread(int(std::min<int64_t>(plan.threads, pieces)), pieces, [&](int t, int64_t first, int64_t end) {
     T* col = workspace + t * plan.slice;
     for (int64_t piece = first; piece < end; ++piece) {
       const int64_t r0 = piece * plan.piece, rows = std::min(plan.piece, total_rows - r0);
