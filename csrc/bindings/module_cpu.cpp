@@ -6,11 +6,13 @@
 
 #include "activation.h"
 #include "batchnorm.h"
+#include "conv2d.h"
+#include "dense.h"
 #include "dropout.h"
 #include "errors.h"
-#include "dense.h"
 #include "loss.h"
 #include "optimizer.h"
+#include "pool.h"
 #include "prelu.h"
 #include "softmax.h"
 
@@ -56,4 +58,6 @@ PYBIND11_MODULE(_C, m) {
   bind_prelu<Cpu>(m);
   bind_batchnorm<Cpu>(m);
   bind_dropout<Cpu>(m);
+  bind_conv2d<Cpu>(m);
+  bind_pool<Cpu>(m);
 }

@@ -8,10 +8,20 @@ twin of each.
 """
 from .activation import ACTIVATIONS, activation_backward, activation_forward
 from .batchnorm import batchnorm_backward, batchnorm_forward
+from .conv2d import conv2d_backward, conv2d_forward, conv2d_output_shape, conv2d_workspace_size
 from .dense import bias_grad, dense_backward, dense_forward
 from .dropout import dropout_backward, dropout_forward, dropout_mask
 from .loss import bce_logits_backward, bce_logits_forward, mse_backward, mse_forward
 from .optimizer import OPTIMIZERS, STATE_COUNT, max_norm_project, optimizer_update
+from .pool import (
+    avg_pool2d_backward,
+    avg_pool2d_forward,
+    global_avg_pool2d_backward,
+    global_avg_pool2d_forward,
+    max_pool2d_backward,
+    max_pool2d_forward,
+    pool2d_output_shape,
+)
 from .prelu import prelu_backward, prelu_forward
 from .softmax import (
     softmax_backward,

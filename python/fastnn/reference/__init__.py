@@ -7,10 +7,19 @@ over speed and allocate freely.
 """
 from .activation import ACTIVATIONS, activation_backward, activation_forward
 from .batchnorm import batchnorm_backward, batchnorm_forward
+from .conv2d import conv2d_backward, conv2d_forward
 from .dense import bias_grad, dense_backward, dense_forward
 from .dropout import dropout_backward, dropout_forward, dropout_mask, philox4x32_10
 from .loss import bce_logits_backward, bce_logits_forward, mse_backward, mse_forward
 from .optimizer import max_norm_project, optimizer_update
+from .pool import (
+    avg_pool2d_backward,
+    avg_pool2d_forward,
+    global_avg_pool2d_backward,
+    global_avg_pool2d_forward,
+    max_pool2d_backward,
+    max_pool2d_forward,
+)
 from .prelu import prelu_backward, prelu_forward
 from .softmax import (
     softmax_backward,

@@ -1,0 +1,364 @@
+// Conv2D on the CPU: im2col + GEMM, parallel over pieces of the batch.
+//
+// Performance idea: each thread im2cols a piece of at most kPieceBytes into
+// its own slice of the workspace and runs single-threaded GEMMs on it at
+// once, while the piece is still in its L2 cache. This beats building a large
+// column matrix and running one threaded GEMM on it, which streams the matrix
+// through memory (and, with a pthreads OpenBLAS, pays for handing the cores
+// back and forth between OpenMP and OpenBLAS threads at every chunk).
+//
+// Two ways to cut the work:
+// * full im2col (any geometry): a piece is a run of column-matrix rows; one
+//   GEMM per piece and pass.
+// * row shift (vertical stride 1): im2col along the width only, i.e. the
+//   column matrix R of a 1 x KW window over the image extended by the
+//   (KH - 1) * dh rows the kernel reaches below. Kernel row kh then reads the
+//   same R shifted down by kh * dh image rows, so y = sum_kh R_kh W[kh] is KH
+//   GEMMs on views of one matrix that is KH times smaller than the full
+//   column matrix: im2col and col2im move a third of the data for a 3x3
+//   kernel, and the GEMMs run as fast.
+//
+// Backward, per piece: the column matrix of x feeds dW += col^T dy; the same
+// slice then takes dcol = dy W^T, which col2im gathers into dx. A thread owns
+// whole images, so its col2im needs no synchronization; each thread sums its
+// dW and db into private copies, added in thread order at the end
+// (deterministic for a given thread count).
+#include "../ops/conv2d.h"
+
+#include <algorithm>
+#include <mutex>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "../ops/dense.h"
+#include "../ops/im2col.h"
+#include "blas.h"
+
+namespace fastnn {
+namespace {
+
+// The largest piece: about the L2 size of current x86 cores. Measured on Zen 5
+// (1 MiB L2): 1 MiB beats 512 KiB by 5-10% where pieces are short and wide
+// (small images, many channels) and ties elsewhere; 2 MiB loses.
+constexpr int64_t kPieceBytes = 1 << 20;
+// Row-shift GEMMs shorter than this (images under 8x8 output pixels) run
+// slower than the full im2col's, which stacks several images into one GEMM.
+constexpr int64_t kMinShiftRows = 64;
+
+int max_threads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+// Workspace past the pieces, backward only: per thread a C_out row for the
+// bias gradient of a piece and, for threads after the first, private dW and
+// db sums.
+int64_t backward_extra(int threads, int64_t K, int64_t C_out) {
+  return threads * C_out + (threads - 1) * (K * C_out + C_out);
+}
+
+// The row-shift matrix R: im2col of a 1 x KW window (same columns, padding
+// and horizontal stride) over OH + (KH - 1) * dh output rows.
+Window2d row_window(const Window2d& g) {
+  Window2d r = g;
+  r.KH = 1, r.dh = 1, r.OH = g.OH + (g.KH - 1) * g.dh;
+  return r;
+}
+
+struct Plan {
+  bool row_shift = false;
+  int threads = 0;
+  int64_t piece = 0;  // row shift: output rows of one image; full im2col: column-matrix rows
+  int64_t slice = 0;  // workspace elements of one thread's piece
+};
+
+// The plan for a workspace of `budget` elements (at least
+// conv2d_min_workspace_elems): as many threads as fit, pieces as large as
+// kPieceBytes or what is left.
+Plan make_plan(const Window2d& g, int64_t C_out, int64_t elem_bytes, int64_t budget) {
+  const int64_t K = g.patch(), KWC = g.KW * g.C, extra_rows = (g.KH - 1) * g.dh;
+  for (int t = max_threads(); t >= 1; --t) {
+    const int64_t per_thread = (budget - backward_extra(t, K, C_out)) / t;
+    if (per_thread < K) continue;
+    const int64_t cap = std::min(per_thread, std::max(kPieceBytes / elem_bytes, K));
+    if (g.sh == 1 && g.KH > 1) {
+      const int64_t rows = std::min(g.OH, cap / (g.OW * KWC) - extra_rows);
+      if (rows >= std::max<int64_t>(extra_rows, 1) && rows * g.OW >= kMinShiftRows)
+        return {true, t, rows, (rows + extra_rows) * g.OW * KWC};
+    }
+    const int64_t rows = std::min(g.N * g.out_pixels(), cap / K);
+    return {false, t, rows, rows * K};
+  }
+  return {};
+}
+
+// OpenBLAS's thread count is process-wide and a pthreads OpenBLAS called
+// inside an OpenMP region still starts its own threads (it only prints a
+// warning), so while conv kernels run their per-thread GEMMs it is held at 1.
+// Counted, so concurrent kernels restore the caller's setting only when the
+// last one leaves.
+class SerialBlas {
+ public:
+  SerialBlas() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (depth_++ == 0) {
+      saved_ = scipy_openblas_get_num_threads();
+      scipy_openblas_set_num_threads(1);
+    }
+  }
+  ~SerialBlas() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (--depth_ == 0) scipy_openblas_set_num_threads(saved_);
+  }
+  SerialBlas(const SerialBlas&) = delete;
+  SerialBlas& operator=(const SerialBlas&) = delete;
+
+ private:
+  static inline std::mutex mutex_;
+  static inline int depth_ = 0;
+  static inline int saved_ = 1;
+};
+
+// Runs body(thread, first_unit, end_unit) on up to `threads` threads, each
+// taking a contiguous run of the units, and returns how many ran (OpenMP may
+// give fewer: nested inside another parallel region, or with dynamic
+// threads). One thread runs inline, leaving OpenBLAS free to thread its GEMMs.
+template <class F>
+int for_each_thread(int threads, int64_t units, F&& body) {
+  if (threads <= 1) {
+    body(0, int64_t(0), units);
+    return 1;
+  }
+  SerialBlas serial;
+  int team = 1;
+#pragma omp parallel num_threads(threads)
+  {
+#ifdef _OPENMP
+    const int t = omp_get_thread_num(), n = omp_get_num_threads();
+#else
+    const int t = 0, n = 1;
+#endif
+    if (t == 0) team = n;
+    body(t, t * units / n, (t + 1) * units / n);
+  }
+  return team;
+}
+
+// One thread's dW and db sums over its pieces (thread 0 sums straight into
+// dW and db).
+template <class T>
+struct GradSums {
+  T* dW;
+  T* db;      // null if no bias gradient is wanted
+  T* db_row;  // scratch: the bias gradient of one piece
+  bool started = false;
+
+  // beta for the next GEMM into dW: the first piece overwrites.
+  T beta() const { return started ? T(1) : T(0); }
+
+  void add_bias_grad(const T* dy_piece, int64_t rows, int64_t C_out) {
+    if (db) {
+      bias_grad(Cpu{}, dy_piece, db_row, rows, C_out);
+      for (int64_t j = 0; j < C_out; ++j) db[j] = started ? db[j] + db_row[j] : db_row[j];
+    }
+  }
+};
+
+// Row shift: the pieces of a thread, in order. Piece i is output rows
+// [oh0, oh1) of image n.
+struct RowPieces {
+  int64_t per_image, rows;  // pieces per image, output rows per piece
+  int64_t n(int64_t i) const { return i / per_image; }
+  int64_t oh0(int64_t i) const { return i % per_image * rows; }
+};
+
+// Asks for the input rows that output rows [oh0, oh1) of image n read (row
+// shift), so that they arrive in cache while the current piece's GEMMs run
+// instead of stalling the next im2col.
+template <class T>
+void prefetch_input(const T* x, const Window2d& g, int64_t n, int64_t oh0, int64_t oh1) {
+#if defined(__GNUC__)
+  const int64_t ih0 = std::max<int64_t>(0, oh0 - g.pad_top);
+  const int64_t ih1 = std::min(g.H, oh1 - g.pad_top + (g.KH - 1) * g.dh);
+  const char* begin = reinterpret_cast<const char*>(x + ((n * g.H + ih0) * g.W) * g.C);
+  const char* end = reinterpret_cast<const char*>(x + ((n * g.H + std::max(ih0, ih1)) * g.W) * g.C);
+  for (const char* p = begin; p < end; p += 64) __builtin_prefetch(p, 0, 2);
+#else
+  (void)x, (void)g, (void)n, (void)oh0, (void)oh1;
+#endif
+}
+
+// Row shift, forward: piece i of a thread's pieces i..end-1 (the input of
+// piece i + 1 is prefetched while this one's GEMMs run).
+template <class T>
+void shift_forward_piece(const T* x, const T* W, const T* b, T* y, const Window2d& g, int64_t C_out, T* R,
+                         const RowPieces& pieces, int64_t i, int64_t end) {
+  const Window2d r = row_window(g);
+  const int64_t n = pieces.n(i), oh0 = pieces.oh0(i), oh1 = std::min(g.OH, oh0 + pieces.rows);
+  const int64_t KWC = g.KW * g.C, rows = (oh1 - oh0) * g.OW, shift = g.dh * g.OW * KWC;
+  const int64_t r0 = (n * r.OH + oh0) * g.OW;
+  im2col(Cpu{}, x, R, r, r0, r0 + rows + (g.KH - 1) * g.dh * g.OW);
+  if (i + 1 < end) prefetch_input(x, g, pieces.n(i + 1), pieces.oh0(i + 1), pieces.oh0(i + 1) + pieces.rows);
+  T* out = y + (n * g.OH + oh0) * g.OW * C_out;
+  if (b)
+    for (int64_t p = 0; p < rows; ++p) std::copy(b, b + C_out, out + p * C_out);
+  for (int64_t kh = 0; kh < g.KH; ++kh)
+    cpu::gemm(false, false, rows, C_out, KWC, T(1), R + kh * shift, KWC, W + kh * KWC * C_out, C_out,
+              kh > 0 || b ? T(1) : T(0), out, C_out);
+}
+
+// Row shift, backward: piece i of a thread's pieces i..end-1.
+template <class T>
+void shift_backward_piece(const T* x, const T* W, const T* dy, T* dx, GradSums<T>& sums, const Window2d& g,
+                          int64_t C_out, T* R, const RowPieces& pieces, int64_t i, int64_t end) {
+  const Window2d r = row_window(g);
+  const int64_t n = pieces.n(i), oh0 = pieces.oh0(i), oh1 = std::min(g.OH, oh0 + pieces.rows);
+  const int64_t KWC = g.KW * g.C, rows = (oh1 - oh0) * g.OW, shift = g.dh * g.OW * KWC;
+  const int64_t R_rows = rows + (g.KH - 1) * g.dh * g.OW, r0 = (n * r.OH + oh0) * g.OW;
+  const T* dy_piece = dy + (n * g.OH + oh0) * g.OW * C_out;
+  im2col(Cpu{}, x, R, r, r0, r0 + R_rows);
+  if (i + 1 < end) prefetch_input(x, g, pieces.n(i + 1), pieces.oh0(i + 1), pieces.oh0(i + 1) + pieces.rows);
+  for (int64_t kh = 0; kh < g.KH; ++kh)
+    cpu::gemm(true, false, KWC, C_out, rows, T(1), R + kh * shift, KWC, dy_piece, C_out, sums.beta(),
+              sums.dW + kh * KWC * C_out, C_out);
+  sums.add_bias_grad(dy_piece, rows, C_out);
+  sums.started = true;
+  if (!dx) return;
+  // dR = sum_kh (dy W[kh]^T) shifted down by kh rows; kh = 0 writes the first
+  // `rows` rows, the rest start from zero.
+  std::fill(R + rows * KWC, R + R_rows * KWC, T(0));
+  for (int64_t kh = 0; kh < g.KH; ++kh)
+    cpu::gemm(false, true, rows, KWC, C_out, T(1), dy_piece, C_out, W + kh * KWC * C_out, C_out,
+              kh > 0 ? T(1) : T(0), R + kh * shift, KWC);
+  if (oh0 == 0 && oh1 == g.OH) {  // the whole image: write every dx pixel
+    col2im(Cpu{}, R, dx, r, n, 0, r.out_pixels(), false);
+  } else {  // rows overlap the next piece's: add, into an image cleared by its first piece
+    if (oh0 == 0) std::fill(dx + n * g.H * g.W * g.C, dx + (n + 1) * g.H * g.W * g.C, T(0));
+    col2im(Cpu{}, R, dx, r, n, oh0 * g.OW, oh0 * g.OW + R_rows, true);
+  }
+}
+
+// Full im2col, backward: column-matrix rows [r0, r0 + rows), either whole
+// images n0..n1-1 or a part of image n0 (n1 = n0 + 1) starting at its pixel p0.
+template <class T>
+void im2col_backward_piece(const T* x, const T* W, const T* dy, T* dx, GradSums<T>& sums, const Window2d& g,
+                           int64_t C_out, T* col, int64_t r0, int64_t rows, int64_t n0, int64_t n1) {
+  const int64_t K = g.patch(), P = g.out_pixels(), p0 = r0 - n0 * P;
+  const T* dy_piece = dy + r0 * C_out;
+  im2col(Cpu{}, x, col, g, r0, r0 + rows);
+  cpu::gemm(true, false, K, C_out, rows, T(1), col, K, dy_piece, C_out, sums.beta(), sums.dW, C_out);
+  sums.add_bias_grad(dy_piece, rows, C_out);
+  sums.started = true;
+  if (!dx) return;
+  cpu::gemm(false, true, rows, K, C_out, T(1), dy_piece, C_out, W, C_out, T(0), col, K);
+  if (rows == (n1 - n0) * P) {  // whole images: write every dx pixel
+    for (int64_t n = n0; n < n1; ++n) col2im(Cpu{}, col + (n - n0) * P * K, dx, g, n, 0, P, false);
+  } else {  // part of image n0: add, into an image cleared by its first piece
+    if (p0 == 0) std::fill(dx + n0 * g.H * g.W * g.C, dx + n1 * g.H * g.W * g.C, T(0));
+    col2im(Cpu{}, col, dx, g, n0, p0, p0 + rows, true);
+  }
+}
+
+}  // namespace
+
+int64_t conv2d_workspace_elems(Cpu, const Window2d& g, int64_t C_out, int64_t elem_bytes, int64_t max_bytes) {
+  if (conv2d_is_pointwise(g)) return 0;
+  const int64_t least = conv2d_min_workspace_elems(g, C_out);
+  const Plan plan = make_plan(g, C_out, elem_bytes, std::max(max_bytes / elem_bytes, least));
+  return plan.threads * plan.slice + backward_extra(plan.threads, g.patch(), C_out);
+}
+
+template <class T>
+void conv2d_forward(Cpu, const T* x, const T* W, const T* b, T* y, const Window2d& g, int64_t C_out,
+                    T* workspace, int64_t workspace_elems) {
+  const int64_t K = g.patch(), total_rows = g.N * g.out_pixels();
+  if (conv2d_is_pointwise(g)) return dense_forward(Cpu{}, x, W, b, y, total_rows, g.C, C_out);
+  const Plan plan = make_plan(g, C_out, sizeof(T), workspace_elems);
+  if (plan.row_shift) {  // a unit: a piece of plan.piece output rows of one image
+    const RowPieces pieces{(g.OH + plan.piece - 1) / plan.piece, plan.piece};
+    const int64_t units = g.N * pieces.per_image;
+    for_each_thread(int(std::min<int64_t>(plan.threads, units)), units, [&](int t, int64_t first, int64_t end) {
+      for (int64_t i = first; i < end; ++i)
+        shift_forward_piece(x, W, b, y, g, C_out, workspace + t * plan.slice, pieces, i, end);
+    });
+    return;
+  }
+  const int64_t pieces = (total_rows + plan.piece - 1) / plan.piece;  // a unit: plan.piece column rows
+  for_each_thread(int(std::min<int64_t>(plan.threads, pieces)), pieces, [&](int t, int64_t first, int64_t end) {
+    T* col = workspace + t * plan.slice;
+    for (int64_t piece = first; piece < end; ++piece) {
+      const int64_t r0 = piece * plan.piece, rows = std::min(plan.piece, total_rows - r0);
+      T* out = y + r0 * C_out;
+      im2col(Cpu{}, x, col, g, r0, r0 + rows);
+      if (b)
+        for (int64_t r = 0; r < rows; ++r) std::copy(b, b + C_out, out + r * C_out);
+      cpu::gemm(false, false, rows, C_out, K, T(1), col, K, W, C_out, b ? T(1) : T(0), out, C_out);
+    }
+  });
+}
+
+template <class T>
+void conv2d_backward(Cpu, const T* x, const T* W, const T* dy, T* dx, T* dW, T* db, const Window2d& g,
+                     int64_t C_out, T* workspace, int64_t workspace_elems) {
+  const int64_t K = g.patch(), P = g.out_pixels();
+  if (conv2d_is_pointwise(g)) return dense_backward(Cpu{}, x, W, dy, dx, dW, db, g.N * P, g.C, C_out);
+  const Plan plan = make_plan(g, C_out, sizeof(T), workspace_elems);
+  // A unit is what one thread owns: `images` whole images, in pieces of at
+  // most plan.piece rows (full im2col: several images per piece when they
+  // are small, several pieces per image when it is large).
+  int64_t images = 1, piece_rows = P;
+  if (!plan.row_shift && P <= plan.piece) {
+    images = std::clamp<int64_t>(plan.piece / P, 1, (g.N + plan.threads - 1) / plan.threads);
+    piece_rows = images * P;
+  } else if (!plan.row_shift) {
+    const int64_t pieces_per_image = (P + plan.piece - 1) / plan.piece;
+    piece_rows = (P + pieces_per_image - 1) / pieces_per_image;
+  }
+  const int64_t units = (g.N + images - 1) / images;
+  const int threads = int(std::min<int64_t>(plan.threads, units));
+  T* db_rows = workspace + threads * plan.slice;
+  T* dW_copies = db_rows + threads * C_out;  // thread t > 0 sums into copy t - 1
+  T* db_copies = dW_copies + (threads - 1) * K * C_out;
+
+  const int team = for_each_thread(threads, units, [&](int t, int64_t first, int64_t end) {
+    T* piece = workspace + t * plan.slice;
+    GradSums<T> sums{t == 0 ? dW : dW_copies + (t - 1) * K * C_out,
+                     !db ? nullptr : t == 0 ? db : db_copies + (t - 1) * C_out, db_rows + t * C_out};
+    for (int64_t unit = first; unit < end; ++unit) {
+      const int64_t n0 = unit * images, n1 = std::min(g.N, n0 + images);
+      if (plan.row_shift) {
+        const RowPieces pieces{(g.OH + plan.piece - 1) / plan.piece, plan.piece};
+        for (int64_t i = n0 * pieces.per_image; i < n1 * pieces.per_image; ++i)
+          shift_backward_piece(x, W, dy, dx, sums, g, C_out, piece, pieces, i, end * pieces.per_image);
+        continue;
+      }
+      for (int64_t p0 = 0; p0 < (n1 - n0) * P; p0 += piece_rows)
+        im2col_backward_piece(x, W, dy, dx, sums, g, C_out, piece, n0 * P + p0,
+                              std::min(piece_rows, (n1 - n0) * P - p0), n0, n1);
+    }
+  });
+
+  // Thread sums are added in thread order: deterministic for a thread count.
+  if (team > 1) {
+    const int64_t n = K * C_out;
+#pragma omp parallel for if (n * team > (1 << 16))
+    for (int64_t i = 0; i < n; ++i)
+      for (int t = 1; t < team; ++t) dW[i] += dW_copies[(t - 1) * n + i];
+    if (db)
+      for (int t = 1; t < team; ++t)
+        for (int64_t j = 0; j < C_out; ++j) db[j] += db_copies[(t - 1) * C_out + j];
+  }
+}
+
+#define INSTANTIATE(T)                                                                                        \
+  template void conv2d_forward<T>(Cpu, const T*, const T*, const T*, T*, const Window2d&, int64_t, T*, int64_t); \
+  template void conv2d_backward<T>(Cpu, const T*, const T*, const T*, T*, T*, T*, const Window2d&, int64_t, T*, \
+                                   int64_t);
+INSTANTIATE(float)
+INSTANTIATE(double)
+
+}  // namespace fastnn

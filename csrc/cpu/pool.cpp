@@ -1,0 +1,208 @@
+// Pooling on the CPU, NHWC: the inner loops run over the contiguous channels
+// and vectorize; the outer loop over image rows is split across threads.
+// Both backward passes are gathers (each dx pixel sums the windows that hold
+// it, in a fixed order), so every dx element is written by one thread and the
+// result does not depend on the thread count.
+#include "../ops/pool.h"
+
+#include <algorithm>
+
+#include "simd.h"
+
+namespace fastnn {
+
+constexpr int64_t kParallelMin = 1 << 14;
+
+// Per-channel loops, with restrict-qualified parameters so that they
+// vectorize without runtime alias checks.
+
+template <class T>
+inline void copy_cell(T* __restrict out, int32_t* __restrict arg, const T* __restrict v, int32_t pos, int64_t C) {
+  for (int64_t c = 0; c < C; ++c) out[c] = v[c], arg[c] = pos;
+}
+
+// A later cell replaces the max only if strictly greater: ties keep the first.
+template <class T>
+inline void max_cell(T* __restrict out, int32_t* __restrict arg, const T* __restrict v, int32_t pos, int64_t C) {
+  for (int64_t c = 0; c < C; ++c) {
+    const bool greater = v[c] > out[c];
+    out[c] = greater ? v[c] : out[c];
+    arg[c] = greater ? pos : arg[c];
+  }
+}
+
+template <class T>
+inline void max_cell(T* __restrict out, const T* __restrict v, int64_t C) {
+  for (int64_t c = 0; c < C; ++c) out[c] = v[c] > out[c] ? v[c] : out[c];
+}
+
+template <class T>
+inline void add_where(T* __restrict out, const T* __restrict d, const int32_t* __restrict arg, int32_t pos,
+                      int64_t C) {
+  for (int64_t c = 0; c < C; ++c) {
+    const T v = d[c];  // loaded unconditionally, so the select vectorizes
+    out[c] += arg[c] == pos ? v : T(0);
+  }
+}
+
+template <class T>
+inline void add_scaled(T* __restrict out, const T* __restrict v, T scale, int64_t C) {
+  for (int64_t c = 0; c < C; ++c) out[c] += v[c] * scale;
+}
+
+// One output row (image n = row / OH, oh = row % OH) of max pooling.
+// The row functions carry the SIMD clones: an OpenMP loop body is outlined
+// into a function of its own that target_clones would not reach.
+template <class T, bool kArgmax>
+FASTNN_SIMD_CLONES void max_pool_row(const T* x, T* y, int32_t* argmax, const Window2d& g, int64_t row) {
+  const int64_t C = g.C, n = row / g.OH, oh = row % g.OH;
+  const T* image = x + n * g.H * g.W * C;
+  const Range kh = taps_inside(oh, g.sh, g.pad_top, g.KH, g.H);
+  const int64_t ih0 = oh * g.sh - g.pad_top;
+  for (int64_t ow = 0; ow < g.OW; ++ow) {
+    const Range kw = taps_inside(ow, g.sw, g.pad_left, g.KW, g.W);
+    const int64_t iw0 = ow * g.sw - g.pad_left, out = (row * g.OW + ow) * C;
+    // Row-major over the window's cells inside the image.
+    for (int64_t i = kh.lo; i < kh.hi; ++i) {
+      for (int64_t j = kw.lo; j < kw.hi; ++j) {
+        const int64_t pos = (ih0 + i) * g.W + iw0 + j;
+        const bool first = i == kh.lo && j == kw.lo;
+        if constexpr (kArgmax) {
+          if (first) copy_cell(y + out, argmax + out, image + pos * C, int32_t(pos), C);
+          else max_cell(y + out, argmax + out, image + pos * C, int32_t(pos), C);
+        } else {
+          if (first) std::copy(image + pos * C, image + (pos + 1) * C, y + out);
+          else max_cell(y + out, image + pos * C, C);
+        }
+      }
+    }
+  }
+}
+
+template <class T>
+void max_pool2d_forward(Cpu, const T* x, T* y, int32_t* argmax, const Window2d& g) {
+#pragma omp parallel for if (g.N * g.OH * g.OW * g.C * g.KH * g.KW > kParallelMin)
+  for (int64_t row = 0; row < g.N * g.OH; ++row) {
+    if (argmax) max_pool_row<T, true>(x, y, argmax, g, row);
+    else max_pool_row<T, false>(x, y, nullptr, g, row);
+  }
+}
+
+// Calls f(out_pixel_index, window_oh, window_ow) for every window holding
+// input pixel (ih, iw), windows in row-major order.
+template <class F>
+static void for_windows_containing(const Window2d& g, int64_t ih, int64_t iw, F&& f) {
+  const Range oh = windows_containing(ih, g.sh, g.pad_top, g.KH, g.OH);
+  const Range ow = windows_containing(iw, g.sw, g.pad_left, g.KW, g.OW);
+  for (int64_t i = oh.lo; i < oh.hi; ++i)
+    for (int64_t j = ow.lo; j < ow.hi; ++j) f(i * g.OW + j, i, j);
+}
+
+// One input row (image n = row / H, ih = row % H) of dx for max pooling.
+template <class T>
+FASTNN_SIMD_CLONES void max_pool_backward_row(const T* dy, const int32_t* argmax, T* dx, const Window2d& g,
+                                              int64_t row) {
+  const int64_t C = g.C, n = row / g.H, ih = row % g.H;
+  const T* dy_image = dy + n * g.OH * g.OW * C;
+  const int32_t* arg_image = argmax + n * g.OH * g.OW * C;
+  for (int64_t iw = 0; iw < g.W; ++iw) {
+    T* out = dx + (row * g.W + iw) * C;
+    std::fill(out, out + C, T(0));
+    const int32_t pos = int32_t(ih * g.W + iw);
+    for_windows_containing(g, ih, iw, [&](int64_t p, int64_t, int64_t) {
+      add_where(out, dy_image + p * C, arg_image + p * C, pos, C);
+    });
+  }
+}
+
+template <class T>
+void max_pool2d_backward(Cpu, const T* dy, const int32_t* argmax, T* dx, const Window2d& g) {
+#pragma omp parallel for if (g.N * g.H * g.W * g.C > kParallelMin)
+  for (int64_t row = 0; row < g.N * g.H; ++row) max_pool_backward_row(dy, argmax, dx, g, row);
+}
+
+// One output row of average pooling.
+template <class T>
+FASTNN_SIMD_CLONES void avg_pool_row(const T* x, T* y, const Window2d& g, int64_t row) {
+  const int64_t C = g.C, n = row / g.OH, oh = row % g.OH;
+  const T* image = x + n * g.H * g.W * C;
+  const Range kh = taps_inside(oh, g.sh, g.pad_top, g.KH, g.H);
+  const int64_t ih0 = oh * g.sh - g.pad_top;
+  for (int64_t ow = 0; ow < g.OW; ++ow) {
+    const Range kw = taps_inside(ow, g.sw, g.pad_left, g.KW, g.W);
+    const int64_t iw0 = ow * g.sw - g.pad_left;
+    T* out = y + (row * g.OW + ow) * C;
+    std::fill(out, out + C, T(0));
+    for (int64_t i = kh.lo; i < kh.hi; ++i)
+      for (int64_t j = kw.lo; j < kw.hi; ++j) add_scaled(out, image + ((ih0 + i) * g.W + iw0 + j) * C, T(1), C);
+    const T inv = T(1) / T((kh.hi - kh.lo) * (kw.hi - kw.lo));
+    for (int64_t c = 0; c < C; ++c) out[c] *= inv;
+  }
+}
+
+template <class T>
+void avg_pool2d_forward(Cpu, const T* x, T* y, const Window2d& g) {
+#pragma omp parallel for if (g.N * g.OH * g.OW * g.C * g.KH * g.KW > kParallelMin)
+  for (int64_t row = 0; row < g.N * g.OH; ++row) avg_pool_row(x, y, g, row);
+}
+
+// One input row of dx for average pooling.
+template <class T>
+FASTNN_SIMD_CLONES void avg_pool_backward_row(const T* dy, T* dx, const Window2d& g, int64_t row) {
+  const int64_t C = g.C, n = row / g.H, ih = row % g.H;
+  const T* dy_image = dy + n * g.OH * g.OW * C;
+  for (int64_t iw = 0; iw < g.W; ++iw) {
+    T* out = dx + (row * g.W + iw) * C;
+    std::fill(out, out + C, T(0));
+    for_windows_containing(g, ih, iw, [&](int64_t p, int64_t oh, int64_t ow) {
+      const Range kh = taps_inside(oh, g.sh, g.pad_top, g.KH, g.H);
+      const Range kw = taps_inside(ow, g.sw, g.pad_left, g.KW, g.W);
+      add_scaled(out, dy_image + p * C, T(1) / T((kh.hi - kh.lo) * (kw.hi - kw.lo)), C);
+    });
+  }
+}
+
+template <class T>
+void avg_pool2d_backward(Cpu, const T* dy, T* dx, const Window2d& g) {
+#pragma omp parallel for if (g.N * g.H * g.W * g.C > kParallelMin)
+  for (int64_t row = 0; row < g.N * g.H; ++row) avg_pool_backward_row(dy, dx, g, row);
+}
+
+// The mean over the HW pixels of image n.
+template <class T>
+FASTNN_SIMD_CLONES void global_avg_image(const T* x, T* y, int64_t n, int64_t HW, int64_t C) {
+  T* out = y + n * C;
+  std::fill(out, out + C, T(0));
+  for (int64_t p = 0; p < HW; ++p) add_scaled(out, x + (n * HW + p) * C, T(1), C);
+  const T inv = T(1) / T(HW);
+  for (int64_t c = 0; c < C; ++c) out[c] *= inv;
+}
+
+template <class T>
+void global_avg_pool2d_forward(Cpu, const T* x, T* y, int64_t N, int64_t HW, int64_t C) {
+#pragma omp parallel for if (N * HW * C > kParallelMin)
+  for (int64_t n = 0; n < N; ++n) global_avg_image(x, y, n, HW, C);
+}
+
+template <class T>
+void global_avg_pool2d_backward(Cpu, const T* dy, T* dx, int64_t N, int64_t HW, int64_t C) {
+  const T inv = T(1) / T(HW);
+#pragma omp parallel for if (N * HW * C > kParallelMin)
+  for (int64_t row = 0; row < N * HW; ++row) {
+    const T* __restrict d = dy + (row / HW) * C;
+    T* __restrict out = dx + row * C;
+    for (int64_t c = 0; c < C; ++c) out[c] = d[c] * inv;
+  }
+}
+
+#define INSTANTIATE(T)                                                                    \
+  template void max_pool2d_forward<T>(Cpu, const T*, T*, int32_t*, const Window2d&);      \
+  template void max_pool2d_backward<T>(Cpu, const T*, const int32_t*, T*, const Window2d&); \
+  template void avg_pool2d_forward<T>(Cpu, const T*, T*, const Window2d&);                \
+  template void avg_pool2d_backward<T>(Cpu, const T*, T*, const Window2d&);               \
+  template void global_avg_pool2d_forward<T>(Cpu, const T*, T*, int64_t, int64_t, int64_t); \
+  template void global_avg_pool2d_backward<T>(Cpu, const T*, T*, int64_t, int64_t, int64_t);
+INSTANTIATE(float)
+INSTANTIATE(double)
+
+}  // namespace fastnn

@@ -1,0 +1,160 @@
+import numpy as np
+import pytest
+
+from fastnn import ops, reference as ref
+from conftest import R, assert_close, numerical_grad, to_backend, to_numpy
+
+# (N, H, W, C, pool_size, strides, padding)
+CONFIGS = [
+    (2, 6, 6, 3, 2, None, "valid"),
+    (2, 7, 7, 3, 2, None, "same"),  # odd size: the last window is half padding
+    (1, 7, 5, 2, (3, 2), (2, 1), "same"),  # batch 1, non-square, overlapping windows
+    (2, 9, 8, 4, 3, 2, "valid"),
+    (3, 5, 5, 1, 3, 1, "same"),  # every window overlaps the padding at the border
+    (2, 5, 6, 3, 4, 3, "same"),
+    (2, 4, 4, 3, 1, None, "valid"),
+    (1, 1, 1, 2, 2, None, "same"),
+    (2, 6, 7, 5, (2, 3), (3, 2), "valid"),  # strides larger than the window: cells no window sees
+]
+IDS = [f"{c[0]}x{c[1]}x{c[2]}x{c[3]}-k{c[4]}-s{c[5]}-{c[6]}" for c in CONFIGS]
+
+
+@pytest.mark.parametrize("N,H,W,C,pool,strides,padding", CONFIGS, ids=IDS)
+def test_max_pool(N, H, W, C, pool, strides, padding, dtype, backend, rng):
+    x = rng.standard_normal((N, H, W, C)).astype(dtype)
+    geo = dict(strides=strides, padding=padding)
+    y, argmax = ops.max_pool2d_forward(to_backend(backend, x), pool, backend=backend, **geo)
+    ry, rarg = ref.max_pool2d_forward(x, pool, **geo)
+    assert tuple(y.shape) == ops.pool2d_output_shape(x.shape, pool, **geo) == ry.shape
+    assert np.array_equal(to_numpy(y), ry)  # a max is exact
+    assert to_numpy(argmax).dtype == np.int32 and np.array_equal(to_numpy(argmax), rarg)
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    dx = ops.max_pool2d_backward(to_backend(backend, dy), argmax, x.shape, pool, backend=backend, **geo)
+    assert_close(dx, R(ref.max_pool2d_backward, dy, rarg, x.shape), dtype)
+    y2, none = ops.max_pool2d_forward(to_backend(backend, x), pool, need_argmax=False, backend=backend, **geo)
+    assert none is None and np.array_equal(to_numpy(y2), ry)
+
+
+@pytest.mark.parametrize("N,H,W,C,pool,strides,padding", CONFIGS, ids=IDS)
+def test_avg_pool(N, H, W, C, pool, strides, padding, dtype, backend, rng):
+    x = rng.standard_normal((N, H, W, C)).astype(dtype)
+    geo = dict(strides=strides, padding=padding)
+    y = ops.avg_pool2d_forward(to_backend(backend, x), pool, backend=backend, **geo)
+    assert_close(y, R(ref.avg_pool2d_forward, x, pool, **geo), dtype)
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    dx = ops.avg_pool2d_backward(to_backend(backend, dy), x.shape, pool, backend=backend, **geo)
+    assert_close(dx, R(ref.avg_pool2d_backward, dy, x.shape, pool, **geo), dtype)
+
+
+def test_avg_pool_same_padding_does_not_count_the_padding(dtype, backend):
+    x = np.ones((1, 3, 3, 1), dtype)
+    y = ops.avg_pool2d_forward(to_backend(backend, x), 2, padding="same", backend=backend)
+    assert np.array_equal(to_numpy(y), np.ones((1, 2, 2, 1), dtype))  # not 1/2 or 1/4 at the border
+    dx = ops.avg_pool2d_backward(to_backend(backend, np.ones((1, 2, 2, 1), dtype)), x.shape, 2, padding="same",
+                                 backend=backend)
+    assert_close(dx[0, :, :, 0], np.array([[1 / 4, 1 / 4, 1 / 2], [1 / 4, 1 / 4, 1 / 2], [1 / 2, 1 / 2, 1]]), dtype)
+
+
+@pytest.mark.parametrize("shape", [(2, 5, 7, 3), (1, 1, 1, 4), (3, 16, 16, 33)])
+def test_global_avg_pool(shape, dtype, backend, rng):
+    x = rng.standard_normal(shape).astype(dtype)
+    y = ops.global_avg_pool2d_forward(to_backend(backend, x), backend=backend)
+    assert_close(y, R(ref.global_avg_pool2d_forward, x), dtype)
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    dx = ops.global_avg_pool2d_backward(to_backend(backend, dy), shape, backend=backend)
+    assert_close(dx, R(ref.global_avg_pool2d_backward, dy, shape), dtype)
+
+
+def test_max_pool_ties_go_to_the_first_cell_in_row_major_order(dtype, backend):
+    x = np.array([[1, 5, 3, 3],
+                  [5, 2, 3, 3],
+                  [0, 0, 7, 1],
+                  [0, 0, 1, 7]], dtype).reshape(1, 4, 4, 1)
+    y, argmax = ops.max_pool2d_forward(to_backend(backend, x), 2, backend=backend)
+    assert np.array_equal(to_numpy(y)[0, :, :, 0], [[5, 3], [0, 7]])
+    assert np.array_equal(to_numpy(argmax)[0, :, :, 0], [[1, 2], [8, 10]])  # positions ih * 4 + iw
+    dx = ops.max_pool2d_backward(to_backend(backend, np.ones((1, 2, 2, 1), dtype)), argmax, x.shape, 2,
+                                 backend=backend)
+    expected = np.zeros((4, 4), dtype)
+    expected[0, 1] = expected[0, 2] = expected[2, 0] = expected[2, 2] = 1
+    assert np.array_equal(to_numpy(dx)[0, :, :, 0], expected)
+
+
+def test_max_pool_overlapping_windows_sum_their_gradients(backend):
+    # A 3x3 window with stride 1 over a single peak: all 4 windows pick it.
+    x = np.zeros((1, 4, 4, 1))
+    x[0, 1, 2, 0] = 1
+    y, argmax = ops.max_pool2d_forward(to_backend(backend, x), 3, strides=1, backend=backend)
+    dx = ops.max_pool2d_backward(to_backend(backend, np.full((1, 2, 2, 1), 2.0)), argmax, x.shape, 3, strides=1,
+                                 backend=backend)
+    assert to_numpy(dx)[0, 1, 2, 0] == 8 and to_numpy(dx).sum() == 8
+
+
+def test_max_pool_padding_never_wins(backend):
+    x = -np.arange(1, 10, dtype=np.float64).reshape(1, 3, 3, 1)  # all negative: a zero pad would win
+    y, _ = ops.max_pool2d_forward(to_backend(backend, x), 2, padding="same", backend=backend)
+    assert np.array_equal(to_numpy(y)[0, :, :, 0], [[-1, -3], [-7, -9]])
+
+
+def test_pool_numerical_gradients(rng):
+    # Distinct, well separated values: an eps step never changes a window's max.
+    x = rng.permutation(5 * 7 * 2).reshape(1, 5, 7, 2) * 0.1 + rng.uniform(0, 0.01, (1, 5, 7, 2))
+    geo = dict(pool_size=(3, 2), strides=(2, 1), padding="same")
+    g = rng.standard_normal(ops.pool2d_output_shape(x.shape, **geo))
+
+    _, argmax = ops.max_pool2d_forward(x, **geo)
+    dx = ops.max_pool2d_backward(g, argmax, x.shape, **geo)
+    assert_close(dx, numerical_grad(lambda: float((ops.max_pool2d_forward(x, **geo)[0] * g).sum()), x), rtol=1e-7)
+
+    dx = ops.avg_pool2d_backward(g, x.shape, **geo)
+    assert_close(dx, numerical_grad(lambda: float((ops.avg_pool2d_forward(x, **geo) * g).sum()), x), rtol=1e-7)
+
+    g2 = rng.standard_normal((1, 2))
+    dx = ops.global_avg_pool2d_backward(g2, x.shape)
+    assert_close(dx, numerical_grad(lambda: float((ops.global_avg_pool2d_forward(x) * g2).sum()), x), rtol=1e-7)
+
+
+@pytest.mark.parametrize(
+    "shape,kwargs,error,match",
+    [
+        ((1, 4, 4, 2), dict(pool_size=5), ValueError,
+         r"pool_size: the window spans 5x5 input cells, more than the 4x4"),
+        ((1, 4, 4, 2), dict(pool_size=0), ValueError, "pool_size: expected a positive int or a pair of them, got 0"),
+        ((1, 4, 4, 2), dict(pool_size=(2, -1)), ValueError, "pool_size: expected a positive int"),
+        ((1, 4, 4, 2), dict(strides=0), ValueError, "strides: expected a positive int"),
+        ((1, 4, 4, 2), dict(strides=-1), ValueError, "strides: expected a positive int"),
+        ((1, 4, 4, 2), dict(strides="2"), TypeError, "strides: expected a positive int"),
+        ((1, 4, 4, 2), dict(padding="full"), ValueError, "padding: expected 'valid' or 'same', got 'full'"),
+        ((1, 4, 4, 2), dict(padding=1), TypeError, "padding: expected 'valid' or 'same', got 1"),
+        ((4, 4, 2), {}, ValueError, "x: expected a 4-D array, got 3-D"),
+        ((0, 4, 4, 2), {}, ValueError, "x: expected positive sizes"),
+    ],
+)
+def test_pool_bad_arguments(shape, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        ops.max_pool2d_forward(np.ones(shape), **kwargs)
+    with pytest.raises(error, match=match):
+        ops.avg_pool2d_forward(np.ones(shape), **kwargs)
+    with pytest.raises(error, match=match.replace("x:", "x_shape:")):
+        ops.avg_pool2d_backward(np.ones((1, 2, 2, 2)), shape, **kwargs)
+
+
+def test_pool_bad_arrays():
+    x = np.ones((2, 4, 4, 3))
+    y, argmax = ops.max_pool2d_forward(x)
+    with pytest.raises(TypeError, match="argmax: expected int32, got int64"):
+        ops.max_pool2d_backward(np.ones(y.shape), argmax.astype(np.int64), x.shape)
+    with pytest.raises(ValueError, match=r"argmax: expected shape \(2, 2, 2, 3\)"):
+        ops.max_pool2d_forward(x, argmax=np.empty((2, 2, 2, 2), np.int32))
+    with pytest.raises(ValueError, match=r"dy: expected shape \(2, 2, 2, 3\)"):
+        ops.max_pool2d_backward(np.ones((2, 2, 2, 2)), argmax, x.shape)
+    with pytest.raises(ValueError, match=r"dy: expected shape \(2, 2, 2, 3\)"):
+        ops.avg_pool2d_backward(np.ones((2, 3, 3, 3)), x.shape)
+    with pytest.raises(TypeError, match="x: expected float32 or float64, got int64"):
+        ops.avg_pool2d_forward(x.astype(np.int64))
+    with pytest.raises(ValueError, match="x: expected a 4-D array, got 2-D"):
+        ops.global_avg_pool2d_forward(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"dy: expected shape \(2, 3\)"):
+        ops.global_avg_pool2d_backward(np.ones((2, 4)), x.shape)
+    with pytest.raises(ValueError, match="x_shape: expected positive sizes"):
+        ops.global_avg_pool2d_backward(np.ones((2, 3)), (2, 0, 4, 3))
