@@ -6,14 +6,16 @@
 //   1. partial sums: block (strip, slab) sums a fixed slab of rows for a strip
 //      of channels and writes its per-channel pair of sums to its own slot of
 //      the caller's workspace;
-//   2. totals: one thread per channel adds the slots in slab order and turns
-//      them into the statistics (forward) or dgamma, dbeta (backward);
+//   2. totals: one warp per channel adds the slots (its lanes take every
+//      32nd slot in order, then a fixed butterfly) and turns the totals into
+//      the statistics (forward) or dgamma, dbeta (backward);
 //   3. apply: y (or dx) element-wise, each thread with its channel's
 //      coefficients in registers.
 // Determinism: the slabs depend only on (M, C), a block combines its
-// threads' sums in a fixed tree and the totals add slabs in order; no
-// floating-point atomics, so two runs give identical bits whatever the
-// scheduling. (Not the CPU's bits: the order of the sums differs.)
+// threads' sums in a fixed tree and the totals add the slots in a fixed
+// order; no floating-point atomics, so two runs give identical bits however
+// the blocks are scheduled. (Not the CPU's bits: its sums run in another
+// order.)
 #include "../ops/batchnorm.h"
 
 #include <algorithm>
@@ -78,14 +80,14 @@ __device__ __forceinline__ BatchnormLane batchnorm_lane(const BatchnormLayout& L
 }
 
 // Calls f(e) for the elements e of this thread's channel in the block's slab,
-// in row order. (Packed: the last span may reach past row M.)
+// in row order: e = s * span_stride + offset for spans s = first + y, first
+// + y + 8, ... As offset < span_stride, e < end * span_stride bounds the
+// spans; e < n trims the packed layout's last span at row M.
 template <class F>
 __device__ __forceinline__ void for_each_element(const BatchnormLayout& L, const BatchnormLane& lane, F&& f) {
-  const int64_t first = int64_t(blockIdx.y) * L.slab, end = first + L.slab < L.spans ? first + L.slab : L.spans;
-  for (int64_t s = first + threadIdx.y; s < end; s += kStripRows) {
-    const int64_t e = s * L.span_stride + lane.offset;
-    if (e < L.n) f(e);
-  }
+  const int64_t first = int64_t(blockIdx.y) * L.slab, slab_end = (first + L.slab) * L.span_stride;
+  const int64_t end = slab_end < L.n ? slab_end : L.n, step = kStripRows * L.span_stride;
+  for (int64_t e = (first + threadIdx.y) * L.span_stride + lane.offset; e < end; e += step) f(e);
 }
 
 // The block's two per-channel sums of term(e, s1, s2) over its slab, into
@@ -112,15 +114,20 @@ __device__ __forceinline__ void block_partial_sums(const BatchnormLayout& L, con
   slot[L.C + lane.channel] = s2;
 }
 
-// Channel c's totals over the slots, added in slot order.
-__device__ __forceinline__ void slot_totals(const double* workspace, int64_t slots, int64_t C, int64_t c,
+// Channel c's totals over the slots, on every lane of the calling warp:
+// lane l adds slots l, l + 32, ... in order, then the lanes combine in a
+// fixed butterfly. A warp, not a thread, per channel: with few channels
+// there are up to kTargetBlocks slots, too long a chain for one thread.
+__device__ __forceinline__ void slot_totals(const double* workspace, int64_t slots, int64_t C, int64_t c, int lane,
                                             double& s1, double& s2) {
-  s1 = workspace[c];
-  s2 = workspace[C + c];
-  for (int64_t b = 1; b < slots; ++b) {
+  s1 = 0;
+  s2 = 0;
+  for (int64_t b = lane; b < slots; b += kWarp) {
     s1 += workspace[b * 2 * C + c];
     s2 += workspace[b * 2 * C + C + c];
   }
+  s1 = cuda::warp_sum(s1);
+  s2 = cuda::warp_sum(s2);
 }
 
 // sum(x - K), sum((x - K)^2) with the shift K = x[0, c].
@@ -141,15 +148,16 @@ __global__ void batchnorm_stats_kernel(const T* __restrict__ x, T* __restrict__ 
                                        T* __restrict__ running_var, double* __restrict__ save_mean,
                                        double* __restrict__ save_inv_std, const double* __restrict__ workspace,
                                        int64_t slots, double momentum, double eps, int64_t M, int64_t C) {
-  for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < C; c += int64_t(gridDim.x) * blockDim.x) {
+  cuda::for_each_row(C, [&](int64_t c, int lane) {
     double s1, s2;
-    slot_totals(workspace, slots, C, c, s1, s2);
+    slot_totals(workspace, slots, C, c, lane, s1, s2);
+    if (lane != 0) return;
     const BatchnormStats s = batchnorm_stats(s1, s2, double(x[c]), double(M), eps);
     save_mean[c] = s.mean;
     save_inv_std[c] = s.inv_std;
     running_mean[c] = batchnorm_running(running_mean[c], s.mean, momentum);
     running_var[c] = batchnorm_running(running_var[c], s.var, momentum);
-  }
+  });
 }
 
 // No __restrict__ on x, y in the apply kernels: y may alias x (each element
@@ -190,19 +198,21 @@ __global__ void batchnorm_grad_sums_kernel(const BatchnormLayout L, const T* x, 
   });
 }
 
-// dbeta, dgamma; the totals stay in workspace[0, 2C) for the apply kernel.
-// Thread c reads and writes only channel c's entries.
+// dbeta, dgamma; the totals go to slot 0 (workspace[c], workspace[C + c])
+// for the apply kernel. Only lane 0 of channel c's warp reads those two
+// entries (slot 0), and it writes them after reading.
 template <class T>
 __global__ void batchnorm_grad_totals_kernel(const double* __restrict__ inv_std, T* __restrict__ dgamma,
                                              T* __restrict__ dbeta, double* workspace, int64_t slots, int64_t C) {
-  for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < C; c += int64_t(gridDim.x) * blockDim.x) {
+  cuda::for_each_row(C, [&](int64_t c, int lane) {
     double s1, s2;
-    slot_totals(workspace, slots, C, c, s1, s2);
+    slot_totals(workspace, slots, C, c, lane, s1, s2);
+    if (lane != 0) return;
     workspace[c] = s1;
     workspace[C + c] = s2;
     dbeta[c] = T(s1);
     dgamma[c] = T(s2 * inv_std[c]);
-  }
+  });
 }
 
 // No __restrict__ on x, dy, dx: dx may alias dy or x.
@@ -231,9 +241,9 @@ void batchnorm_forward_train(Cuda dev, const T* x, const T* gamma, const T* beta
   const cudaStream_t stream = cuda::stream_of(dev);
   launch(batchnorm_shifted_sums_kernel<T>, L.grid(), cuda::strip_block(), 0, stream, L, x, workspace);
   FASTNN_CHECK_LAUNCH("batchnorm_forward (partial sums)");
-  launch(batchnorm_stats_kernel<T>, cuda::blocks_for(C), cuda::kThreads, 0, stream, x, running_mean, running_var,
-         save_mean, save_inv_std, workspace, int64_t(L.slabs), momentum, eps, M, C);
-  FASTNN_CHECK_LAUNCH("batchnorm_forward (statistics)");
+  cuda::launch_rows("batchnorm_forward (statistics)", dev, C, batchnorm_stats_kernel<T>, x, running_mean,
+                    running_var, save_mean, save_inv_std, workspace, int64_t(L.slabs),
+                    momentum, eps, M, C);
   launch(batchnorm_train_apply_kernel<T>, L.grid(), cuda::strip_block(), 0, stream, L, x, gamma, beta, save_mean,
          save_inv_std, y);
   FASTNN_CHECK_LAUNCH("batchnorm_forward (normalize)");
@@ -256,11 +266,10 @@ void batchnorm_backward(Cuda dev, const T* x, const T* gamma, const T* dy, const
   const cudaStream_t stream = cuda::stream_of(dev);
   launch(batchnorm_grad_sums_kernel<T>, L.grid(), cuda::strip_block(), 0, stream, L, x, dy, save_mean, workspace);
   FASTNN_CHECK_LAUNCH("batchnorm_backward (partial sums)");
-  launch(batchnorm_grad_totals_kernel<T>, cuda::blocks_for(C), cuda::kThreads, 0, stream, save_inv_std, dgamma,
-         dbeta, workspace, int64_t(L.slabs), C);
-  FASTNN_CHECK_LAUNCH("batchnorm_backward (dgamma, dbeta)");
+  cuda::launch_rows("batchnorm_backward (dgamma, dbeta)", dev, C, batchnorm_grad_totals_kernel<T>, save_inv_std,
+                    dgamma, dbeta, workspace, int64_t(L.slabs), C);
   launch(batchnorm_grad_apply_kernel<T>, L.grid(), cuda::strip_block(), 0, stream, L, x, gamma, dy, save_mean,
-         save_inv_std, static_cast<const double*>(workspace), dx);
+         save_inv_std, workspace, dx);
   FASTNN_CHECK_LAUNCH("batchnorm_backward (dx)");
 }
 
