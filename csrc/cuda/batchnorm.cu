@@ -184,11 +184,12 @@ __global__ void batchnorm_infer_apply_kernel(const BatchnormLayout L, const T* x
   for_each_element(L, lane, [&](int64_t e) { y[e] = batchnorm_affine(x[e], f.m, f.a, f.b0); });
 }
 
-// sum(dy), sum(dy (x - mean)). No __restrict__ on x, dy: dx may alias either
-// (written later, by the apply kernel).
+// sum(dy), sum(dy (x - mean)). (dx, which may alias x or dy, is written only
+// later, by the apply kernel.)
 template <class T>
-__global__ void batchnorm_grad_sums_kernel(const BatchnormLayout L, const T* x, const T* dy,
-                                           const double* __restrict__ mean, double* __restrict__ workspace) {
+__global__ void batchnorm_grad_sums_kernel(const BatchnormLayout L, const T* __restrict__ x,
+                                           const T* __restrict__ dy, const double* __restrict__ mean,
+                                           double* __restrict__ workspace) {
   const BatchnormLane lane = batchnorm_lane(L);
   const double m = lane.active ? mean[lane.channel] : 0.0;
   block_partial_sums(L, lane, workspace, [&](int64_t e, double& s1, double& s2) {
