@@ -130,6 +130,40 @@ def test_batchnorm_is_bit_identical_across_runs_and_thread_counts(dtype, rng):
         assert a.tobytes() == b.tobytes() == c.tobytes()
 
 
+# Every backend sums per-channel partials in a fixed order (the CUDA kernels: fixed
+# slabs of rows, a fixed tree in each block, slabs added in order; no atomics), so
+# two runs give identical bits. The runs' workspaces start with different garbage:
+# a partial read before it is written would show. On CUDA, C = 1, 5, 24 pack
+# several rows per warp (lanes idle for C = 24), C = 33 leaves a one-channel strip,
+# and (5000, 1), (16, 30, 30, 3), (8, 12, 12, 64) sum several slabs (a partial last
+# span for (5000, 1)).
+@pytest.mark.parametrize("shape", [(5000, 1), (16, 30, 30, 3), (3, 9, 9, 5), (9, 7, 7, 24), (50, 33), (8, 12, 12, 64)])
+def test_batchnorm_is_bit_identical_across_runs(shape, dtype, backend, rng):
+    x, gamma, beta, rmean, rvar = make_inputs(shape, dtype, rng)
+    dy = rng.standard_normal(shape).astype(dtype)
+    bx, bgamma, bbeta, bdy = to_backend(backend, x, gamma, beta, dy)
+    M, C = x.size // shape[-1], shape[-1]
+    size = backend.kernels.batchnorm_workspace_size(M, C)
+
+    def run(garbage):
+        brmean, brvar = to_backend(backend, rmean.copy(), rvar.copy())
+        workspace = backend.xp.full(size, garbage)
+        y, mean, inv_std = ops.batchnorm_forward(bx, bgamma, bbeta, brmean, brvar, training=True, momentum=0.9,
+                                                 workspace=workspace, backend=backend)
+        workspace.fill(garbage)
+        grads = ops.batchnorm_backward(bx, bgamma, bdy, mean, inv_std, workspace=workspace, backend=backend)
+        return [to_numpy(a) for a in (y, mean, inv_std, brmean, brvar, *grads)]
+
+    first, second = run(np.nan), run(-1e300)
+    for a, b in zip(first, second):
+        assert a.tobytes() == b.tobytes()
+    # ... and right.
+    ry, rm, rinv, new_rmean, new_rvar = R(ref.batchnorm_forward, x, gamma, beta, rmean, rvar, True, momentum=0.9)
+    for actual, expected in zip(first, (ry, rm, rinv, new_rmean, new_rvar, *R(ref.batchnorm_backward, x, gamma, dy, rm,
+                                                                                rinv))):
+        assert_close(actual, expected, rtol=1e-5 if dtype == np.float32 else 1e-10)
+
+
 def test_batchnorm_in_place_and_reused_buffers(rng):
     x, gamma, beta, rmean, rvar = make_inputs((4, 5, 5, 8), np.float64, rng)
     dy = rng.standard_normal(x.shape)

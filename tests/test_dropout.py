@@ -83,6 +83,33 @@ def test_dropout_forward_backward(shape, dtype, backend, rng):
     assert_close(dx, ref.dropout_backward(dy.astype(np.float64), p, seed, step), dtype)
 
 
+# Every backend draws from the one Philox header (common/dropout_math.h): the
+# mask, and the outputs (one multiply in T), equal the cpu backend's bit for bit,
+# for sizes with a partial last Philox group, high seed and step words, p = 0.
+@pytest.mark.parametrize("shape,p,seed,step", [
+    ((1,), 0.3, 0, 0),
+    ((7,), 0.5, 42, 7),
+    ((5, 3), 0.9, 2**40 + 3, 2**35 + 11),
+    ((3, 17, 9, 11), 0.1, 2**64 - 1, 2**64 - 1),
+    ((2, 4099), 0.5, 123 + 2**32, 9 + 2**32),
+    ((10_001,), 0.0, 5, 6),
+])
+def test_dropout_matches_cpu_bit_for_bit(shape, p, seed, step, dtype, backend, rng):
+    if backend.name == "cpu":
+        pytest.skip("compares the other backends with cpu")
+    mask = ops.dropout_mask(shape, p, seed, step, backend=backend)
+    assert to_numpy(mask).tobytes() == ops.dropout_mask(shape, p, seed, step, backend="cpu").tobytes()
+    x = rng.standard_normal(shape).astype(dtype)
+    dy = rng.standard_normal(shape).astype(dtype)
+    y = ops.dropout_forward(x, p, seed=seed, step=step, backend="cpu")
+    dx = ops.dropout_backward(dy, p, seed=seed, step=step, backend="cpu")
+    bx, bdy = to_backend(backend, x, dy)
+    assert to_numpy(ops.dropout_forward(bx, p, seed=seed, step=step, backend=backend)).tobytes() == y.tobytes()
+    assert to_numpy(ops.dropout_backward(bdy, p, seed=seed, step=step, backend=backend)).tobytes() == dx.tobytes()
+    assert ops.dropout_forward(bx, p, seed=seed, step=step, out=bx, backend=backend) is bx  # in place
+    assert to_numpy(bx).tobytes() == y.tobytes()
+
+
 def test_dropout_inference_and_p0_are_identity(rng):
     x = rng.standard_normal((6, 5))
     assert ops.dropout_forward(x, 0.5, seed=1, step=2, training=False) is x

@@ -5,7 +5,9 @@
 #include <pybind11/stl.h>
 
 #include "activation.h"
+#include "batchnorm.h"
 #include "dense.h"
+#include "dropout.h"
 #include "errors.h"
 #include "gemm.h"
 #include "loss.h"
@@ -55,4 +57,6 @@ PYBIND11_MODULE(FASTNN_CUDA_MODULE, m) {
   bind_loss<Cuda>(m);
   bind_optimizer<Cuda>(m);
   bind_prelu<Cuda>(m);
+  bind_batchnorm<Cuda>(m);
+  bind_dropout<Cuda>(m);
 }

@@ -18,12 +18,12 @@
 #include "../ops/batchnorm.h"
 
 #include <algorithm>
-#include <cmath>
 #include <numeric>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
+#include "../common/batchnorm_math.h"
 #include "simd_clones.h"
 
 namespace fastnn {
@@ -136,7 +136,7 @@ FASTNN_SIMD_CLONES void affine_spans(const T* x, T* out, int64_t stride, int64_t
   for (int64_t s = 0; s < count; ++s) {
     const T* xs = x + s * stride;
     T* ys = out + s * stride;
-    for (int64_t j = 0; j < width; ++j) ys[j] = (xs[j] - m[j]) * a[j] + b0[j];
+    for (int64_t j = 0; j < width; ++j) ys[j] = batchnorm_affine(xs[j], m[j], a[j], b0[j]);
   }
 }
 
@@ -148,7 +148,7 @@ FASTNN_SIMD_CLONES void grad_spans(const T* x, const T* dy, T* dx, int64_t strid
   for (int64_t s = 0; s < count; ++s) {
     const T *xs = x + s * stride, *dys = dy + s * stride;
     T* dxs = dx + s * stride;
-    for (int64_t j = 0; j < width; ++j) dxs[j] = k[j] * dys[j] + (b[j] * (xs[j] - m[j]) + c0[j]);
+    for (int64_t j = 0; j < width; ++j) dxs[j] = batchnorm_grad(xs[j], dys[j], m[j], k[j], b[j], c0[j]);
   }
 }
 
@@ -203,13 +203,11 @@ void batchnorm_forward_train(Cpu, const T* x, const T* gamma, const T* beta, T* 
     {
       reduce_partials(blocks, C, workspace);
       for (int64_t c = 0; c < C; ++c) {
-        const double shifted_mean = workspace[c] / double(M);
-        const double var = std::max(workspace[C + c] / double(M) - shifted_mean * shifted_mean, 0.0);
-        const double mean = double(x[c]) + shifted_mean;
-        save_mean[c] = mean;
-        save_inv_std[c] = 1.0 / std::sqrt(var + eps);
-        running_mean[c] = T(momentum * double(running_mean[c]) + (1.0 - momentum) * mean);
-        running_var[c] = T(momentum * double(running_var[c]) + (1.0 - momentum) * var);
+        const BatchnormStats s = batchnorm_stats(workspace[c], workspace[C + c], double(x[c]), double(M), eps);
+        save_mean[c] = s.mean;
+        save_inv_std[c] = s.inv_std;
+        running_mean[c] = batchnorm_running(running_mean[c], s.mean, momentum);
+        running_var[c] = batchnorm_running(running_var[c], s.var, momentum);
       }
     }
     // y = (x - m) a + (beta - (mean - m) a), a = gamma inv_std.
@@ -222,10 +220,10 @@ void batchnorm_forward_train(Cpu, const T* x, const T* gamma, const T* beta, T* 
         if (c0 != tile_c0) {
           for (int64_t j = 0; j < t.len; ++j) {
             const int64_t c = t.channel(j);
-            const double ad = double(gamma[c]) * save_inv_std[c];
-            m[j] = T(save_mean[c]);
-            a[j] = T(ad);
-            b0[j] = T(double(beta[c]) - (save_mean[c] - double(m[j])) * ad);
+            const BatchnormAffine<T> f = batchnorm_train_affine(gamma[c], beta[c], save_mean[c], save_inv_std[c]);
+            m[j] = f.m;
+            a[j] = f.a;
+            b0[j] = f.b0;
           }
           tile_c0 = c0;
         }
@@ -252,9 +250,11 @@ void batchnorm_forward_infer(Cpu, const T* x, const T* gamma, const T* beta, con
         if (c0 != tile_c0) {
           for (int64_t j = 0; j < t.len; ++j) {
             const int64_t c = t.channel(j);
-            m[j] = running_mean[c];
-            a[j] = T(double(gamma[c]) / std::sqrt(double(running_var[c]) + eps));
-            b0[j] = beta[c];
+            const BatchnormAffine<T> f =
+                batchnorm_infer_affine(gamma[c], beta[c], running_mean[c], running_var[c], eps);
+            m[j] = f.m;
+            a[j] = f.a;
+            b0[j] = f.b0;
           }
           tile_c0 = c0;
         }
@@ -291,9 +291,7 @@ void batchnorm_backward(Cpu, const T* x, const T* gamma, const T* dy, const doub
         dgamma[c] = T(workspace[C + c] * save_inv_std[c]);
       }
     }
-    // dx = k dy + b (x - mean) + c0 with k = gamma inv_std,
-    // b = -k inv_std^2 sum(dy (x - mean)) / M, c0 = -k sum(dy) / M; the mean
-    // is split as in the forward pass: b (x - mean) = b (x - m) - b (mean - m).
+    // dx = k dy + b (x - m) + c0 (common/batchnorm_math.h).
     T m[kTile], k[kTile], bc[kTile], cc[kTile];
     int64_t tile_c0 = -1;
     for (int64_t b = share.hi - 1; b >= share.lo; --b)  // in reverse, as in the forward pass
@@ -302,12 +300,12 @@ void batchnorm_backward(Cpu, const T* x, const T* gamma, const T* dy, const doub
         if (c0 != tile_c0) {
           for (int64_t j = 0; j < t.len; ++j) {
             const int64_t c = t.channel(j);
-            const double inv_std = save_inv_std[c], kd = double(gamma[c]) * inv_std;
-            const double bd = -kd * inv_std * inv_std * workspace[C + c] / double(M);
-            m[j] = T(save_mean[c]);
-            k[j] = T(kd);
-            bc[j] = T(bd);
-            cc[j] = T(-kd * workspace[c] / double(M) - bd * (save_mean[c] - double(m[j])));
+            const BatchnormGrad<T> g = batchnorm_grad_coefficients(gamma[c], save_mean[c], save_inv_std[c],
+                                                                   workspace[c], workspace[C + c], double(M));
+            m[j] = g.m;
+            k[j] = g.k;
+            bc[j] = g.b;
+            cc[j] = g.c0;
           }
           tile_c0 = c0;
         }

@@ -19,8 +19,10 @@
 namespace fastnn {
 
 // Number of float64 values of the workspace that the training forward and
-// the backward need (per-block partial sums, reduced in a fixed order).
+// the backward need (per-block partial sums, reduced in a fixed order). Each
+// device cuts the rows into blocks its own way, so the sizes differ.
 int64_t batchnorm_workspace_size(Cpu, int64_t M, int64_t C);
+int64_t batchnorm_workspace_size(Cuda, int64_t M, int64_t C);
 
 // Training forward: writes y, save_mean, save_inv_std (float64, C each),
 // updates running_mean / running_var in place. y may alias x.
@@ -28,10 +30,17 @@ template <class T>
 void batchnorm_forward_train(Cpu, const T* x, const T* gamma, const T* beta, T* running_mean, T* running_var, T* y,
                              double* save_mean, double* save_inv_std, double* workspace, double momentum,
                              double eps, int64_t M, int64_t C);
+template <class T>
+void batchnorm_forward_train(Cuda, const T* x, const T* gamma, const T* beta, T* running_mean, T* running_var, T* y,
+                             double* save_mean, double* save_inv_std, double* workspace, double momentum,
+                             double eps, int64_t M, int64_t C);
 
 // Inference forward with the running statistics. y may alias x.
 template <class T>
 void batchnorm_forward_infer(Cpu, const T* x, const T* gamma, const T* beta, const T* running_mean,
+                             const T* running_var, T* y, double eps, int64_t M, int64_t C);
+template <class T>
+void batchnorm_forward_infer(Cuda, const T* x, const T* gamma, const T* beta, const T* running_mean,
                              const T* running_var, T* y, double eps, int64_t M, int64_t C);
 
 // Backward of the training forward, with xhat = (x - mean) * inv_std:
@@ -40,6 +49,10 @@ void batchnorm_forward_infer(Cpu, const T* x, const T* gamma, const T* beta, con
 // dx may alias dy or x.
 template <class T>
 void batchnorm_backward(Cpu, const T* x, const T* gamma, const T* dy, const double* save_mean,
+                        const double* save_inv_std, T* dx, T* dgamma, T* dbeta, double* workspace, int64_t M,
+                        int64_t C);
+template <class T>
+void batchnorm_backward(Cuda, const T* x, const T* gamma, const T* dy, const double* save_mean,
                         const double* save_inv_std, T* dx, T* dgamma, T* dbeta, double* workspace, int64_t M,
                         int64_t C);
 

@@ -13,8 +13,11 @@ namespace fastnn {
 // nan gives nan, as x * mask does); out may alias in.
 template <class T>
 void dropout_apply(Cpu, const T* in, T* out, int64_t n, double p, uint64_t seed, uint64_t step);
+template <class T>
+void dropout_apply(Cuda, const T* in, T* out, int64_t n, double p, uint64_t seed, uint64_t step);
 
 // mask[i] = keep(i) ? 1 : 0.
 void dropout_mask(Cpu, uint8_t* mask, int64_t n, double p, uint64_t seed, uint64_t step);
+void dropout_mask(Cuda, uint8_t* mask, int64_t n, double p, uint64_t seed, uint64_t step);
 
 }  // namespace fastnn
