@@ -26,7 +26,6 @@
 #include "../ops/conv2d.h"
 
 #include <algorithm>
-#include <mutex>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -96,44 +95,17 @@ Plan make_plan(const Window2d& g, int64_t C_out, int64_t elem_bytes, int64_t bud
   return {};
 }
 
-// OpenBLAS's thread count is process-wide and a pthreads OpenBLAS called
-// inside an OpenMP region still starts its own threads (it only prints a
-// warning), so while conv kernels run their per-thread GEMMs it is held at 1.
-// Counted, so concurrent kernels restore the caller's setting only when the
-// last one leaves.
-class SerialBlas {
- public:
-  SerialBlas() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (depth_++ == 0) {
-      saved_ = scipy_openblas_get_num_threads();
-      scipy_openblas_set_num_threads(1);
-    }
-  }
-  ~SerialBlas() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (--depth_ == 0) scipy_openblas_set_num_threads(saved_);
-  }
-  SerialBlas(const SerialBlas&) = delete;
-  SerialBlas& operator=(const SerialBlas&) = delete;
-
- private:
-  static inline std::mutex mutex_;
-  static inline int depth_ = 0;
-  static inline int saved_ = 1;
-};
-
 // Runs body(thread, first_unit, end_unit) on up to `threads` threads, each
 // taking a contiguous run of the units, and returns how many ran (OpenMP may
 // give fewer: nested inside another parallel region, or with dynamic
-// threads). One thread runs inline, leaving OpenBLAS free to thread its GEMMs.
+// threads). One thread runs inline, leaving cpu::gemm free to split its GEMMs
+// across the threads (see blas.h: OpenBLAS itself is single-threaded).
 template <class F>
 int for_each_thread(int threads, int64_t units, F&& body) {
   if (threads <= 1) {
     body(0, int64_t(0), units);
     return 1;
   }
-  SerialBlas serial;
   int team = 1;
 #pragma omp parallel num_threads(threads)
   {
@@ -276,7 +248,8 @@ template <class T>
 void conv2d_forward(Cpu, const T* x, const T* W, const T* b, T* y, const Window2d& g, int64_t C_out,
                     T* workspace, int64_t workspace_elems) {
   const int64_t K = g.patch(), total_rows = g.N * g.out_pixels();
-  if (conv2d_is_pointwise(g)) return dense_forward(Cpu{}, x, W, b, y, total_rows, g.C, C_out);
+  if (conv2d_is_pointwise(g))
+    return dense_forward(Cpu{}, x, W, b, y, static_cast<T*>(nullptr), Activation::Linear, T(0), total_rows, g.C, C_out);
   const Plan plan = make_plan(g, C_out, sizeof(T), workspace_elems);
   if (plan.row_shift) {  // a unit: a piece of plan.piece output rows of one image
     const RowPieces pieces{(g.OH + plan.piece - 1) / plan.piece, plan.piece};
@@ -305,7 +278,9 @@ template <class T>
 void conv2d_backward(Cpu, const T* x, const T* W, const T* dy, T* dx, T* dW, T* db, const Window2d& g,
                      int64_t C_out, T* workspace, int64_t workspace_elems) {
   const int64_t K = g.patch(), P = g.out_pixels();
-  if (conv2d_is_pointwise(g)) return dense_backward(Cpu{}, x, W, dy, dx, dW, db, g.N * P, g.C, C_out);
+  if (conv2d_is_pointwise(g))
+    return dense_backward(Cpu{}, x, W, dy, static_cast<T*>(nullptr), static_cast<const T*>(nullptr),
+                          static_cast<const T*>(nullptr), Activation::Linear, T(0), dx, dW, db, g.N * P, g.C, C_out);
   const Plan plan = make_plan(g, C_out, sizeof(T), workspace_elems);
   // A unit is what one thread owns: `images` whole images, in pieces of at
   // most plan.piece rows (full im2col: several images per piece when they
