@@ -159,7 +159,124 @@ def bench_conv(N=128, H=28, W=28, C_in=32, C_out=64, K=3):
     report({**timeit(step), **numpy_step}, "fastnn")
 
 
-SECTIONS = {"conv": bench_conv}
+# ---- batch norm ------------------------------------------------------------
+
+def numpy_batchnorm(x, gamma, beta, dy, eps=1e-3):
+    """Training-mode batch norm forward and backward over all axes but the last, in plain NumPy."""
+    axes = tuple(range(x.ndim - 1))
+    mean = x.mean(axis=axes)
+    inv_std = 1 / np.sqrt(x.var(axis=axes) + eps)
+    xhat = (x - mean) * inv_std
+    y = gamma * xhat + beta
+    m = x.size // x.shape[-1]
+    dbeta, dgamma = dy.sum(axis=axes), (dy * xhat).sum(axis=axes)
+    dx = gamma * inv_std / m * (m * dy - dbeta - xhat * dgamma)
+    return y, dx, dgamma, dbeta
+
+
+def bench_batchnorm(N=128, H=28, W=28, C=64):
+    """Batch norm, training mode, forward + backward, float32."""
+    print(f"\n== batch norm: {N}x{H}x{W}x{C}, training forward + backward, float32 ==")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((N, H, W, C), dtype=np.float32)
+    dy = rng.standard_normal(x.shape, dtype=np.float32)
+    gamma, beta = np.ones(C, np.float32), np.zeros(C, np.float32)
+    rmean, rvar = np.zeros(C, np.float32), np.ones(C, np.float32)
+    y, dx = np.empty_like(x), np.empty_like(x)
+    mean, inv_std = np.empty(C), np.empty(C)
+    dgamma, dbeta = np.empty(C, np.float32), np.empty(C, np.float32)
+    ws = np.empty(fastnn._C.batchnorm_workspace_size(N * H * W, C))
+
+    def fastnn_step():
+        ops.batchnorm_forward(x, gamma, beta, rmean, rvar, training=True, out=y, save_mean=mean, save_inv_std=inv_std,
+                              workspace=ws)
+        ops.batchnorm_backward(x, gamma, dy, mean, inv_std, dx=dx, dgamma=dgamma, dbeta=dbeta, workspace=ws)
+
+    contenders = {"fastnn": (fastnn_step, 4)}
+    if torch is not None:
+        bn = torch.nn.BatchNorm2d(C, eps=1e-3)
+        tx = torch.from_numpy(x).permute(0, 3, 1, 2).requires_grad_()
+        tdy = torch.from_numpy(dy).permute(0, 3, 1, 2)
+
+        def torch_step():
+            tx.grad = None
+            bn.weight.grad = bn.bias.grad = None
+            bn(tx).backward(tdy)
+
+        contenders["torch channels_last"] = (torch_step, 4)
+    numpy_time = timeit({"numpy": (lambda: numpy_batchnorm(x, gamma, beta, dy), 1)}, rounds=5)
+    report({**timeit(contenders), **numpy_time}, "fastnn")
+
+
+# ---- optimizers ------------------------------------------------------------
+
+def bench_optimizer(kind, n=10_000_000):
+    """One optimizer step over n float32 parameters: fastnn's fused kernel, NumPy, PyTorch."""
+    hyper = {"adam": dict(rho=0.9, beta2=0.999, eps=1e-8), "rmsprop": dict(rho=0.9, eps=1e-8)}[kind]
+    arrays = 7 if kind == "adam" else 5  # float32 values moved per element: reads and writes
+    print(f"\n== {kind} step: {n / 1e6:.0f}M float32 parameters ({arrays} float32 values moved per element) ==")
+    rng = np.random.default_rng(0)
+    w, g = rng.standard_normal(n, dtype=np.float32), rng.standard_normal(n, dtype=np.float32)
+    state = [np.zeros(n, np.float32) for _ in range(ops.STATE_COUNT[kind])]
+    step = {"t": 0}
+
+    def fastnn_step():
+        step["t"] += 1
+        ops.optimizer_update(kind, w, g, *state, *([None] * (2 - len(state))), lr=1e-3, step=step["t"], **hyper)
+
+    nw, ng = w.copy(), g.copy()
+    ns = [np.zeros(n, np.float32) for _ in state]
+    tmp = np.empty(n, np.float32)
+
+    def numpy_step():  # in place, with one scratch array: the best plain NumPy does
+        nonlocal nw, tmp
+        step["t"] += 1
+        if kind == "adam":
+            m, v = ns
+            m *= 0.9
+            m += 0.1 * ng
+            v *= 0.999
+            np.multiply(ng, ng, out=tmp)
+            tmp *= 0.001
+            v += tmp
+            np.sqrt(v, out=tmp)
+            tmp *= 1 / np.sqrt(1 - 0.999 ** step["t"])
+            tmp += 1e-8
+            np.divide(m, tmp, out=tmp)
+            tmp *= 1e-3 / (1 - 0.9 ** step["t"])
+        else:
+            (s_,) = ns
+            s_ *= 0.9
+            np.multiply(ng, ng, out=tmp)
+            tmp *= 0.1
+            s_ += tmp
+            np.sqrt(s_, out=tmp)
+            tmp += 1e-8
+            np.divide(ng, tmp, out=tmp)
+            tmp *= 1e-3
+        nw -= tmp
+
+    contenders = {"fastnn": (fastnn_step, 4)}
+    if torch is not None:
+        def torch_optimizer(**kw):
+            p = torch.zeros(n, requires_grad=True)
+            p.grad = torch.from_numpy(g)
+            cls = torch.optim.Adam if kind == "adam" else torch.optim.RMSprop
+            return cls([p], lr=1e-3, **kw).step
+
+        if kind == "adam":
+            contenders["torch fused=True"] = (torch_optimizer(fused=True), 4)
+            contenders["torch foreach=True"] = (torch_optimizer(foreach=True), 4)
+        else:
+            contenders["torch (foreach)"] = (torch_optimizer(foreach=True), 4)
+    results = {**timeit(contenders), **timeit({"numpy (in place)": (numpy_step, 2)}, rounds=5)}
+    report(results, "fastnn")
+    gbs = arrays * 4 * n / results["fastnn"][0] / 1e9
+    print(f"  fastnn effective bandwidth: {gbs:.1f} GB/s")
+
+
+SECTIONS = {"conv": bench_conv, "batchnorm": bench_batchnorm,
+            "adam": lambda: bench_optimizer("adam"), "rmsprop": lambda: bench_optimizer("rmsprop")}
 
 
 def main(argv=None):

@@ -8,17 +8,17 @@
 
 #include "blas.h"
 #include "parallel.h"
+#include "simd_clones.h"
 
 namespace fastnn {
 
 using cpu::for_column_blocks;
-using cpu::kParallelMin;
 
+// Rows [r0, r1) of the forward epilogue: z += b, a = f(z).
 template <Activation F, class T>
-static void bias_activation_epilogue(const T* __restrict__ b, T* __restrict__ z, T* __restrict__ a, T alpha,
-                                     int64_t M, int64_t N) {
-#pragma omp parallel for if (M * N > kParallelMin)
-  for (int64_t i = 0; i < M; ++i) {
+FASTNN_SIMD_CLONES void bias_activation_rows(const T* __restrict__ b, T* __restrict__ z, T* __restrict__ a, T alpha,
+                                             int64_t r0, int64_t r1, int64_t N) {
+  for (int64_t i = r0; i < r1; ++i) {
     T* zr = z + i * N;
     if (b)
 #pragma omp simd
@@ -35,36 +35,43 @@ template <class T>
 void dense_forward(Cpu, const T* x, const T* W, const T* b, T* z, T* a, Activation f, T alpha, int64_t M, int64_t K,
                    int64_t N) {
   cpu::gemm(false, false, M, N, K, T(1), x, K, W, N, T(0), z, N);
-  if (b || a) dispatch_activation(f, [&](auto k) { bias_activation_epilogue<k.value>(b, z, a, alpha, M, N); });
+  if (!b && !a) return;
+  dispatch_activation(f, [&](auto k) {
+    cpu::for_ranges(M, M * N, [&](int64_t r0, int64_t r1) { bias_activation_rows<k.value>(b, z, a, alpha, r0, r1, N); });
+  });
+}
+
+// Columns [lo, hi) of db = column sums of dy.
+template <class T>
+FASTNN_SIMD_CLONES void column_sums(const T* __restrict__ dy, T* __restrict__ db, int64_t M, int64_t N, int64_t lo,
+                                    int64_t hi) {
+  std::fill(db + lo, db + hi, T(0));
+  for (int64_t i = 0; i < M; ++i) {
+    const T* row = dy + i * N;
+#pragma omp simd
+    for (int64_t j = lo; j < hi; ++j) db[j] += row[j];
+  }
 }
 
 template <class T>
 void bias_grad(Cpu, const T* dy, T* db, int64_t M, int64_t N) {
-  for_column_blocks(M, N, [&](int64_t lo, int64_t hi) {
-    std::fill(db + lo, db + hi, T(0));
-    for (int64_t i = 0; i < M; ++i) {
-      const T* row = dy + i * N;
-#pragma omp simd
-      for (int64_t j = lo; j < hi; ++j) db[j] += row[j];
-    }
-  });
+  for_column_blocks(M, N, [&](int64_t lo, int64_t hi) { column_sums(dy, db, M, N, lo, hi); });
 }
 
-// dz = dy * f'(z) and db = column sums of dz, in one pass.
+// Columns [lo, hi) of dz = dy * f'(z) and db = column sums of dz, in one pass.
 template <Activation F, class T>
-static void activation_grad_prologue(const T* dy, T* dz, const T* __restrict__ z, const T* __restrict__ a, T alpha,
-                                     T* __restrict__ db, int64_t M, int64_t N) {
-  for_column_blocks(M, N, [&](int64_t lo, int64_t hi) {
-    if (db) std::fill(db + lo, db + hi, T(0));
-    for (int64_t i = 0; i < M; ++i) {
-      const int64_t r = i * N;
+FASTNN_SIMD_CLONES void activation_grad_columns(const T* dy, T* dz, const T* __restrict__ z, const T* __restrict__ a,
+                                                T alpha, T* __restrict__ db, int64_t M, int64_t N, int64_t lo,
+                                                int64_t hi) {
+  if (db) std::fill(db + lo, db + hi, T(0));
+  for (int64_t i = 0; i < M; ++i) {
+    const int64_t r = i * N;
 #pragma omp simd
-      for (int64_t j = lo; j < hi; ++j) dz[r + j] = dy[r + j] * activate_grad<F>(z[r + j], a[r + j], alpha);
-      if (db)
+    for (int64_t j = lo; j < hi; ++j) dz[r + j] = dy[r + j] * activate_grad<F>(z[r + j], a[r + j], alpha);
+    if (db)
 #pragma omp simd
-        for (int64_t j = lo; j < hi; ++j) db[j] += dz[r + j];
-    }
-  });
+      for (int64_t j = lo; j < hi; ++j) db[j] += dz[r + j];
+  }
 }
 
 template <class T>
@@ -74,7 +81,11 @@ void dense_backward(Cpu, const T* x, const T* W, const T* dy, T* dz, const T* z,
     dz = const_cast<T*>(dy);  // read-only from here on
     if (db) bias_grad(Cpu{}, dy, db, M, N);
   } else {
-    dispatch_activation(f, [&](auto k) { activation_grad_prologue<k.value>(dy, dz, z, a, alpha, db, M, N); });
+    dispatch_activation(f, [&](auto k) {
+      for_column_blocks(M, N, [&](int64_t lo, int64_t hi) {
+        activation_grad_columns<k.value>(dy, dz, z, a, alpha, db, M, N, lo, hi);
+      });
+    });
   }
   cpu::gemm(true, false, K, N, M, T(1), x, K, dz, N, T(0), dW, N);
   if (dx) cpu::gemm(false, true, M, K, N, T(1), dz, N, W, N, T(0), dx, K);

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "simd.h"
+#include "simd_clones.h"
 
 namespace fastnn {
 
@@ -17,7 +17,7 @@ inline void add_n(const T* __restrict src, int64_t n, T* __restrict dst) {
 }
 
 template <class T>
-FASTNN_SIMD_CLONES void im2col(Cpu, const T* x, T* col, const Window2d& g, int64_t r0, int64_t r1) {
+FASTNN_SIMD_CLONES_AVX512 void im2col(Cpu, const T* x, T* col, const Window2d& g, int64_t r0, int64_t r1) {
   const int64_t K = g.patch(), P = g.out_pixels(), C = g.C;
   // A tap row (KW taps of C channels) is one contiguous run of x when the
   // taps are adjacent (dw = 1) and all inside the image: one copy loop, which
@@ -58,7 +58,7 @@ FASTNN_SIMD_CLONES void im2col(Cpu, const T* x, T* col, const Window2d& g, int64
 }
 
 template <class T>
-FASTNN_SIMD_CLONES void col2im(Cpu, const T* col, T* dx, const Window2d& g, int64_t n, int64_t p0, int64_t p1,
+FASTNN_SIMD_CLONES_AVX512 void col2im(Cpu, const T* col, T* dx, const Window2d& g, int64_t n, int64_t p0, int64_t p1,
                                bool accumulate) {
   const int64_t K = g.patch(), C = g.C;
   // Output rows oh0..oh1 hold pixels p0..p1-1; they read input rows

@@ -3,26 +3,50 @@
 // once, so it runs at memory bandwidth.
 #include "../ops/optimizer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "simd_clones.h"
 
 namespace fastnn {
 
 constexpr int64_t kParallelMin = 1 << 16;
 
+// One thread's share [lo, hi) of the range, compiled for AVX2 as well as
+// baseline x86-64 (simd_clones.h): Adam's sqrt and division make the loop
+// compute-bound with SSE2 alone.
 template <Optimizer K, class T>
-static void update_loop(const StepParams<T>& p, T* __restrict__ w, const T* __restrict__ g, T* __restrict__ s1,
-                        T* __restrict__ s2, int64_t n) {
+FASTNN_SIMD_CLONES void update_range(const StepParams<T>& p, T* __restrict__ w, const T* __restrict__ g,
+                                     T* __restrict__ s1, T* __restrict__ s2, int64_t lo, int64_t hi) {
   constexpr int states = optimizer_state_count(K);
   if constexpr (states == 2) {
-#pragma omp parallel for simd if (n > kParallelMin)
-    for (int64_t i = 0; i < n; ++i) optimizer_step<K>(p, w[i], g[i], s1[i], s2[i]);
+#pragma omp simd
+    for (int64_t i = lo; i < hi; ++i) optimizer_step<K>(p, w[i], g[i], s1[i], s2[i]);
   } else {
-#pragma omp parallel for simd if (n > kParallelMin)
-    for (int64_t i = 0; i < n; ++i) {
+#pragma omp simd
+    for (int64_t i = lo; i < hi; ++i) {
       T unused = 0;
       optimizer_step<K>(p, w[i], g[i], states == 1 ? s1[i] : unused, unused);
     }
+  }
+}
+
+template <Optimizer K, class T>
+static void update_loop(const StepParams<T>& p, T* w, const T* g, T* s1, T* s2, int64_t n) {
+#pragma omp parallel if (n > kParallelMin)
+  {
+#ifdef _OPENMP
+    const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
+#else
+    const int64_t nt = 1, id = 0;
+#endif
+    const int64_t chunk = ((n + nt - 1) / nt + 15) & ~int64_t(15);
+    const int64_t lo = std::min(n, id * chunk), hi = std::min(n, lo + chunk);
+    update_range<K>(p, w, g, s1, s2, lo, hi);
   }
 }
 

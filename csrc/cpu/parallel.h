@@ -11,22 +11,31 @@ namespace fastnn::cpu {
 
 constexpr int64_t kParallelMin = 1 << 14;  // below this many elements threads cost more than they save
 
-// Calls body(lo, hi) on each thread's share of the N columns of an (M, N)
-// array. Splitting columns, not rows, lets each thread sum its columns over
-// all rows in a fixed order: per-column reductions are identical on every run.
+// Calls body(lo, hi) once per thread on contiguous shares of [0, n), in
+// parallel when work (the elements touched) is large enough. Bodies are
+// where SIMD clones go (simd_clones.h): OpenMP outlines the parallel region
+// into a function of its own that would not inherit them.
 template <class F>
-void for_column_blocks(int64_t M, int64_t N, F&& body) {
-#pragma omp parallel if (M * N > kParallelMin)
+void for_ranges(int64_t n, int64_t work, F&& body) {
+#pragma omp parallel if (work > kParallelMin)
   {
 #ifdef _OPENMP
     const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
 #else
     const int64_t nt = 1, id = 0;
 #endif
-    const int64_t chunk = ((N + nt - 1) / nt + 15) & ~int64_t(15);  // 16-aligned: whole cache lines per thread
-    const int64_t lo = std::min(N, id * chunk), hi = std::min(N, lo + chunk);
+    const int64_t chunk = ((n + nt - 1) / nt + 15) & ~int64_t(15);  // 16-aligned: whole cache lines per thread
+    const int64_t lo = std::min(n, id * chunk), hi = std::min(n, lo + chunk);
     if (hi > lo) body(lo, hi);
   }
+}
+
+// Calls body(lo, hi) on each thread's share of the N columns of an (M, N)
+// array. Splitting columns, not rows, lets each thread sum its columns over
+// all rows in a fixed order: per-column reductions are identical on every run.
+template <class F>
+void for_column_blocks(int64_t M, int64_t N, F&& body) {
+  for_ranges(N, M * N, body);
 }
 
 }  // namespace fastnn::cpu

@@ -7,7 +7,7 @@
 
 #include <algorithm>
 
-#include "simd.h"
+#include "simd_clones.h"
 
 namespace fastnn {
 
@@ -54,7 +54,7 @@ inline void add_scaled(T* __restrict out, const T* __restrict v, T scale, int64_
 // The row functions carry the SIMD clones: an OpenMP loop body is outlined
 // into a function of its own that target_clones would not reach.
 template <class T, bool kArgmax>
-FASTNN_SIMD_CLONES void max_pool_row(const T* x, T* y, int32_t* argmax, const Window2d& g, int64_t row) {
+FASTNN_SIMD_CLONES_AVX512 void max_pool_row(const T* x, T* y, int32_t* argmax, const Window2d& g, int64_t row) {
   const int64_t C = g.C, n = row / g.OH, oh = row % g.OH;
   const T* image = x + n * g.H * g.W * C;
   const Range kh = taps_inside(oh, g.sh, g.pad_top, g.KH, g.H);
@@ -100,7 +100,7 @@ static void for_windows_containing(const Window2d& g, int64_t ih, int64_t iw, F&
 
 // One input row (image n = row / H, ih = row % H) of dx for max pooling.
 template <class T>
-FASTNN_SIMD_CLONES void max_pool_backward_row(const T* dy, const int32_t* argmax, T* dx, const Window2d& g,
+FASTNN_SIMD_CLONES_AVX512 void max_pool_backward_row(const T* dy, const int32_t* argmax, T* dx, const Window2d& g,
                                               int64_t row) {
   const int64_t C = g.C, n = row / g.H, ih = row % g.H;
   const T* dy_image = dy + n * g.OH * g.OW * C;
@@ -123,7 +123,7 @@ void max_pool2d_backward(Cpu, const T* dy, const int32_t* argmax, T* dx, const W
 
 // One output row of average pooling.
 template <class T>
-FASTNN_SIMD_CLONES void avg_pool_row(const T* x, T* y, const Window2d& g, int64_t row) {
+FASTNN_SIMD_CLONES_AVX512 void avg_pool_row(const T* x, T* y, const Window2d& g, int64_t row) {
   const int64_t C = g.C, n = row / g.OH, oh = row % g.OH;
   const T* image = x + n * g.H * g.W * C;
   const Range kh = taps_inside(oh, g.sh, g.pad_top, g.KH, g.H);
@@ -148,7 +148,7 @@ void avg_pool2d_forward(Cpu, const T* x, T* y, const Window2d& g) {
 
 // One input row of dx for average pooling.
 template <class T>
-FASTNN_SIMD_CLONES void avg_pool_backward_row(const T* dy, T* dx, const Window2d& g, int64_t row) {
+FASTNN_SIMD_CLONES_AVX512 void avg_pool_backward_row(const T* dy, T* dx, const Window2d& g, int64_t row) {
   const int64_t C = g.C, n = row / g.H, ih = row % g.H;
   const T* dy_image = dy + n * g.OH * g.OW * C;
   for (int64_t iw = 0; iw < g.W; ++iw) {
@@ -170,7 +170,7 @@ void avg_pool2d_backward(Cpu, const T* dy, T* dx, const Window2d& g) {
 
 // The mean over the HW pixels of image n.
 template <class T>
-FASTNN_SIMD_CLONES void global_avg_image(const T* x, T* y, int64_t n, int64_t HW, int64_t C) {
+FASTNN_SIMD_CLONES_AVX512 void global_avg_image(const T* x, T* y, int64_t n, int64_t HW, int64_t C) {
   T* out = y + n * C;
   std::fill(out, out + C, T(0));
   for (int64_t p = 0; p < HW; ++p) add_scaled(out, x + (n * HW + p) * C, T(1), C);
