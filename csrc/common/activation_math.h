@@ -54,6 +54,16 @@ FASTNN_HD inline T activate_grad(T z, T a, T alpha) {
   } else return T(1);
 }
 
+// dL/dz = dy * f'(z): the backward of one element. ReLU and leaky ReLU pass
+// dy through or scale it (a select, as PyTorch's threshold_backward), which
+// vectorizes where a multiply by 0 or 1 keeps a branch to honour inf * 0.
+template <Activation K, class T>
+FASTNN_HD inline T activate_backprop(T dy, T z, T a, T alpha) {
+  if constexpr (K == Activation::Relu) return z > T(0) ? dy : T(0);
+  else if constexpr (K == Activation::LeakyRelu) return z > T(0) ? dy : alpha * dy;
+  else return dy * activate_grad<K>(z, a, alpha);
+}
+
 // Calls f(std::integral_constant<Activation, K>{}) for the runtime kind (host code).
 template <class F>
 inline void dispatch_activation(Activation kind, F&& f) {

@@ -1,4 +1,4 @@
-// Activations on the CPU: a parallel loop over activate()/activate_grad()
+// Activations on the CPU: a parallel loop over activate()/activate_backprop()
 // from common/activation_math.h, the math the CUDA kernels share.
 #include "../ops/activation.h"
 
@@ -20,7 +20,7 @@ template <Activation K, class T>
 FASTNN_SIMD_CLONES void backward_range(T alpha, const T* __restrict__ z, const T* __restrict__ a, const T* da, T* dz,
                                        int64_t lo, int64_t hi) {
 #pragma omp simd
-  for (int64_t i = lo; i < hi; ++i) dz[i] = da[i] * activate_grad<K>(z[i], a[i], alpha);
+  for (int64_t i = lo; i < hi; ++i) dz[i] = activate_backprop<K>(da[i], z[i], a[i], alpha);
 }
 
 template <class T>

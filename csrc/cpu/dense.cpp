@@ -67,7 +67,7 @@ FASTNN_SIMD_CLONES void activation_grad_columns(const T* dy, T* dz, const T* __r
   for (int64_t i = 0; i < M; ++i) {
     const int64_t r = i * N;
 #pragma omp simd
-    for (int64_t j = lo; j < hi; ++j) dz[r + j] = dy[r + j] * activate_grad<F>(z[r + j], a[r + j], alpha);
+    for (int64_t j = lo; j < hi; ++j) dz[r + j] = activate_backprop<F>(dy[r + j], z[r + j], a[r + j], alpha);
     if (db)
 #pragma omp simd
       for (int64_t j = lo; j < hi; ++j) db[j] += dz[r + j];

@@ -28,7 +28,7 @@ void prelu_backward(Cpu, const T* x, const T* alpha, const T* dy, T* dx, T* dalp
       for (int64_t c = lo; c < hi; ++c) {
         const T xv = x[r + c], g = dy[r + c];
         dalpha[c] += xv > T(0) ? T(0) : g * xv;
-        dx[r + c] = g * activate_grad<Activation::LeakyRelu>(xv, xv, alpha[c]);
+        dx[r + c] = activate_backprop<Activation::LeakyRelu>(g, xv, xv, alpha[c]);
       }
     }
   });

@@ -15,7 +15,7 @@ template <Activation K, class T>
 __global__ void activation_backward_kernel(T alpha, const T* __restrict__ z, const T* __restrict__ a, const T* da,
                                            T* dz, int64_t n) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-    dz[i] = da[i] * activate_grad<K>(z[i], a[i], alpha);
+    dz[i] = activate_backprop<K>(da[i], z[i], a[i], alpha);
 }
 
 template <class T>

@@ -48,7 +48,7 @@ __global__ void activation_grad_kernel(const T* dy, T* dz, const T* __restrict__
     for (int64_t i = int64_t(blockIdx.y) * kStripRows + threadIdx.y; i < M; i += int64_t(gridDim.y) * kStripRows) {
       T g = dy[i * N + j];
       if constexpr (F != Activation::Linear) {
-        g *= activate_grad<F>(z[i * N + j], a[i * N + j], alpha);
+        g = activate_backprop<F>(g, z[i * N + j], a[i * N + j], alpha);
         dz[i * N + j] = g;
       }
       sum += g;

@@ -17,7 +17,7 @@ template <class T>
 __global__ void prelu_dx_kernel(const T* __restrict__ x, const T* __restrict__ alpha, const T* dy, T* dx, int64_t n,
                                 int64_t C) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-    dx[i] = dy[i] * activate_grad<Activation::LeakyRelu>(x[i], x[i], alpha[i % C]);
+    dx[i] = activate_backprop<Activation::LeakyRelu>(dy[i], x[i], x[i], alpha[i % C]);
 }
 
 // Block c sums dy * min(x, 0) down column c: each thread strides over rows,
