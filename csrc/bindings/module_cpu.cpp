@@ -10,6 +10,7 @@
 #include "dense.h"
 #include "dropout.h"
 #include "errors.h"
+#include "hinge.h"
 #include "loss.h"
 #include "optimizer.h"
 #include "pool.h"
@@ -54,6 +55,7 @@ PYBIND11_MODULE(_C, m) {
   bind_activation<Cpu>(m);
   bind_softmax<Cpu>(m);
   bind_loss<Cpu>(m);
+  bind_hinge<Cpu>(m);
   bind_optimizer<Cpu>(m);
   bind_prelu<Cpu>(m);
   bind_batchnorm<Cpu>(m);

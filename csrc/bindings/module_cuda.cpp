@@ -9,6 +9,7 @@
 #include "dense.h"
 #include "dropout.h"
 #include "errors.h"
+#include "hinge.h"
 #include "gemm.h"
 #include "loss.h"
 #include "optimizer.h"
@@ -55,6 +56,7 @@ PYBIND11_MODULE(FASTNN_CUDA_MODULE, m) {
   bind_activation<Cuda>(m);
   bind_softmax<Cuda>(m);
   bind_loss<Cuda>(m);
+  bind_hinge<Cuda>(m);
   bind_optimizer<Cuda>(m);
   bind_prelu<Cuda>(m);
   bind_batchnorm<Cuda>(m);

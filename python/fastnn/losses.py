@@ -14,6 +14,7 @@ class Loss:
 
     name = None
     fused_activation = None
+    takes_class_indices = False  # targets become int64 class indices (one-hot rows are converted)
 
     def check_targets(self, y, output_shape, n_outputs):
         """Raise ValueError if targets ``y`` cannot go with outputs of ``output_shape``."""
@@ -52,6 +53,7 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
     """Cross-entropy against integer class labels; expects a softmax output layer."""
 
     name = "sparse_categorical_crossentropy"
+    takes_class_indices = True
 
     def check_targets(self, y, output_shape, n_outputs):
         if y.ndim != 1:
@@ -93,6 +95,26 @@ class MeanSquaredError(Loss):
         return ops.mse_backward(out, y, out=dout, backend=backend)
 
 
+class Hinge(Loss):
+    """Multiclass SVM (hinge) loss on the raw scores of a linear output layer:
+    sum over wrong classes of max(0, s_j - s_y + 1). Targets: class indices or one-hot rows."""
+
+    name = "hinge"
+    takes_class_indices = True
+
+    def check_targets(self, y, output_shape, n_outputs):
+        if y.ndim != 1:
+            raise ValueError(f"y: {self.name} expects class indices (n,) or one-hot rows (n, {n_outputs}), got {y.shape}")
+        if y.size and (y.min() < 0 or y.max() >= n_outputs):
+            raise ValueError(f"y: class labels must lie in [0, {n_outputs}), got values from {y.min()} to {y.max()}")
+
+    def forward(self, scores, y, backend):
+        return ops.hinge_forward(scores, y, out=_buf(self, "loss", scores[:, 0], backend), backend=backend)
+
+    def backward(self, scores, y, backend, dout):
+        return ops.hinge_backward(scores, y, out=dout, backend=backend)
+
+
 def _buf(loss, name, like, backend):
     """A per-shape scratch array of the loss, reused across steps."""
     bufs = loss.__dict__.setdefault("_bufs", {})
@@ -103,7 +125,7 @@ def _buf(loss, name, like, backend):
 
 
 _BY_NAME = {cls.name: cls for cls in (CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy,
-                                      MeanSquaredError)}
+                                      MeanSquaredError, Hinge)}
 _BY_NAME["mean_squared_error"] = MeanSquaredError
 
 

@@ -346,10 +346,12 @@ class Sequential:
                 raise TypeError(f"y: expected numeric labels or targets, got dtype {y.dtype}")
             if y.dtype.kind == "f" and not np.isfinite(y).all():
                 raise ValueError("y: contains NaN or infinite values")
-            if isinstance(self.loss, flosses.SparseCategoricalCrossentropy):
-                if y.dtype.kind == "f" and not np.all(y == np.round(y)):
+            if self.loss.takes_class_indices:
+                if y.ndim == 2 and y.shape[1] > 1 and isinstance(self.loss, flosses.Hinge):
+                    y = y.argmax(axis=1)  # one-hot rows to class indices
+                elif y.dtype.kind == "f" and not np.all(y == np.round(y)):
                     raise ValueError("y: class labels must be integers")
-                y = y.astype(np.int64).reshape(len(y), *y.shape[1:])
+                y = y.astype(np.int64)
                 if y.ndim == 2 and y.shape[1] == 1:
                     y = y[:, 0]
             else:
@@ -472,7 +474,7 @@ class Sequential:
     def _correct(self, out, y):
         """Number of correct predictions in a batch (from logits or probabilities)."""
         xp = self.backend.xp
-        if isinstance(self.loss, flosses.SparseCategoricalCrossentropy):
+        if self.loss.takes_class_indices:
             return (xp.argmax(out, axis=1) == y).sum()
         if out.shape[1] == 1 or isinstance(self.loss, flosses.BinaryCrossentropy):
             threshold = 0.0 if self.loss.fused_activation == "sigmoid" else 0.5
