@@ -16,9 +16,11 @@ def blobs(n=240, seed=0):
     return (centers[y] + rng.standard_normal((n, 4))).astype(np.float32), y
 
 
-def mlp(seed=0, **dense_kwargs):
-    model = Sequential([Dense(16, activation="relu", input_shape=(4,), **dense_kwargs),
-                        Dense(3, activation="softmax")], seed=seed)
+def mlp(seed=0, dropout=0.0, **dense_kwargs):
+    layers = [Dense(16, activation="relu", input_shape=(4,), **dense_kwargs)]
+    if dropout:
+        layers.append(fastnn.Dropout(dropout))
+    model = Sequential(layers + [Dense(3, activation="softmax")], seed=seed)
     model.compile(loss="sparse_categorical_crossentropy", optimizer=Adam(0.01), metrics=["accuracy"])
     return model
 
@@ -38,10 +40,10 @@ def test_save_and_load_predict_identically(tmp_path):
 
 def test_resumed_run_ends_with_the_same_weights(tmp_path):
     x, y = blobs()
-    full = mlp(seed=5)
+    full = mlp(seed=5, dropout=0.3)  # dropout masks must repeat after the resume too
     full.fit(x, y, batch_size=16, epochs=6, verbose=0)
 
-    first = mlp(seed=5)
+    first = mlp(seed=5, dropout=0.3)
     first.fit(x, y, batch_size=16, epochs=6, verbose=0, callbacks=[callbacks.ModelCheckpoint(tmp_path / "e{epoch}.safetensors", save_best_only=False, monitor="loss")])
     resumed = load_model(tmp_path / "e3.safetensors")
     assert resumed.epoch == 3
