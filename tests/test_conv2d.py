@@ -156,6 +156,33 @@ def test_conv2d_is_deterministic_and_reuses_outputs(backend, rng):
         assert np.array_equal(to_numpy(a), to_numpy(c))
 
 
+@pytest.mark.parametrize("workspace_rows", [7, 2 * 40, None])  # parts of images, 2 whole images, the preferred size
+def test_conv2d_backward_is_bit_identical_across_runs(workspace_rows, backend, rng):
+    """dW (summed over the workspace's pieces), db and dx (col2im, gathered
+    from overlapping windows) repeat bit for bit, even into outputs and a
+    workspace holding stale NaNs: no atomics, no order that depends on
+    scheduling, every output element written."""
+    N, H, W, C, KH, KW, CO = 5, 9, 8, 3, 3, 3, 6
+    geo = dict(stride=(2, 1), padding="same", dilation=1)  # 5 x 8 = 40 output pixels per image
+    x, Wt, _ = make(rng, np.float32, N, H, W, C, KH, KW, CO)
+    dy = rng.standard_normal(ops.conv2d_output_shape(x.shape, Wt.shape, **geo)).astype(np.float32)
+    K = KH * KW * C
+    size = (workspace_rows * K + CO if workspace_rows else
+            ops.conv2d_workspace_size(x.shape, Wt.shape, **geo, backend=backend))
+    bx, bW, bdy = to_backend(backend, x, Wt, dy)
+    runs = []
+    for _ in range(2):
+        ws = to_backend(backend, np.full(size, np.nan, np.float32))
+        outs = {k: to_backend(backend, np.full(a.shape, np.nan, np.float32)) for k, a in
+                (("dx", x), ("dW", Wt), ("db", np.empty(CO)))}
+        runs.append([to_numpy(g) for g in
+                     ops.conv2d_backward(bx, bW, bdy, workspace=ws, backend=backend, **geo, **outs)])
+    for first, second in zip(*runs):
+        assert np.isfinite(first).all() and np.array_equal(first, second)
+    for got, want in zip(runs[0], R(ref.conv2d_backward, x, Wt, dy, **geo)):
+        assert_close(got, want, np.float32)
+
+
 @pytest.mark.parametrize("stride", [1, 2])  # row shift and full im2col
 def test_conv2d_with_one_thread(stride, rng):
     """One thread runs the pieces inline with OpenBLAS free to thread its GEMMs;
