@@ -126,15 +126,20 @@ def test_conv2d_row_shift_in_pieces(dilation, dtype, backend, rng):
     assert_close(db, rdb, dtype)
 
 
-def test_conv2d_workspace_is_bounded():
-    big = ops.conv2d_workspace_size((100_000, 28, 28, 32), (3, 3, 32, 64), padding="same", dtype=np.float32)
+def test_conv2d_workspace_is_bounded(backend):
+    size = lambda *args, **kwargs: ops.conv2d_workspace_size(*args, **kwargs, backend=backend)
+    big = size((100_000, 28, 28, 32), (3, 3, 32, 64), padding="same", dtype=np.float32)
     assert 0 < big * 4 <= 64 << 20
-    assert ops.conv2d_workspace_size((100_000, 56, 56, 64), (3, 3, 64, 64), dtype=np.float64) * 8 <= 64 << 20
-    small = ops.conv2d_workspace_size((100_000, 28, 28, 32), (3, 3, 32, 64), dtype=np.float32, max_bytes=100_000)
+    assert size((100_000, 56, 56, 64), (3, 3, 64, 64), dtype=np.float64) * 8 <= 64 << 20
+    small = size((100_000, 28, 28, 32), (3, 3, 32, 64), dtype=np.float32, max_bytes=100_000)
     assert 3 * 3 * 32 <= small and small * 4 <= 100_000
     # One im2col row (and a bias-gradient row) is the least any workspace holds.
-    assert ops.conv2d_workspace_size((1, 8, 8, 1000), (3, 3, 1000, 2), max_bytes=1) == 9000 + 2
-    assert ops.conv2d_workspace_size((8, 8, 8, 10), (1, 1, 10, 4)) == 0  # 1x1: x is the im2col matrix
+    assert size((1, 8, 8, 1000), (3, 3, 1000, 2), max_bytes=1) == 9000 + 2
+    assert size((8, 8, 8, 10), (1, 1, 10, 4)) == 0  # 1x1: x is the im2col matrix
+    if backend.name != "cpu":  # the GPU's chunk: the whole column matrix if it fits, else whole images
+        K, P = 3 * 3 * 3, 8 * 8
+        assert size((4, 8, 8, 3), (3, 3, 3, 4), padding="same") == 4 * P * K
+        assert size((4, 8, 8, 3), (3, 3, 3, 4), padding="same", max_bytes=(3 * P + 5) * K * 4) == 3 * P * K
 
 
 def test_conv2d_is_deterministic_and_reuses_outputs(backend, rng):
