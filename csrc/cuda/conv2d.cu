@@ -1,6 +1,7 @@
 // Conv2D on the GPU: im2col (im2col.cu) + our device GEMM (gemm.cuh) over
-// chunks of the batch, as Caffe's conv_layer.cu. The math is the CPU's
-// (conv2d.cpp); only the cutting differs:
+// chunks of the batch, as Caffe's conv_layer.cu. The math is the CPU's full
+// im2col path (conv2d.cpp; its row-shift variant is not ported); the cutting
+// differs:
 //   - one chunk at a time, as many whole images as the workspace holds: the
 //     GPU runs one large GEMM faster than many small ones, and a chunk of
 //     whole images lets col2im write dx instead of adding into a cleared dx;
