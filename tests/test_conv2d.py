@@ -126,15 +126,20 @@ def test_conv2d_row_shift_in_pieces(dilation, dtype, backend, rng):
     assert_close(db, rdb, dtype)
 
 
-def test_conv2d_workspace_is_bounded():
-    big = ops.conv2d_workspace_size((100_000, 28, 28, 32), (3, 3, 32, 64), padding="same", dtype=np.float32)
+def test_conv2d_workspace_is_bounded(backend):
+    size = lambda *args, **kwargs: ops.conv2d_workspace_size(*args, **kwargs, backend=backend)
+    big = size((100_000, 28, 28, 32), (3, 3, 32, 64), padding="same", dtype=np.float32)
     assert 0 < big * 4 <= 64 << 20
-    assert ops.conv2d_workspace_size((100_000, 56, 56, 64), (3, 3, 64, 64), dtype=np.float64) * 8 <= 64 << 20
-    small = ops.conv2d_workspace_size((100_000, 28, 28, 32), (3, 3, 32, 64), dtype=np.float32, max_bytes=100_000)
+    assert size((100_000, 56, 56, 64), (3, 3, 64, 64), dtype=np.float64) * 8 <= 64 << 20
+    small = size((100_000, 28, 28, 32), (3, 3, 32, 64), dtype=np.float32, max_bytes=100_000)
     assert 3 * 3 * 32 <= small and small * 4 <= 100_000
     # One im2col row (and a bias-gradient row) is the least any workspace holds.
-    assert ops.conv2d_workspace_size((1, 8, 8, 1000), (3, 3, 1000, 2), max_bytes=1) == 9000 + 2
-    assert ops.conv2d_workspace_size((8, 8, 8, 10), (1, 1, 10, 4)) == 0  # 1x1: x is the im2col matrix
+    assert size((1, 8, 8, 1000), (3, 3, 1000, 2), max_bytes=1) == 9000 + 2
+    assert size((8, 8, 8, 10), (1, 1, 10, 4)) == 0  # 1x1: x is the im2col matrix
+    if backend.name != "cpu":  # the GPU's chunk: the whole column matrix if it fits, else whole images
+        K, P = 3 * 3 * 3, 8 * 8
+        assert size((4, 8, 8, 3), (3, 3, 3, 4), padding="same") == 4 * P * K
+        assert size((4, 8, 8, 3), (3, 3, 3, 4), padding="same", max_bytes=(3 * P + 5) * K * 4) == 3 * P * K
 
 
 def test_conv2d_is_deterministic_and_reuses_outputs(backend, rng):
@@ -154,6 +159,33 @@ def test_conv2d_is_deterministic_and_reuses_outputs(backend, rng):
     assert second[0] is outs["dx"] and second[1] is outs["dW"] and second[2] is outs["db"]
     for a, c in zip(first, second):
         assert np.array_equal(to_numpy(a), to_numpy(c))
+
+
+@pytest.mark.parametrize("workspace_rows", [7, 2 * 40, None])  # parts of images, 2 whole images, the preferred size
+def test_conv2d_backward_is_bit_identical_across_runs(workspace_rows, backend, rng):
+    """dW (summed over the workspace's pieces), db and dx (col2im, gathered
+    from overlapping windows) repeat bit for bit, even into outputs and a
+    workspace holding stale NaNs: no atomics, no order that depends on
+    scheduling, every output element written."""
+    N, H, W, C, KH, KW, CO = 5, 9, 8, 3, 3, 3, 6
+    geo = dict(stride=(2, 1), padding="same", dilation=1)  # 5 x 8 = 40 output pixels per image
+    x, Wt, _ = make(rng, np.float32, N, H, W, C, KH, KW, CO)
+    dy = rng.standard_normal(ops.conv2d_output_shape(x.shape, Wt.shape, **geo)).astype(np.float32)
+    K = KH * KW * C
+    size = (workspace_rows * K + CO if workspace_rows else
+            ops.conv2d_workspace_size(x.shape, Wt.shape, **geo, backend=backend))
+    bx, bW, bdy = to_backend(backend, x, Wt, dy)
+    runs = []
+    for _ in range(2):
+        ws = to_backend(backend, np.full(size, np.nan, np.float32))
+        outs = {k: to_backend(backend, np.full(a.shape, np.nan, np.float32)) for k, a in
+                (("dx", x), ("dW", Wt), ("db", np.empty(CO)))}
+        runs.append([to_numpy(g) for g in
+                     ops.conv2d_backward(bx, bW, bdy, workspace=ws, backend=backend, **geo, **outs)])
+    for first, second in zip(*runs):
+        assert np.isfinite(first).all() and np.array_equal(first, second)
+    for got, want in zip(runs[0], R(ref.conv2d_backward, x, Wt, dy, **geo)):
+        assert_close(got, want, np.float32)
 
 
 @pytest.mark.parametrize("stride", [1, 2])  # row shift and full im2col

@@ -90,6 +90,27 @@ def test_max_pool_overlapping_windows_sum_their_gradients(backend):
     assert to_numpy(dx)[0, 1, 2, 0] == 8 and to_numpy(dx).sum() == 8
 
 
+def test_pool_backward_is_bit_identical_across_runs(backend, rng):
+    """Max and average pooling gradients with overlapping windows (each dx
+    cell gathers several windows' dy) repeat bit for bit, into outputs
+    holding stale NaNs: no atomics, every dx element written."""
+    x = rng.standard_normal((3, 11, 9, 5)).astype(np.float32)
+    x[:, 4:6, 3:5, :] = 1.5  # ties: the first cell in row-major window order takes the gradient
+    geo = dict(pool_size=3, strides=(2, 1), padding="same")
+    bx = to_backend(backend, x)
+    y, argmax = ops.max_pool2d_forward(bx, backend=backend, **geo)
+    dy = to_backend(backend, rng.standard_normal(y.shape).astype(np.float32))
+    runs = []
+    for _ in range(2):
+        stale = [to_backend(backend, np.full(x.shape, np.nan, np.float32)) for _ in range(2)]
+        runs.append((to_numpy(ops.max_pool2d_backward(dy, argmax, x.shape, out=stale[0], backend=backend, **geo)),
+                     to_numpy(ops.avg_pool2d_backward(dy, x.shape, out=stale[1], backend=backend, **geo))))
+    for first, second in zip(*runs):
+        assert np.isfinite(first).all() and np.array_equal(first, second)
+    assert_close(runs[0][0], R(ref.max_pool2d_backward, to_numpy(dy), to_numpy(argmax), x.shape), np.float32)
+    assert_close(runs[0][1], R(ref.avg_pool2d_backward, to_numpy(dy), x.shape, **geo), np.float32)
+
+
 def test_max_pool_padding_never_wins(backend):
     x = -np.arange(1, 10, dtype=np.float64).reshape(1, 3, 3, 1)  # all negative: a zero pad would win
     y, _ = ops.max_pool2d_forward(to_backend(backend, x), 2, padding="same", backend=backend)

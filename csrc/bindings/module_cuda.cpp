@@ -6,6 +6,7 @@
 
 #include "activation.h"
 #include "batchnorm.h"
+#include "conv2d.h"
 #include "dense.h"
 #include "dropout.h"
 #include "errors.h"
@@ -13,6 +14,7 @@
 #include "gemm.h"
 #include "loss.h"
 #include "optimizer.h"
+#include "pool.h"
 #include "prelu.h"
 #include "softmax.h"
 #ifndef FASTNN_CUDA_EMU
@@ -61,4 +63,6 @@ PYBIND11_MODULE(FASTNN_CUDA_MODULE, m) {
   bind_prelu<Cuda>(m);
   bind_batchnorm<Cuda>(m);
   bind_dropout<Cuda>(m);
+  bind_conv2d<Cuda>(m);
+  bind_pool<Cuda>(m);
 }

@@ -1,8 +1,12 @@
 // Geometry of a 2-D sliding window over NHWC images (convolution and
 // pooling): output size and padding with Keras/TensorFlow semantics, and the
-// struct the im2col / conv / pool kernels of every device take.
+// struct the im2col / conv / pool kernels of every device take. The helpers
+// the kernels call per element are FASTNN_HD: CPU loops and CUDA kernels
+// share one definition of the geometry.
 #pragma once
 #include <cstdint>
+
+#include "hd.h"
 
 namespace fastnn {
 
@@ -15,7 +19,7 @@ struct WindowAxis {
 };
 
 // The dilated window spans (k - 1) * d + 1 input cells.
-inline int64_t dilated_extent(int64_t k, int64_t d) { return (k - 1) * d + 1; }
+FASTNN_HD inline int64_t dilated_extent(int64_t k, int64_t d) { return (k - 1) * d + 1; }
 
 // 'valid': no padding, out = floor((in - extent) / s) + 1 (needs in >= extent).
 // 'same': out = ceil(in / s), pad_total = max((out - 1) s + extent - in, 0),
@@ -49,8 +53,8 @@ struct Window2d {
   int64_t pad_top, pad_left;
   int64_t dh, dw;
 
-  int64_t out_pixels() const { return OH * OW; }  // output pixels per image
-  int64_t patch() const { return KH * KW * C; }   // length of one im2col row
+  FASTNN_HD int64_t out_pixels() const { return OH * OW; }  // output pixels per image
+  FASTNN_HD int64_t patch() const { return KH * KW * C; }   // length of one im2col row
 };
 
 // Along one axis (dilation 1): the taps [lo, hi) of output window o that
@@ -58,14 +62,14 @@ struct Window2d {
 struct Range {
   int64_t lo, hi;
 };
-inline Range taps_inside(int64_t o, int64_t s, int64_t pad_before, int64_t k, int64_t in) {
+FASTNN_HD inline Range taps_inside(int64_t o, int64_t s, int64_t pad_before, int64_t k, int64_t in) {
   const int64_t start = o * s - pad_before;
   return {start < 0 ? -start : 0, in - start < k ? in - start : k};
 }
 
 // Along one axis (dilation 1): the output windows [lo, hi) that contain input
 // cell i, of `out` windows in all.
-inline Range windows_containing(int64_t i, int64_t s, int64_t pad_before, int64_t k, int64_t out) {
+FASTNN_HD inline Range windows_containing(int64_t i, int64_t s, int64_t pad_before, int64_t k, int64_t out) {
   const int64_t first = i + pad_before - k + 1;  // o * s >= first
   const int64_t lo = first <= 0 ? 0 : (first + s - 1) / s, hi = (i + pad_before) / s + 1;
   return {lo, hi < out ? hi : out};

@@ -32,16 +32,25 @@ inline int64_t conv2d_min_workspace_elems(const Window2d& g, int64_t C_out) {
 // workspace of at least conv2d_min_workspace_elems; less means smaller pieces
 // or fewer threads.
 int64_t conv2d_workspace_elems(Cpu, const Window2d& g, int64_t C_out, int64_t elem_bytes, int64_t max_bytes);
+// The GPU's: one column-matrix chunk, as many whole images as fit max_bytes
+// (larger GEMMs run faster on the GPU; whole images spare col2im a pass).
+int64_t conv2d_workspace_elems(Cuda, const Window2d& g, int64_t C_out, int64_t elem_bytes, int64_t max_bytes);
 
 // y = conv(x, W) + b; b may be null.
 template <class T>
 void conv2d_forward(Cpu, const T* x, const T* W, const T* b, T* y, const Window2d& g, int64_t C_out,
+                    T* workspace, int64_t workspace_elems);
+template <class T>
+void conv2d_forward(Cuda, const T* x, const T* W, const T* b, T* y, const Window2d& g, int64_t C_out,
                     T* workspace, int64_t workspace_elems);
 
 // Given dy = dL/dy: dW = col(x)^T dy, db = dy summed over pixels (if db is
 // not null), dx = col2im(dy W^T) (if dx is not null).
 template <class T>
 void conv2d_backward(Cpu, const T* x, const T* W, const T* dy, T* dx, T* dW, T* db, const Window2d& g,
+                     int64_t C_out, T* workspace, int64_t workspace_elems);
+template <class T>
+void conv2d_backward(Cuda, const T* x, const T* W, const T* dy, T* dx, T* dW, T* db, const Window2d& g,
                      int64_t C_out, T* workspace, int64_t workspace_elems);
 
 }  // namespace fastnn

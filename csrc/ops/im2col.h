@@ -32,4 +32,18 @@ void im2col(Cpu, const T* x, T* col, const Window2d& g, int64_t r0, int64_t r1);
 template <class T>
 void col2im(Cpu, const T* col, T* dx, const Window2d& g, int64_t n, int64_t p0, int64_t p1, bool accumulate);
 
+// The GPU pair works on a run of column-matrix rows [r0, r1) of the whole
+// batch (several images per launch, unlike the CPU's one image per col2im
+// call). im2col as above. col2im: every dx pixel of the images the rows touch
+// gathers the col entries of those rows that im2col would have copied from
+// it, taps (kh, kw) ascending, so it is deterministic without atomics. With
+// accumulate = false the rows must be whole images (r0 and r1 multiples of
+// OH*OW) and every pixel of those images is written; with accumulate = true
+// the sums are added to dx (cleared beforehand), so images may be built
+// from consecutive row runs.
+template <class T>
+void im2col(Cuda, const T* x, T* col, const Window2d& g, int64_t r0, int64_t r1);
+template <class T>
+void col2im(Cuda, const T* col, T* dx, const Window2d& g, int64_t r0, int64_t r1, bool accumulate);
+
 }  // namespace fastnn

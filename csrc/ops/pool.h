@@ -15,26 +15,38 @@ namespace fastnn {
 // go to the first cell in row-major window order.
 template <class T>
 void max_pool2d_forward(Cpu, const T* x, T* y, int32_t* argmax, const Window2d& g);
+template <class T>
+void max_pool2d_forward(Cuda, const T* x, T* y, int32_t* argmax, const Window2d& g);
 
 // dx = dy routed to the cells argmax names (a gather: each dx element sums
 // the dy of the windows whose max it is, in a fixed order).
 template <class T>
 void max_pool2d_backward(Cpu, const T* dy, const int32_t* argmax, T* dx, const Window2d& g);
+template <class T>
+void max_pool2d_backward(Cuda, const T* dy, const int32_t* argmax, T* dx, const Window2d& g);
 
 // y = the mean of the real cells of each window.
 template <class T>
 void avg_pool2d_forward(Cpu, const T* x, T* y, const Window2d& g);
+template <class T>
+void avg_pool2d_forward(Cuda, const T* x, T* y, const Window2d& g);
 
 // dx = each window's dy / (its real cells), summed over the windows holding the cell.
 template <class T>
 void avg_pool2d_backward(Cpu, const T* dy, T* dx, const Window2d& g);
+template <class T>
+void avg_pool2d_backward(Cuda, const T* dy, T* dx, const Window2d& g);
 
 // y (N, C) = x (N, HW, C) averaged over its HW pixels.
 template <class T>
 void global_avg_pool2d_forward(Cpu, const T* x, T* y, int64_t N, int64_t HW, int64_t C);
+template <class T>
+void global_avg_pool2d_forward(Cuda, const T* x, T* y, int64_t N, int64_t HW, int64_t C);
 
 // dx (N, HW, C) = dy (N, C) / HW at every pixel.
 template <class T>
 void global_avg_pool2d_backward(Cpu, const T* dy, T* dx, int64_t N, int64_t HW, int64_t C);
+template <class T>
+void global_avg_pool2d_backward(Cuda, const T* dy, T* dx, int64_t N, int64_t HW, int64_t C);
 
 }  // namespace fastnn

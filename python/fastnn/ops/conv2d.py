@@ -40,7 +40,9 @@ def conv2d_workspace_size(x_shape, W_shape, *, stride=1, padding="valid", dilati
     unpadded conv, which needs no im2col. The kernels accept any workspace of
     at least KH*KW*C_in + C_out elements; a smaller one than this function's
     means smaller pieces or fewer threads. The size depends on the thread
-    count at the time of the call.
+    count at the time of the call. On the GPU backends the workspace holds
+    one chunk of the column matrix instead: the whole batch's if it fits,
+    else as many whole images as fit.
     """
     be = _backend.get(backend) if backend is not None else _backend.CPU
     return be.kernels.conv2d_workspace_size(tuple(x_shape), tuple(W_shape), stride, padding, dilation,
