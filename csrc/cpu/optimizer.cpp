@@ -20,7 +20,7 @@ constexpr int64_t kParallelMin = 1 << 16;
 // baseline x86-64 (simd_clones.h): Adam's sqrt and division make the loop
 // compute-bound with SSE2 alone.
 template <Optimizer K, class T>
-FASTNN_SIMD_CLONES void update_range(const StepParams<T>& p, T* __restrict__ w, const T* __restrict__ g,
+FASTNN_SIMD_CLONES_AVX512 void update_range(const StepParams<T>& p, T* __restrict__ w, const T* __restrict__ g,
                                      T* __restrict__ s1, T* __restrict__ s2, int64_t lo, int64_t hi) {
   constexpr int states = optimizer_state_count(K);
   if constexpr (states == 2) {
