@@ -564,11 +564,13 @@ class GaussianNoise(Layer):
         return {**super().get_config(), "stddev": self.stddev}
 
 
-class ReLU(Activation):
-    """max(x, 0)."""
+class _FixedActivation(Activation):
+    """An ``Activation`` whose function the class fixes (its config omits it)."""
+
+    kind = None
 
     def __init__(self, **kwargs):
-        super().__init__("relu", **kwargs)
+        super().__init__(self.kind, **kwargs)
 
     def get_config(self):
         cfg = super().get_config()
@@ -576,29 +578,29 @@ class ReLU(Activation):
         return cfg
 
 
-class LeakyReLU(Activation):
+class ReLU(_FixedActivation):
+    """max(x, 0)."""
+
+    kind = "relu"
+
+
+class LeakyReLU(_FixedActivation):
     """x for x > 0, ``negative_slope * x`` otherwise (Keras' default slope 0.3)."""
 
+    kind = "leaky_relu"
+
     def __init__(self, negative_slope=0.3, **kwargs):
-        super().__init__("leaky_relu", alpha=negative_slope, **kwargs)
+        super().__init__(alpha=negative_slope, **kwargs)
         self.negative_slope = negative_slope
 
     def get_config(self):
-        cfg = super().get_config()
-        del cfg["activation"], cfg["alpha"]
-        return {**cfg, "negative_slope": self.negative_slope}
+        return {**super().get_config(), "negative_slope": self.negative_slope}
 
 
-class Softmax(Activation):
+class Softmax(_FixedActivation):
     """Softmax over the last axis."""
 
-    def __init__(self, **kwargs):
-        super().__init__("softmax", **kwargs)
-
-    def get_config(self):
-        cfg = super().get_config()
-        del cfg["activation"], cfg["alpha"]
-        return cfg
+    kind = "softmax"
 
 
 class PReLU(Layer):
