@@ -144,3 +144,25 @@ def test_layer_argument_errors():
         Sequential([Conv2D(2, 3, input_shape=(5, 5, 1)), Dense(3)]).build()
     with pytest.raises(ValueError, match="Conv2D expects images"):
         Sequential([Conv2D(2, 3, input_shape=(5,))]).build()
+
+
+@pytest.mark.parametrize("device", ["cuda-emu", "cuda"])
+def test_same_model_code_trains_alike_on_gpu_backends(device, rng):
+    """The GPU path (kernels, launch configurations, dropout masks) trains like the CPU one."""
+    if device not in fastnn.backend.available():
+        pytest.skip(f"backend {device!r} is not available here")
+    x = rng.random((24, 8, 8, 1))
+    y = rng.integers(0, 10, 24)
+    runs = []
+    for dev in ("cpu", device):
+        model = Sequential([
+            Conv2D(4, 3, padding="same", activation="relu", input_shape=(8, 8, 1)), BatchNormalization(),
+            MaxPooling2D(2), Conv2D(6, 3, strides=2), Flatten(), Dropout(0.25), Dense(16, activation="tanh"),
+            Dense(10, activation="softmax"),
+        ], device=dev, dtype="float64", seed=7)
+        model.compile(loss="sparse_categorical_crossentropy", optimizer=fastnn.Adam(0.01), metrics=["accuracy"])
+        hist = model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+        params = model.flat_params
+        runs.append((hist.history["loss"], np.asarray(params.get() if hasattr(params, "get") else params)))
+    np.testing.assert_allclose(runs[1][0], runs[0][0], rtol=1e-9)
+    np.testing.assert_allclose(runs[1][1], runs[0][1], rtol=1e-7, atol=1e-9)
