@@ -7,17 +7,16 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+import fastnn
 from fastnn import _native
 from conftest import assert_close
 
 cuda = _native._cuda
 pytestmark = pytest.mark.skipif(cuda is None, reason="fastnn._cuda was not built (no nvcc)")
-REPO = Path(__file__).resolve().parents[1]
 
 
 def test_module_imports_and_reports():
@@ -108,7 +107,7 @@ def test_cublas_path_row_major_swap_with_a_stand_in_library(tmp_path):
     subprocess.run(["gcc", "-shared", "-fPIC", "-O1", "-Wl,-soname,libcublas.so.12", str(source), "-o", str(library)],
                    check=True)
     result = subprocess.run([sys.executable, "-c", FAKE_CUBLAS_SCRIPT, str(library)], capture_output=True, text=True,
-                            timeout=120, env={**os.environ, "PYTHONPATH": str(REPO / "python")})
+                            timeout=120, env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(fastnn.__file__))})
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
 
 
