@@ -5,6 +5,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -590,8 +591,9 @@ def _progress_bar(verbose, steps, desc):
 
 
 def _snake(name):
-    out = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
-    return out.replace("2_d", "2d")
+    """Keras' layer-name rule: Conv2D -> conv2d, MaxPooling2D -> max_pooling2d, PReLU -> p_re_lu."""
+    name = re.sub("(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 class Ensemble:
