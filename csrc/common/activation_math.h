@@ -8,23 +8,52 @@
 #include <type_traits>
 
 #include "hd.h"
+#include "vector_math.h"
 
 namespace fastnn {
 
 enum class Activation : int { Linear, Sigmoid, Tanh, Relu, LeakyRelu, Softplus, Swish };
 
+// e = e^-|z| <= 1 is the only exponential the activations need, so nothing
+// overflows. CPU code (and the emulator) use vector_math.h, which vectorizes;
+// GPU device code uses CUDA's own exp/expm1/log1p.
+template <class T>
+FASTNN_HD inline T exp_neg_abs(T z) {
+#ifdef __CUDA_ARCH__
+  return exp(-fabs(z));
+#else
+  return vmath::exp_nonpositive(z < T(0) ? z : -z);
+#endif
+}
+
 template <class T>
 FASTNN_HD inline T sigmoid(T z) {
-  // Two branches so exp never overflows: for z < 0 use e^z / (1 + e^z).
-  if (z >= T(0)) return T(1) / (T(1) + exp(-z));
-  T e = exp(z);
-  return e / (T(1) + e);
+  // 1 / (1 + e^-z) for z >= 0, e^z / (1 + e^z) for z < 0.
+  const T e = exp_neg_abs(z);
+  return (z >= T(0) ? T(1) : e) / (T(1) + e);
 }
 
 template <class T>
 FASTNN_HD inline T softplus(T z) {
   // log(1 + e^z) = max(z, 0) + log1p(e^-|z|), exact for large |z|.
-  return (z > T(0) ? z : T(0)) + log1p(exp(-fabs(z)));
+#ifdef __CUDA_ARCH__
+  const T tail = log1p(exp_neg_abs(z));
+#else
+  const T tail = vmath::log1p_unit(exp_neg_abs(z));
+#endif
+  return (z > T(0) ? z : T(0)) + tail;
+}
+
+template <class T>
+FASTNN_HD inline T tanh_of(T z) {
+#ifdef __CUDA_ARCH__
+  return tanh(z);
+#else
+  // tanh|z| = -m / (2 + m) with m = e^(-2|z|) - 1, from expm1: no cancellation near 0.
+  const T m = vmath::expm1_nonpositive(z < T(0) ? T(2) * z : T(-2) * z);
+  const T t = -m / (T(2) + m);
+  return z < T(0) ? -t : t;
+#endif
 }
 
 // The activation is a template parameter so that each kernel loop compiles
@@ -32,7 +61,7 @@ FASTNN_HD inline T softplus(T z) {
 template <Activation K, class T>
 FASTNN_HD inline T activate(T z, T alpha) {
   if constexpr (K == Activation::Sigmoid) return sigmoid(z);
-  else if constexpr (K == Activation::Tanh) return tanh(z);
+  else if constexpr (K == Activation::Tanh) return tanh_of(z);
   else if constexpr (K == Activation::Relu) return z > T(0) ? z : T(0);
   else if constexpr (K == Activation::LeakyRelu) return z > T(0) ? z : alpha * z;
   else if constexpr (K == Activation::Softplus) return softplus(z);

@@ -11,13 +11,13 @@ namespace fastnn {
 // arguments, so the compiler sees straight-line code it can vectorize; each
 // thread runs one range through the best SIMD clone for the CPU.
 template <Activation K, class T>
-FASTNN_SIMD_CLONES void forward_range(T alpha, const T* __restrict__ z, T* __restrict__ a, int64_t lo, int64_t hi) {
+FASTNN_SIMD_CLONES_AVX512 void forward_range(T alpha, const T* __restrict__ z, T* __restrict__ a, int64_t lo, int64_t hi) {
 #pragma omp simd
   for (int64_t i = lo; i < hi; ++i) a[i] = activate<K>(z[i], alpha);
 }
 
 template <Activation K, class T>
-FASTNN_SIMD_CLONES void backward_range(T alpha, const T* __restrict__ z, const T* __restrict__ a, const T* da, T* dz,
+FASTNN_SIMD_CLONES_AVX512 void backward_range(T alpha, const T* __restrict__ z, const T* __restrict__ a, const T* da, T* dz,
                                        int64_t lo, int64_t hi) {
 #pragma omp simd
   for (int64_t i = lo; i < hi; ++i) dz[i] = activate_backprop<K>(da[i], z[i], a[i], alpha);
