@@ -179,3 +179,14 @@ def test_pool_bad_arrays():
         ops.global_avg_pool2d_backward(np.ones((2, 4)), x.shape)
     with pytest.raises(ValueError, match="x_shape: expected positive sizes"):
         ops.global_avg_pool2d_backward(np.ones((2, 3)), (2, 0, 4, 3))
+
+
+def test_max_pool_propagates_nan_like_numpy(backend):
+    x = np.arange(2 * 4 * 4 * 3, dtype=np.float64).reshape(2, 4, 4, 3)
+    x[0, 1, 1, 0] = np.nan  # not the first cell of its window
+    x[1, 0, 0, 2] = np.nan  # the first cell
+    y, arg = ops.max_pool2d_forward(to_backend(backend, x), 2, backend=backend)
+    ry, rarg = ref.max_pool2d_forward(x, 2)
+    np.testing.assert_array_equal(to_numpy(y), ry)  # NaN where numpy.max gives NaN
+    np.testing.assert_array_equal(to_numpy(arg), rarg)
+    assert np.isnan(to_numpy(y)[0, 0, 0, 0]) and np.isnan(to_numpy(y)[1, 0, 0, 2])

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "../common/pool_math.h"
 #include "simd_clones.h"
 
 namespace fastnn {
@@ -25,15 +26,15 @@ inline void copy_cell(T* __restrict out, int32_t* __restrict arg, const T* __res
 template <class T>
 inline void max_cell(T* __restrict out, int32_t* __restrict arg, const T* __restrict v, int32_t pos, int64_t C) {
   for (int64_t c = 0; c < C; ++c) {
-    const bool greater = v[c] > out[c];
-    out[c] = greater ? v[c] : out[c];
-    arg[c] = greater ? pos : arg[c];
+    const bool takes = pool_takes(v[c], out[c]);
+    out[c] = takes ? v[c] : out[c];
+    arg[c] = takes ? pos : arg[c];
   }
 }
 
 template <class T>
 inline void max_cell(T* __restrict out, const T* __restrict v, int64_t C) {
-  for (int64_t c = 0; c < C; ++c) out[c] = v[c] > out[c] ? v[c] : out[c];
+  for (int64_t c = 0; c < C; ++c) out[c] = pool_takes(v[c], out[c]) ? v[c] : out[c];
 }
 
 template <class T>

@@ -10,6 +10,7 @@
 //              two runs give identical bits.
 //   global     average: a column-strip reduction per image (common.cuh),
 //              fixed order, no atomics.
+#include "../common/pool_math.h"
 #include "../ops/pool.h"
 
 #include <algorithm>
@@ -69,7 +70,7 @@ __global__ void max_pool_forward_kernel(const T* __restrict__ x, T* __restrict__
       for (int64_t j = w.kw.lo; j < w.kw.hi; ++j) {
         const int64_t pos = (w.ih0 + i) * g.W + w.iw0 + j;
         const T v = image[pos * g.C];
-        if (v > best) best = v, best_pos = pos;
+        if (pool_takes(v, best)) best = v, best_pos = pos;
       }
     y[e] = best;
     if (argmax) argmax[e] = int32_t(best_pos);
