@@ -87,6 +87,20 @@ void dense_backward(Cpu, const T* x, const T* W, const T* dy, T* dz, const T* z,
       });
     });
   }
+  // dW and dx cost the same (2 M K N flops) and are independent: with two
+  // threads each computes one whole product, which beats splitting both.
+#ifdef _OPENMP
+  if (dx && omp_get_max_threads() == 2 && !omp_in_parallel() && M * K * N >= cpu::kGemmParallelMin) {
+#pragma omp parallel sections num_threads(2)
+    {
+#pragma omp section
+      cpu::gemm(true, false, K, N, M, T(1), x, K, dz, N, T(0), dW, N);
+#pragma omp section
+      cpu::gemm(false, true, M, K, N, T(1), dz, N, W, N, T(0), dx, K);
+    }
+    return;
+  }
+#endif
   cpu::gemm(true, false, K, N, M, T(1), x, K, dz, N, T(0), dW, N);
   if (dx) cpu::gemm(false, true, M, K, N, T(1), dz, N, W, N, T(0), dx, K);
 }
