@@ -55,6 +55,25 @@ class Backend:
         return self.xp.zeros(shape, dtype=dtype)
 
 
+class Buffers:
+    """Arrays reused across training steps, one per (name, shape, dtype).
+
+    Layers, losses and models draw their activations, gradients and
+    workspaces from one of these, so a step in steady state allocates nothing:
+    the first batch of a shape allocates, later ones reuse.
+    """
+
+    def __init__(self):
+        self._arrays = {}
+
+    def get(self, backend, name, shape, dtype):
+        key = (backend.name, name, tuple(shape), np.dtype(dtype))
+        array = self._arrays.get(key)
+        if array is None:
+            array = self._arrays[key] = backend.empty(shape, dtype)
+        return array
+
+
 CPU = Backend("cpu", np, _C)
 _BACKENDS = {"cpu": CPU}
 if _cuda_emu is not None:

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import constraints as fconstraints
 from . import initializers, ops
+from .backend import Buffers
 from . import regularizers as fregularizers
 
 ACTIVATIONS = ops.ACTIVATIONS + ("softmax",)
@@ -65,7 +66,7 @@ class Layer:
         self.backend = None
         self.dtype = None
         self.needs_input_grad = True  # False for the first layer: its dx is never used
-        self._buffers: dict = {}
+        self._buffers = Buffers()
 
     # -- building -------------------------------------------------------------
     def attach(self, backend, dtype):
@@ -82,11 +83,7 @@ class Layer:
 
     def buffer(self, name, shape, dtype=None):
         """A reusable array of ``shape``: allocated on first use, then returned again."""
-        key = (name, shape)
-        buf = self._buffers.get(key)
-        if buf is None:
-            buf = self._buffers[key] = self.backend.empty(shape, dtype or self.dtype)
-        return buf
+        return self._buffers.get(self.backend, name, shape, dtype or self.dtype)
 
     # -- computing --------------------------------------------------------------
     def forward(self, x, training):

@@ -7,6 +7,7 @@ cross-entropy together (log-sum-exp), which is exact where the separate
 functions would take log(0).
 """
 from . import ops
+from .backend import Buffers
 
 
 class Loss:
@@ -16,8 +17,15 @@ class Loss:
     fused_activation = None
     takes_class_indices = False  # targets become int64 class indices (one-hot rows are converted)
 
+    def __init__(self):
+        self._buffers = Buffers()
+
     def check_targets(self, y, output_shape, n_outputs):
         """Raise ValueError if targets ``y`` cannot go with outputs of ``output_shape``."""
+
+    def buffer(self, backend, name, like):
+        """A reused array shaped like ``like`` (the per-sample loss, the probabilities)."""
+        return self._buffers.get(backend, name, like.shape, like.dtype)
 
     def forward(self, out, y, backend):
         """Per-sample loss (M,) of ``out`` against ``y``."""
@@ -40,8 +48,8 @@ class CategoricalCrossentropy(Loss):
                              f"use sparse_categorical_crossentropy for class indices")
 
     def forward(self, logits, y, backend):
-        self._probs, loss = ops.softmax_cross_entropy_forward(logits, y, probs=_buf(self, "probs", logits, backend),
-                                                              loss=_buf(self, "loss", logits[:, 0], backend),
+        self._probs, loss = ops.softmax_cross_entropy_forward(logits, y, probs=self.buffer(backend, "probs", logits),
+                                                              loss=self.buffer(backend, "loss", logits[:, 0]),
                                                               backend=backend)
         return loss
 
@@ -73,7 +81,7 @@ class BinaryCrossentropy(Loss):
             raise ValueError(f"y: {self.name} expects targets of shape (n, {n_outputs}), got {y.shape}")
 
     def forward(self, logits, y, backend):
-        return ops.bce_logits_forward(logits, y, out=_buf(self, "loss", logits[:, 0], backend), backend=backend)
+        return ops.bce_logits_forward(logits, y, out=self.buffer(backend, "loss", logits[:, 0]), backend=backend)
 
     def backward(self, logits, y, backend, dout):
         return ops.bce_logits_backward(logits, y, out=dout, backend=backend)
@@ -89,7 +97,7 @@ class MeanSquaredError(Loss):
             raise ValueError(f"y: {self.name} expects targets of shape (n, {n_outputs}), got {y.shape}")
 
     def forward(self, out, y, backend):
-        return ops.mse_forward(out, y, out=_buf(self, "loss", out[:, 0], backend), backend=backend)
+        return ops.mse_forward(out, y, out=self.buffer(backend, "loss", out[:, 0]), backend=backend)
 
     def backward(self, out, y, backend, dout):
         return ops.mse_backward(out, y, out=dout, backend=backend)
@@ -109,19 +117,10 @@ class Hinge(Loss):
             raise ValueError(f"y: class labels must lie in [0, {n_outputs}), got values from {y.min()} to {y.max()}")
 
     def forward(self, scores, y, backend):
-        return ops.hinge_forward(scores, y, out=_buf(self, "loss", scores[:, 0], backend), backend=backend)
+        return ops.hinge_forward(scores, y, out=self.buffer(backend, "loss", scores[:, 0]), backend=backend)
 
     def backward(self, scores, y, backend, dout):
         return ops.hinge_backward(scores, y, out=dout, backend=backend)
-
-
-def _buf(loss, name, like, backend):
-    """A per-shape scratch array of the loss, reused across steps."""
-    bufs = loss.__dict__.setdefault("_bufs", {})
-    key = (name, like.shape)
-    if key not in bufs:
-        bufs[key] = backend.empty(like.shape, like.dtype)
-    return bufs[key]
 
 
 _BY_NAME = {cls.name: cls for cls in (CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy,

@@ -80,6 +80,7 @@ class Sequential:
         self.epoch = 0            # epochs completed (resumes continue from here)
         self.average_params = None  # Polyak average, kept by callbacks.ExponentialMovingAverage
         self.stop_training = False
+        self._buffers = fbackend.Buffers()  # batch, output-gradient buffers reused across steps
         for layer in layers or []:
             self.add(layer)
 
@@ -317,11 +318,7 @@ class Sequential:
         return out, loss
 
     def _scratch(self, name, shape, dtype=None):
-        bufs = self.__dict__.setdefault("_scratch_bufs", {})
-        key = (name, tuple(shape), dtype)
-        if key not in bufs:
-            bufs[key] = self.backend.empty(shape, dtype or self.dtype)
-        return bufs[key]
+        return self._buffers.get(self.backend, name, shape, dtype or self.dtype)
 
     def _prepare_data(self, x, y=None):
         """Validate and convert data before any training; return backend arrays."""
