@@ -162,7 +162,40 @@ class _Activated(Layer):
         return {**super().get_config(), "activation": self.activation, "alpha": self.alpha}
 
 
-class Dense(_Activated):
+class _KernelLayer(_Activated):
+    """A layer with a kernel and an optional bias (Dense, Conv2D): their initializers,
+    regularizers and constraints, and their place in the saved config."""
+
+    def __init__(self, activation=None, use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 **kwargs):
+        super().__init__(activation=activation, **kwargs)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = fregularizers.get(kernel_regularizer)
+        self.bias_regularizer = fregularizers.get(bias_regularizer)
+        self.kernel_constraint = fconstraints.get(kernel_constraint)
+        self.bias_constraint = fconstraints.get(bias_constraint)
+
+    def add_kernel_and_bias(self, kernel_shape, fan_in, fan_out):
+        self.add_weight("W", kernel_shape, self.kernel_initializer, fan_in, fan_out,
+                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        if self.use_bias:
+            self.add_weight("b", kernel_shape[-1:], self.bias_initializer, fan_in, fan_out, is_bias=True,
+                            regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+
+    def get_config(self):
+        cfg = {**super().get_config(), "use_bias": self.use_bias,
+               "kernel_initializer": self.kernel_initializer.get_config(),
+               "bias_initializer": self.bias_initializer.get_config()}
+        for key in ("kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint"):
+            if getattr(self, key) is not None:
+                cfg[key] = getattr(self, key).get_config()
+        return cfg
+
+
+class Dense(_KernelLayer):
     """Fully connected layer: ``activation(x @ W + b)``.
 
     Args:
@@ -173,29 +206,16 @@ class Dense(_Activated):
         input_shape: (features,) when this is the model's first layer.
     """
 
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, **kwargs):
+    def __init__(self, units, activation=None, **kwargs):
         super().__init__(activation=activation, **kwargs)
         if not isinstance(units, int) or units < 1:
             raise ValueError(f"units: expected a positive int, got {units!r}")
-        self.units, self.use_bias = units, use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = fregularizers.get(kernel_regularizer)
-        self.bias_regularizer = fregularizers.get(bias_regularizer)
-        self.kernel_constraint = fconstraints.get(kernel_constraint)
-        self.bias_constraint = fconstraints.get(bias_constraint)
+        self.units = units
 
     def build(self, input_shape):
         if len(input_shape) != 1:
             raise ValueError(f"{self.name}: Dense expects flat inputs (features,), got shape {input_shape}; add Flatten()")
-        fan_in = input_shape[0]
-        self.add_weight("W", (fan_in, self.units), self.kernel_initializer, fan_in, self.units,
-                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
-        if self.use_bias:
-            self.add_weight("b", (self.units,), self.bias_initializer, fan_in, self.units, is_bias=True,
-                            regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+        self.add_kernel_and_bias((input_shape[0], self.units), input_shape[0], self.units)
         return (self.units,)
 
     def _fused_activation(self):
@@ -227,13 +247,7 @@ class Dense(_Activated):
         return dx
 
     def get_config(self):
-        cfg = {**super().get_config(), "units": self.units, "use_bias": self.use_bias,
-               "kernel_initializer": self.kernel_initializer.get_config(),
-               "bias_initializer": self.bias_initializer.get_config()}
-        for key in ("kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint"):
-            if getattr(self, key) is not None:
-                cfg[key] = getattr(self, key).get_config()
-        return cfg
+        return {**super().get_config(), "units": self.units}
 
 
 class Activation(_Activated):
@@ -284,7 +298,7 @@ def _pair(v, name):
     return pair
 
 
-class Conv2D(_Activated):
+class Conv2D(_KernelLayer):
     """2-D convolution over channels-last images (N, H, W, C), as in Keras.
 
     Args:
@@ -298,9 +312,7 @@ class Conv2D(_Activated):
     GEMM in a workspace the layer allocates once per input shape.
     """
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1, activation=None,
-                 use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
-                 bias_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1, activation=None, **kwargs):
         super().__init__(activation=activation, **kwargs)
         if not isinstance(filters, int) or filters < 1:
             raise ValueError(f"filters: expected a positive int, got {filters!r}")
@@ -311,13 +323,6 @@ class Conv2D(_Activated):
         if isinstance(padding, str) and padding not in ("valid", "same"):
             raise ValueError(f"padding: expected 'valid', 'same' or ints, got {padding!r}")
         self.padding = padding if isinstance(padding, str) else _pair_nonneg(padding)
-        self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = fregularizers.get(kernel_regularizer)
-        self.bias_regularizer = fregularizers.get(bias_regularizer)
-        self.kernel_constraint = fconstraints.get(kernel_constraint)
-        self.bias_constraint = fconstraints.get(bias_constraint)
 
     def _geometry(self):
         return dict(stride=self.strides, padding=self.padding, dilation=self.dilation_rate)
@@ -329,11 +334,7 @@ class Conv2D(_Activated):
         c_in = input_shape[2]
         self._kshape = (kh, kw, c_in, self.filters)
         out = ops.conv2d_output_shape((1,) + tuple(input_shape), self._kshape, **self._geometry())
-        self.add_weight("W", self._kshape, self.kernel_initializer, kh * kw * c_in, kh * kw * self.filters,
-                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
-        if self.use_bias:
-            self.add_weight("b", (self.filters,), self.bias_initializer, kh * kw * c_in, kh * kw * self.filters,
-                            is_bias=True, regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+        self.add_kernel_and_bias(self._kshape, kh * kw * c_in, kh * kw * self.filters)
         return tuple(out[1:])
 
     def _workspace(self, x):
@@ -357,15 +358,10 @@ class Conv2D(_Activated):
         return dx
 
     def get_config(self):
-        cfg = {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
-               "strides": list(self.strides), "padding": self.padding if isinstance(self.padding, str) else list(self.padding),
-               "dilation_rate": list(self.dilation_rate), "use_bias": self.use_bias,
-               "kernel_initializer": self.kernel_initializer.get_config(),
-               "bias_initializer": self.bias_initializer.get_config()}
-        for key in ("kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint"):
-            if getattr(self, key) is not None:
-                cfg[key] = getattr(self, key).get_config()
-        return cfg
+        return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
+                "strides": list(self.strides),
+                "padding": self.padding if isinstance(self.padding, str) else list(self.padding),
+                "dilation_rate": list(self.dilation_rate)}
 
 
 def _pair_nonneg(v):
