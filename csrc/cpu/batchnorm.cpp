@@ -176,6 +176,36 @@ void reduce_partials(const RowBlocks& blocks, int64_t C, double* workspace) {
   }
 }
 
+
+// y = (x - m) a + b0 per channel over blocks [lo, hi) (in reverse when
+// `reverse`, so a thread starts with the blocks still in its cache), with
+// `affine(c)` giving channel c's BatchnormAffine, computed once per tile.
+template <class T, class Affine>
+void apply_affine(const T* x, T* y, const RowBlocks& blocks, int64_t M, int64_t C, Share share, bool reverse,
+                  Affine&& affine) {
+  T m[kTile], a[kTile], b0[kTile];
+  int64_t tile_c0 = -1;
+  for (int64_t i = 0; i < share.hi - share.lo; ++i) {
+    const int64_t b = reverse ? share.hi - 1 - i : share.lo + i;
+    for (int64_t c0 = 0; c0 < C; c0 += kTile) {
+      const Tile t(c0, C);
+      if (c0 != tile_c0) {
+        for (int64_t j = 0; j < t.len; ++j) {
+          const BatchnormAffine<T> f = affine(t.channel(j));
+          m[j] = f.m;
+          a[j] = f.a;
+          b0[j] = f.b0;
+        }
+        tile_c0 = c0;
+      }
+      for_each_span(t, blocks.first(b), blocks.size(b, M),
+                    [&](int64_t off, int64_t stride, int64_t count, int64_t width) {
+                      affine_spans(x + off, y + off, stride, count, width, m, a, b0);
+                    });
+    }
+  }
+}
+
 }  // namespace
 
 int64_t batchnorm_workspace_size(Cpu, int64_t M, int64_t C) {
@@ -211,27 +241,9 @@ void batchnorm_forward_train(Cpu, const T* x, const T* gamma, const T* beta, T* 
       }
     }
     // y = (x - m) a + (beta - (mean - m) a), a = gamma inv_std.
-    T m[kTile], a[kTile], b0[kTile];
-    int64_t tile_c0 = -1;
-    // Blocks in reverse: the ones this thread summed last are still in its cache.
-    for (int64_t b = share.hi - 1; b >= share.lo; --b)
-      for (int64_t c0 = 0; c0 < C; c0 += kTile) {
-        const Tile t(c0, C);
-        if (c0 != tile_c0) {
-          for (int64_t j = 0; j < t.len; ++j) {
-            const int64_t c = t.channel(j);
-            const BatchnormAffine<T> f = batchnorm_train_affine(gamma[c], beta[c], save_mean[c], save_inv_std[c]);
-            m[j] = f.m;
-            a[j] = f.a;
-            b0[j] = f.b0;
-          }
-          tile_c0 = c0;
-        }
-        for_each_span(t, blocks.first(b), blocks.size(b, M),
-                      [&](int64_t off, int64_t stride, int64_t count, int64_t width) {
-                        affine_spans(x + off, y + off, stride, count, width, m, a, b0);
-                      });
-      }
+    apply_affine(x, y, blocks, M, C, share, true, [&](int64_t c) {
+      return batchnorm_train_affine(gamma[c], beta[c], save_mean[c], save_inv_std[c]);
+    });
   }
 }
 
@@ -241,28 +253,9 @@ void batchnorm_forward_infer(Cpu, const T* x, const T* gamma, const T* beta, con
   const RowBlocks blocks(M, C);
 #pragma omp parallel if (M * C > kParallelMin)
   {
-    const Share share = thread_share(blocks.count);
-    T m[kTile], a[kTile], b0[kTile];
-    int64_t tile_c0 = -1;
-    for (int64_t b = share.lo; b < share.hi; ++b)
-      for (int64_t c0 = 0; c0 < C; c0 += kTile) {
-        const Tile t(c0, C);
-        if (c0 != tile_c0) {
-          for (int64_t j = 0; j < t.len; ++j) {
-            const int64_t c = t.channel(j);
-            const BatchnormAffine<T> f =
-                batchnorm_infer_affine(gamma[c], beta[c], running_mean[c], running_var[c], eps);
-            m[j] = f.m;
-            a[j] = f.a;
-            b0[j] = f.b0;
-          }
-          tile_c0 = c0;
-        }
-        for_each_span(t, blocks.first(b), blocks.size(b, M),
-                      [&](int64_t off, int64_t stride, int64_t count, int64_t width) {
-                        affine_spans(x + off, y + off, stride, count, width, m, a, b0);
-                      });
-      }
+    apply_affine(x, y, blocks, M, C, thread_share(blocks.count), false, [&](int64_t c) {
+      return batchnorm_infer_affine(gamma[c], beta[c], running_mean[c], running_var[c], eps);
+    });
   }
 }
 

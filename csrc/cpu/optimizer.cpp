@@ -3,18 +3,13 @@
 // once, so it runs at memory bandwidth.
 #include "../ops/optimizer.h"
 
-#include <algorithm>
 #include <cmath>
 #include <vector>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
+#include "parallel.h"
 #include "simd_clones.h"
 
 namespace fastnn {
-
-constexpr int64_t kParallelMin = 1 << 16;
 
 // One thread's share [lo, hi) of the range, compiled for AVX2 as well as
 // baseline x86-64 (simd_clones.h): Adam's sqrt and division make the loop
@@ -37,17 +32,7 @@ FASTNN_SIMD_CLONES_AVX512 void update_range(const StepParams<T>& p, T* __restric
 
 template <Optimizer K, class T>
 static void update_loop(const StepParams<T>& p, T* w, const T* g, T* s1, T* s2, int64_t n) {
-#pragma omp parallel if (n > kParallelMin)
-  {
-#ifdef _OPENMP
-    const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
-#else
-    const int64_t nt = 1, id = 0;
-#endif
-    const int64_t chunk = ((n + nt - 1) / nt + 15) & ~int64_t(15);
-    const int64_t lo = std::min(n, id * chunk), hi = std::min(n, lo + chunk);
-    update_range<K>(p, w, g, s1, s2, lo, hi);
-  }
+  cpu::for_ranges(n, n, [&](int64_t lo, int64_t hi) { update_range<K>(p, w, g, s1, s2, lo, hi); });
 }
 
 template <class T>
