@@ -140,8 +140,11 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def run_example(name, monkeypatch, *args):
+    """Run examples/NAME as a script, its unseeded models seeded, so a short run's score repeats."""
     import runpy
 
+    monkeypatch.setattr(fastnn.models, "_default_seeds", None)  # restored after the test
+    fastnn.set_random_seed(0)
     monkeypatch.setattr("sys.argv", [name, *args])
     runpy.run_path(str(EXAMPLES / name), run_name="__main__")
 
@@ -162,9 +165,12 @@ def test_mlp_example_runs_on_digits_and_on_mnist_files(monkeypatch, capsys, tmp_
 def test_cnn_example_runs_on_digits_and_on_mnist_files(monkeypatch, capsys, tmp_path):
     if not hasattr(fastnn, "Conv2D"):
         pytest.skip("fastnn.Conv2D is not in this build yet")
-    run_example("mnist_cnn.py", monkeypatch, "--epochs", "4")
+    # After each epoch's last, 3-sample batch, RMSprop's full-size step can cost
+    # the model half its accuracy (PyTorch does the same): at 4 epochs the score
+    # ranged 0.43-0.89 over 30 seeds, at 10 epochs 0.71-0.96.
+    run_example("mnist_cnn.py", monkeypatch, "--epochs", "10")
     out = capsys.readouterr().out
-    assert "(None, 2, 2, 64)" in out and "Epoch 4/4" in out and accuracy(out) > 0.5
+    assert "(None, 2, 2, 64)" in out and "Epoch 10/10" in out and accuracy(out) > 0.5
     write_set(tmp_path, n_train=40, n_test=10)
     run_example("mnist_cnn.py", monkeypatch, str(tmp_path), "--epochs", "1")
     out = capsys.readouterr().out

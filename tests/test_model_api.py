@@ -52,6 +52,31 @@ def test_resumed_run_ends_with_the_same_weights(tmp_path):
     np.testing.assert_array_equal(resumed.optimizer.state[0], full.optimizer.state[0])
 
 
+def test_set_random_seed_repeats_unseeded_models():
+    x, y = blobs()
+
+    def run():
+        model = Sequential([Dense(16, activation="relu", input_shape=(4,)), fastnn.Dropout(0.3),
+                            Dense(3, activation="softmax")])
+        model.compile(loss="sparse_categorical_crossentropy", optimizer=Adam(0.01))
+        model.fit(x, y, epochs=2, verbose=0)
+        return model.seed, model.flat_params.copy(), np.random.random()
+
+    try:
+        fastnn.set_random_seed(7)
+        first, second = run(), run()
+        fastnn.set_random_seed(7)
+        again = run()
+        assert first[0] != second[0]  # each model draws its own seed from the sequence
+        assert again[0] == first[0] and again[2] == first[2]
+        np.testing.assert_array_equal(again[1], first[1])
+        with pytest.raises(ValueError, match="seed"):
+            fastnn.set_random_seed(-1)
+    finally:
+        fastnn.set_random_seed(None)
+    assert run()[0] != first[0]
+
+
 def test_early_stopping_restores_best_weights():
     x, y = blobs()
     model = mlp()

@@ -8,7 +8,7 @@ from .layers import (
     Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GaussianNoise,
     GlobalAveragePooling2D, LeakyReLU, MaxPooling2D, PReLU, ReLU, Softmax,
 )
-from .models import Ensemble, History, Sequential, load_model
+from .models import Ensemble, History, Sequential, load_model, set_random_seed
 from .optimizers import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop
 
 __version__ = "0.1.0"

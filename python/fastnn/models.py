@@ -20,6 +20,33 @@ from .layers import Layer, registry
 
 FORMAT = "fastnn-model-1"
 
+# Where models built without a seed take theirs: fresh OS entropy each time,
+# or, after set_random_seed, the next draw of a seeded generator.
+_default_seeds: np.random.Generator | None = None
+
+
+def set_random_seed(seed):
+    """Make whole scripts repeatable, like ``keras.utils.set_random_seed``.
+
+    Models created afterwards without a ``seed`` take theirs, in order, from a
+    generator seeded with ``seed``; NumPy's global generator is seeded too, for
+    the script's own ``np.random`` calls. ``None`` goes back to fresh entropy.
+    """
+    global _default_seeds
+    if seed is None:
+        _default_seeds = None
+        return
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed: expected an int >= 0 or None, got {seed!r}")
+    _default_seeds = np.random.default_rng(int(seed))
+    np.random.seed(int(seed) % 2**32)
+
+
+def _next_default_seed():
+    if _default_seeds is None:
+        return int(np.random.SeedSequence().entropy % 2**32)
+    return int(_default_seeds.integers(2**32))
+
 
 @dataclass
 class ParamGroup:
@@ -58,7 +85,8 @@ class Sequential:
             (see ``fastnn.backend.available()``).
         dtype: parameter and activation dtype, float32 (default) or float64.
         seed: seed of everything random in the model: initialization,
-            shuffling, dropout masks, noise. Same seed, same run.
+            shuffling, dropout masks, noise. Same seed, same run. ``None``:
+            fresh entropy, or the next seed of ``fastnn.set_random_seed``.
     """
 
     def __init__(self, layers=None, name="sequential", device="cpu", dtype="float32", seed=None):
@@ -68,7 +96,7 @@ class Sequential:
         if self.dtype not in (np.float32, np.float64):
             raise TypeError(f"dtype: expected float32 or float64, got {self.dtype}")
         if seed is None:
-            seed = int(np.random.SeedSequence().entropy % 2**32)
+            seed = _next_default_seed()
         if not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed: expected an int >= 0 or None, got {seed!r}")
         self.seed = int(seed)
