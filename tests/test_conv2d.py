@@ -77,6 +77,22 @@ def test_same_padding_puts_the_odd_row_at_the_bottom(dtype, backend):
     assert_close(y[0, :, :, 0], expected, dtype)
 
 
+@pytest.mark.parametrize("stride", [1, 2], ids=["row-shift", "im2col"])
+def test_conv2d_wide_layers_match_reference(stride, dtype, backend, rng):
+    """32->64 channels, 3x3: the CPU cuts each GEMM into blocks of 162 (row
+    shift) or 54 (full im2col) rows for OpenBLAS's small-matrix kernels, so
+    dW and the bias sum over blocks, and dx over blocks and kernel rows."""
+    geo = dict(stride=stride, padding="same", dilation=1)
+    x, Wt, b = make(rng, dtype, 2, 20, 20, 32, 3, 3, 64)
+    bx, bW, bb = to_backend(backend, x, Wt, b)
+    y = ops.conv2d_forward(bx, bW, bb, backend=backend, **geo)
+    assert_close(y, R(ref.conv2d_forward, x, Wt, b, **geo), dtype)
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    dx, dW, db = ops.conv2d_backward(bx, bW, to_backend(backend, dy), backend=backend, **geo)
+    for got, want in zip((dx, dW, db), R(ref.conv2d_backward, x, Wt, dy, **geo)):
+        assert_close(got, want, dtype)
+
+
 @pytest.mark.parametrize("workspace_rows", [1, 3, 40, None])
 def test_conv2d_small_workspaces_split_the_batch(workspace_rows, dtype, backend, rng):
     """A workspace of a few im2col rows forces many pieces: images cut in parts
@@ -87,11 +103,12 @@ def test_conv2d_small_workspaces_split_the_batch(workspace_rows, dtype, backend,
     x, Wt, b = make(rng, dtype, N, H, W, C, KH, KW, CO)
     K = KH * KW * C
     if workspace_rows is None:  # the bound as a parameter: pieces of 2 whole images (2 x 40 rows)
-        max_bytes = (2 * 100 * K + K * CO) * x.itemsize
+        max_bytes = (2 * 100 * K + 2 * K * CO) * x.itemsize
         size = ops.conv2d_workspace_size(x.shape, Wt.shape, dtype=dtype, max_bytes=max_bytes, **geo)
         assert size * x.itemsize <= max_bytes
     else:
-        size = workspace_rows * K + CO  # pieces of workspace_rows rows on one thread, or fewer on more
+        # Pieces of workspace_rows rows on one thread, or fewer on more; the CPU also keeps W^T.
+        size = workspace_rows * K + CO + (K * CO if backend.name == "cpu" else 0)
     ws = to_backend(backend, np.full(size, np.nan, dtype))  # stale workspace contents must not leak
     bx, bW, bb = to_backend(backend, x, Wt, b)
     y = ops.conv2d_forward(bx, bW, bb, workspace=ws, backend=backend, **geo)
@@ -114,7 +131,7 @@ def test_conv2d_row_shift_in_pieces(dilation, dtype, backend, rng):
     x, Wt, b = make(rng, dtype, N, H, W, C, KH, KW, CO)
     K, extra_rows = KH * KW * C, (KH - 1) * dilation
     piece = (4 + extra_rows) * W * KW * C  # 4 output rows (160 pixels) and the rows the kernel reaches below
-    ws = to_backend(backend, np.full(2 * piece + 2 * CO + K * CO + CO, np.nan, dtype))
+    ws = to_backend(backend, np.full(2 * piece + 2 * CO + K * CO + CO + K * CO, np.nan, dtype))
     bx, bW, bb = to_backend(backend, x, Wt, b)
     y = ops.conv2d_forward(bx, bW, bb, workspace=ws, backend=backend, **geo)
     assert_close(y, R(ref.conv2d_forward, x, Wt, b, **geo), dtype)
@@ -133,8 +150,8 @@ def test_conv2d_workspace_is_bounded(backend):
     assert size((100_000, 56, 56, 64), (3, 3, 64, 64), dtype=np.float64) * 8 <= 64 << 20
     small = size((100_000, 28, 28, 32), (3, 3, 32, 64), dtype=np.float32, max_bytes=100_000)
     assert 3 * 3 * 32 <= small and small * 4 <= 100_000
-    # One im2col row (and a bias-gradient row) is the least any workspace holds.
-    assert size((1, 8, 8, 1000), (3, 3, 1000, 2), max_bytes=1) == 9000 + 2
+    # One im2col row (and a bias-gradient row; on the CPU also W^T) is the least any workspace holds.
+    assert size((1, 8, 8, 1000), (3, 3, 1000, 2), max_bytes=1) == 9000 + 2 + (9000 * 2 if backend.name == "cpu" else 0)
     assert size((8, 8, 8, 10), (1, 1, 10, 4)) == 0  # 1x1: x is the im2col matrix
     if backend.name != "cpu":  # the GPU's chunk: the whole column matrix if it fits, else whole images
         K, P = 3 * 3 * 3, 8 * 8
@@ -316,8 +333,8 @@ def test_conv2d_bad_arrays():
         ops.conv2d_forward(x, W, padding="same", out=np.empty((2, 4, 4, 4)))
     with pytest.raises(ValueError, match=r"dy: expected shape \(2, 4, 4, 4\)"):
         ops.conv2d_backward(x, W, np.ones((2, 6, 6, 4)))
-    with pytest.raises(ValueError, match="workspace: expected at least 31 elements"):
-        ops.conv2d_forward(x, W, workspace=np.empty(30))
+    with pytest.raises(ValueError, match="workspace: expected at least 139 elements"):  # 27 + 4 + W^T's 27 * 4
+        ops.conv2d_forward(x, W, workspace=np.empty(138))
     with pytest.raises(TypeError, match="workspace: expected dtype float64 like x, got float32"):
         ops.conv2d_forward(x, W, workspace=np.empty(100, np.float32))
     with pytest.raises(ValueError, match=r"dW: expected shape \(3, 3, 3, 4\)"):

@@ -29,9 +29,9 @@ inline Window2d conv2d_window(const Tensor& x, const Tensor& W, const py::handle
 }
 
 // The workspace argument: None or a 1-D array of x's dtype, long enough.
-inline int64_t conv2d_workspace_arg(const std::optional<Tensor>& ws, const Tensor& x, const Window2d& g,
-                                    int64_t C_out) {
-  const int64_t have = ws ? ws->numel() : 0, need = conv2d_min_workspace_elems(g, C_out);
+template <class Dev>
+int64_t conv2d_workspace_arg(const std::optional<Tensor>& ws, const Tensor& x, const Window2d& g, int64_t C_out) {
+  const int64_t have = ws ? ws->numel() : 0, need = conv2d_min_workspace_elems(Dev{}, g, C_out);
   if (ws) check_ndim(*ws, 1), check_same_float({&x, &*ws});
   if (have < need)
     throw ValueError("workspace: expected at least " + std::to_string(need) +
@@ -82,7 +82,7 @@ void bind_conv2d(py::module_& m) {
         check_shape(y, {g.N, g.OH, g.OW, C_out});
         check_same_float({&x, &W, &y});
         if (b) check_shape(*b, {C_out}), check_same_float({&x, &*b});
-        const int64_t ws_elems = conv2d_workspace_arg(ws, x, g, C_out);
+        const int64_t ws_elems = conv2d_workspace_arg<Dev>(ws, x, g, C_out);
         py::gil_scoped_release nogil;
         dispatch_float(x.dtype, [&](auto t) {
           using T = decltype(t);
@@ -110,7 +110,7 @@ void bind_conv2d(py::module_& m) {
         check_same_float({&x, &W, &dy, &dW});
         if (dx) check_same_shape(*dx, x), check_same_float({&x, &*dx});
         if (db) check_shape(*db, {C_out}), check_same_float({&x, &*db});
-        const int64_t ws_elems = conv2d_workspace_arg(ws, x, g, C_out);
+        const int64_t ws_elems = conv2d_workspace_arg<Dev>(ws, x, g, C_out);
         py::gil_scoped_release nogil;
         dispatch_float(x.dtype, [&](auto t) {
           using T = decltype(t);

@@ -41,7 +41,7 @@ __global__ void zero_kernel(T* __restrict__ p, int64_t n) {
 
 int64_t conv2d_workspace_elems(Cuda, const Window2d& g, int64_t C_out, int64_t elem_bytes, int64_t max_bytes) {
   if (conv2d_is_pointwise(g)) return 0;
-  return std::max(conv2d_min_workspace_elems(g, C_out), chunk_rows(g, max_bytes / elem_bytes) * g.patch());
+  return std::max(conv2d_min_workspace_elems(Cuda{}, g, C_out), chunk_rows(g, max_bytes / elem_bytes) * g.patch());
 }
 
 template <class T>

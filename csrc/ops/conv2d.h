@@ -21,9 +21,13 @@ inline bool conv2d_is_pointwise(const Window2d& g) {
 }
 
 // The least workspace (in elements) the kernels accept: one column-matrix
-// row (KH*KW*C_in elements) and a bias-gradient row of C_out.
-inline int64_t conv2d_min_workspace_elems(const Window2d& g, int64_t C_out) {
+// row (KH*KW*C_in elements) and a bias-gradient row of C_out; on the CPU also
+// the transposed kernel (KH*KW*C_in x C_out), which its backward multiplies by.
+inline int64_t conv2d_min_workspace_elems(Cuda, const Window2d& g, int64_t C_out) {
   return conv2d_is_pointwise(g) ? 0 : g.patch() + C_out;
+}
+inline int64_t conv2d_min_workspace_elems(Cpu, const Window2d& g, int64_t C_out) {
+  return conv2d_is_pointwise(g) ? 0 : g.patch() * (1 + C_out) + C_out;
 }
 
 // Workspace (in elements of elem_bytes each) that conv2d_forward and

@@ -34,12 +34,13 @@ def conv2d_workspace_size(x_shape, W_shape, *, stride=1, padding="valid", dilati
     One workspace serves both the forward and the backward pass. Its size is
     at most ``max_bytes`` (64 MiB by default) however large the batch: the
     im2col matrix is built and consumed a piece at a time, each thread
-    reusing its own slice. (The only exception is a kernel so large that one
-    im2col row plus a bias row, KH*KW*C_in + C_out elements, exceeds
-    ``max_bytes``; then the size is that.) It is 0 for a 1x1, stride-1,
-    unpadded conv, which needs no im2col. The kernels accept any workspace of
-    at least KH*KW*C_in + C_out elements; a smaller one than this function's
-    means smaller pieces or fewer threads. The size depends on the thread
+    reusing its own slice. (The only exception is a kernel so large that the
+    least workspace exceeds ``max_bytes``; then the size is that.) It is 0 for
+    a 1x1, stride-1, unpadded conv, which needs no im2col. The kernels accept
+    any workspace of at least the least size: one im2col row plus a bias row,
+    K + C_out elements (K = KH*KW*C_in), and on the CPU also the transposed
+    kernel, K * C_out more. A smaller one than this function's means smaller
+    pieces or fewer threads. The size depends on the thread
     count at the time of the call. On the GPU backends the workspace holds
     one chunk of the column matrix instead: the whole batch's if it fits,
     else as many whole images as fit.
