@@ -9,6 +9,7 @@
 #include "conv2d.h"
 #include "dense.h"
 #include "dropout.h"
+#include "gaussian_noise.h"
 #include "errors.h"
 #include "hinge.h"
 #include "loss.h"
@@ -60,6 +61,7 @@ PYBIND11_MODULE(_C, m) {
   bind_prelu<Cpu>(m);
   bind_batchnorm<Cpu>(m);
   bind_dropout<Cpu>(m);
+  bind_gaussian_noise<Cpu>(m);
   bind_conv2d<Cpu>(m);
   bind_pool<Cpu>(m);
 }

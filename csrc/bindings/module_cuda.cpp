@@ -9,6 +9,7 @@
 #include "conv2d.h"
 #include "dense.h"
 #include "dropout.h"
+#include "gaussian_noise.h"
 #include "errors.h"
 #include "hinge.h"
 #include "gemm.h"
@@ -63,6 +64,7 @@ PYBIND11_MODULE(FASTNN_CUDA_MODULE, m) {
   bind_prelu<Cuda>(m);
   bind_batchnorm<Cuda>(m);
   bind_dropout<Cuda>(m);
+  bind_gaussian_noise<Cuda>(m);
   bind_conv2d<Cuda>(m);
   bind_pool<Cuda>(m);
 }

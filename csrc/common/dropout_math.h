@@ -1,6 +1,6 @@
 // Dropout's keep mask: a pure function of (seed, step, element index), so the
 // CPU loops and the CUDA kernels draw the identical mask, and the backward
-// pass regenerates it instead of storing it. The keying, exactly:
+// pass regenerates it instead of storing it. The keying (philox_stream), exactly:
 //
 //   g       = index / 4                   (one Philox call serves 4 elements)
 //   key     = (seed mod 2^32, seed / 2^32)
@@ -26,12 +26,6 @@ FASTNN_HD inline uint32_t dropout_threshold(double p) {
 
 FASTNN_HD inline bool dropout_keep(uint32_t bits, uint32_t threshold) {
   return (bits >> 8) >= threshold;
-}
-
-// The random bits of elements 4g .. 4g + 3.
-FASTNN_HD inline Philox4x32 dropout_bits(uint64_t seed, uint64_t step, uint64_t g) {
-  return philox4x32_10(uint32_t(g), uint32_t(g >> 32), uint32_t(step), uint32_t(step >> 32), uint32_t(seed),
-                       uint32_t(seed >> 32));
 }
 
 }  // namespace fastnn

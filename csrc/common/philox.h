@@ -61,4 +61,12 @@ FASTNN_HD inline Philox4x32 philox4x32_10(uint32_t c0, uint32_t c1, uint32_t c2,
   return {{c[0], c[1], c[2], c[3]}};
 }
 
+// Group g (elements 4g .. 4g + 3) of the random stream (seed, step): the
+// keying dropout and Gaussian noise share (dropout_math.h and
+// gaussian_noise_math.h spell it out).
+FASTNN_HD inline Philox4x32 philox_stream(uint64_t seed, uint64_t step, uint64_t g) {
+  return philox4x32_10(uint32_t(g), uint32_t(g >> 32), uint32_t(step), uint32_t(step >> 32), uint32_t(seed),
+                       uint32_t(seed >> 32));
+}
+
 }  // namespace fastnn

@@ -15,7 +15,7 @@ template <class F>
 __device__ __forceinline__ void for_each_group(int64_t n, uint64_t seed, uint64_t step, uint32_t threshold, F&& f) {
   const int64_t groups = (n + 3) / 4;
   for (int64_t g = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; g < groups; g += int64_t(gridDim.x) * blockDim.x) {
-    const Philox4x32 r = threshold ? dropout_bits(seed, step, uint64_t(g)) : Philox4x32{};
+    const Philox4x32 r = threshold ? philox_stream(seed, step, uint64_t(g)) : Philox4x32{};
     FASTNN_UNROLL
     for (int j = 0; j < 4; ++j) {
       const int64_t i = 4 * g + j;

@@ -491,6 +491,11 @@ class BatchNormalization(Layer):
         return {**super().get_config(), "momentum": self.momentum, "epsilon": self.epsilon}
 
 
+def _layer_seed(layer):
+    """A random layer's seed: its own, or one derived from the model's seed and the layer's position."""
+    return layer.seed if layer.seed is not None else (layer.model.seed * 1_000_003 + layer.index) % 2**63
+
+
 class Dropout(Layer):
     """Inverted dropout: at training time zero each unit with probability ``rate`` and scale the
     rest by 1/(1 - rate); the identity at inference.
@@ -506,20 +511,17 @@ class Dropout(Layer):
             raise ValueError(f"rate: expected 0 <= rate < 1, got {rate!r}")
         self.rate, self.seed = rate, seed
 
-    def _seed(self):
-        return self.seed if self.seed is not None else (self.model.seed * 1_000_003 + self.index) % 2**63
-
     def forward(self, x, training):
         self._active = training and self.rate > 0
         if not self._active:
             return x
-        return ops.dropout_forward(x, self.rate, seed=self._seed(), step=self.model.step,
+        return ops.dropout_forward(x, self.rate, seed=_layer_seed(self), step=self.model.step,
                                    out=self.buffer("y", x.shape), backend=self.backend)
 
     def backward(self, dy):
         if not self._active:
             return dy
-        return ops.dropout_backward(dy, self.rate, seed=self._seed(), step=self.model.step, out=dy,
+        return ops.dropout_backward(dy, self.rate, seed=_layer_seed(self), step=self.model.step, out=dy,
                                     backend=self.backend)
 
     def get_config(self):
@@ -529,32 +531,28 @@ class Dropout(Layer):
 class GaussianNoise(Layer):
     """Adds N(0, stddev^2) noise at training time (a regularizer); the identity at inference.
 
-    The noise is drawn from a generator keyed by (model seed, layer, step), so
-    it repeats exactly in a resumed run.
+    The noise is drawn on the layer's device from (seed, training step,
+    element), like dropout's mask, so it repeats exactly in a resumed run; the
+    seed defaults to one derived from the model's seed and the layer's position.
     """
 
-    def __init__(self, stddev, **kwargs):
+    def __init__(self, stddev, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if not stddev >= 0:
-            raise ValueError(f"stddev: expected a value >= 0, got {stddev!r}")
-        self.stddev = stddev
+        if isinstance(stddev, bool) or not isinstance(stddev, (int, float, np.number)) or not 0 <= stddev < np.inf:
+            raise ValueError(f"stddev: expected a finite value >= 0, got {stddev!r}")
+        self.stddev, self.seed = stddev, seed
 
     def forward(self, x, training):
         if not training or self.stddev == 0:
             return x
-        rng = np.random.default_rng([self.model.seed, self.index, self.model.step])
-        noise = self.buffer("noise_host", x.shape) if self.backend.xp is np else np.empty(x.shape, x.dtype)
-        rng.standard_normal(out=noise, dtype=noise.dtype)
-        noise *= self.stddev
-        y = self.buffer("y", x.shape)
-        self.backend.xp.add(x, self.backend.xp.asarray(noise), out=y)
-        return y
+        return ops.gaussian_noise(x, self.stddev, seed=_layer_seed(self), step=self.model.step,
+                                  out=self.buffer("y", x.shape), backend=self.backend)
 
     def backward(self, dy):
         return dy
 
     def get_config(self):
-        return {**super().get_config(), "stddev": self.stddev}
+        return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}
 
 
 class _FixedActivation(Activation):

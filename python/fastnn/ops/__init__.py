@@ -11,6 +11,7 @@ from .batchnorm import batchnorm_backward, batchnorm_forward
 from .conv2d import conv2d_backward, conv2d_forward, conv2d_output_shape, conv2d_workspace_size
 from .dense import bias_grad, dense_backward, dense_forward
 from .dropout import dropout_backward, dropout_forward, dropout_mask
+from .gaussian_noise import gaussian_noise
 from .hinge import hinge_backward, hinge_forward
 from .loss import bce_logits_backward, bce_logits_forward, mse_backward, mse_forward
 from .optimizer import OPTIMIZERS, STATE_COUNT, max_norm_project, optimizer_update

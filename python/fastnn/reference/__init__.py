@@ -9,7 +9,8 @@ from .activation import ACTIVATIONS, activation_backward, activation_forward
 from .batchnorm import batchnorm_backward, batchnorm_forward
 from .conv2d import conv2d_backward, conv2d_forward
 from .dense import bias_grad, dense_backward, dense_forward
-from .dropout import dropout_backward, dropout_forward, dropout_mask, philox4x32_10
+from .dropout import dropout_backward, dropout_forward, dropout_mask, philox4x32_10, philox_stream
+from .gaussian_noise import gaussian_noise
 from .hinge import hinge_backward, hinge_forward
 from .loss import bce_logits_backward, bce_logits_forward, mse_backward, mse_forward
 from .optimizer import max_norm_project, optimizer_update

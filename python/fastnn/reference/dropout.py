@@ -30,17 +30,23 @@ def philox4x32_10(counter, key):
     return [w.astype(np.uint32) for w in c]
 
 
-def dropout_mask(shape, p, seed, step):
-    """Keep mask (uint8, 1 = kept) of an array of ``shape``, element i of the flat array:
+def philox_stream(n, seed, step):
+    """The random words of elements 0 .. n-1 of the stream (seed, step), element i:
 
-    bits = philox4x32_10((i//4 low, i//4 high, step low, step high), (seed low, seed high))[i % 4],
-    kept iff u = (bits >> 8) / 2^24 >= p, decided as (bits >> 8) >= ceil(p 2^24).
+    philox4x32_10((i//4 low, i//4 high, step low, step high), (seed low, seed high))[i % 4].
     """
-    n = int(np.prod(shape, dtype=np.int64))
     g = np.arange((n + 3) // 4, dtype=np.uint64)
     counter = (g & _LO32, g >> np.uint64(32), step & 0xFFFFFFFF, step >> 32)
     words = philox4x32_10(counter, (seed & 0xFFFFFFFF, seed >> 32))
-    bits = np.stack(words, axis=1).reshape(-1)[:n]  # element 4g + j <- word j of call g
+    return np.stack(words, axis=1).reshape(-1)[:n]  # element 4g + j <- word j of call g
+
+
+def dropout_mask(shape, p, seed, step):
+    """Keep mask (uint8, 1 = kept) of an array of ``shape``: element i of the flat
+    array is kept iff u = (bits >> 8) / 2^24 >= p for its word ``bits`` of
+    ``philox_stream``, decided as (bits >> 8) >= ceil(p 2^24).
+    """
+    bits = philox_stream(int(np.prod(shape, dtype=np.int64)), seed, step)
     threshold = np.uint32(np.ceil(p * 2.0**24))
     return ((bits >> np.uint32(8)) >= threshold).astype(np.uint8).reshape(shape)
 

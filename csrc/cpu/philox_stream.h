@@ -1,0 +1,33 @@
+// A Philox stream (common/philox.h: philox_stream) on the CPU, chunk by
+// chunk: a chunk's random bits are generated into a stack buffer by a loop
+// the compiler vectorizes across Philox calls, then handed to the caller.
+// Any split of the chunks over threads gives the same result: the bits
+// depend only on (seed, step, element index).
+#pragma once
+#include <algorithm>
+#include <cstdint>
+
+namespace fastnn::cpu {
+
+constexpr int64_t kPhiloxGroups = 256;           // Philox calls per chunk: 4 KiB of bits
+constexpr int64_t kPhiloxParallelMin = 1 << 15;  // below this many elements, one thread
+
+// bits[4i + j] = word j of group g0 + i of the stream, i < count
+// (philox_stream.cpp: SIMD clones need a function of their own).
+void philox_chunk(uint64_t seed, uint64_t step, uint64_t g0, int64_t count, uint32_t* bits);
+
+// Calls f(first element, element count, bits) for every chunk of the n
+// elements, in parallel; each chunk starts at a multiple of 4 elements.
+template <class F>
+void for_each_philox_chunk(int64_t n, uint64_t seed, uint64_t step, F&& f) {
+  const int64_t groups = (n + 3) / 4, chunks = (groups + kPhiloxGroups - 1) / kPhiloxGroups;
+#pragma omp parallel for schedule(static) if (n > kPhiloxParallelMin)
+  for (int64_t k = 0; k < chunks; ++k) {
+    uint32_t bits[4 * kPhiloxGroups];
+    const int64_t g0 = k * kPhiloxGroups, count = std::min(kPhiloxGroups, groups - g0);
+    philox_chunk(seed, step, uint64_t(g0), count, bits);
+    f(4 * g0, std::min(4 * count, n - 4 * g0), bits);
+  }
+}
+
+}  // namespace fastnn::cpu
