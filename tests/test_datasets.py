@@ -124,6 +124,16 @@ def test_train_test_split_is_stratified_and_seeded():
     np.testing.assert_array_equal(a, a2)
     with pytest.raises(ValueError, match="test_fraction"):
         datasets.train_test_split(x, y, 1.0)
+    _, (_, yhb) = datasets.train_test_split(x, np.eye(2)[y], 0.2, seed=3)  # one-hot: stratified too
+    assert yhb[:, 1].sum() == 2 and len(yhb) == 10
+
+
+def test_train_test_split_of_regression_targets_is_one_pool():
+    """Continuous targets are no classes: stratifying them would leave the test part empty."""
+    x = np.arange(100.0)[:, None]
+    (a, ya), (b, yb) = datasets.train_test_split(x, np.sin(x[:, 0]), 0.25, seed=1)
+    assert len(b) == 25 and len(a) == 75
+    np.testing.assert_array_equal(yb, np.sin(b[:, 0]))
 
 
 def test_to_categorical():

@@ -221,6 +221,69 @@ def test_polyak_average_and_ensemble(tmp_path):
     ens = Ensemble([model, tmp_path / "other.safetensors"])
     np.testing.assert_allclose(ens.predict(x), (model.predict(x) + other.predict(x)) / 2, rtol=1e-6)
     assert ens.evaluate(x, y)["accuracy"] > 0.8
+    # Class indices as a column score the same; wrong lengths and weights are named errors.
+    assert ens.evaluate(x, y[:, None]) == ens.evaluate(x, y) == ens.evaluate(x, np.eye(3)[y])
+    with pytest.raises(ValueError, match="y: expected 240 labels, one per sample of x, got 239"):
+        ens.evaluate(x, y[:-1])
+    with pytest.raises(ValueError, match="weights: expected 2 finite, non-negative weights"):
+        Ensemble([model, other], weights=[float("nan"), 1.0])
+
+
+def test_layer_names_stay_unique_so_weights_load_into_the_right_layer(tmp_path):
+    x, y = blobs()
+    model = Sequential([Dense(8, activation="relu", input_shape=(4,), name="dense_1"), Dense(8, activation="relu"),
+                        Dense(3, activation="softmax")], seed=0)
+    model.compile(loss="sparse_categorical_crossentropy", optimizer=Adam(0.01))
+    assert [l.name for l in model.layers] == ["dense_1", "dense", "dense_2"]
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(tmp_path / "m.safetensors")
+    np.testing.assert_array_equal(load_model(tmp_path / "m.safetensors").predict(x), model.predict(x))
+
+
+def test_a_layer_moved_into_another_model_is_a_clear_error_in_the_old_one(tmp_path):
+    x, y = blobs()
+    base = mlp()
+    new = Sequential(base.layers[:1] + [Dense(3, activation="softmax")], seed=1)
+    new.compile(loss="sparse_categorical_crossentropy", optimizer=Adam(0.01))
+    for use in (lambda: base.fit(x, y, verbose=0), lambda: base.predict(x),
+                lambda: base.save(tmp_path / "b.safetensors")):
+        with pytest.raises(RuntimeError, match="layer 'dense' now belongs to another model"):
+            use()
+    new.fit(x, y, epochs=1, verbose=0)
+    base.build()  # takes the layer back, with the weights the new model trained
+    np.testing.assert_array_equal(base.layers[0].params["W"], new.layers[0].params["W"])
+    base.fit(x, y, epochs=1, verbose=0)
+    with pytest.raises(RuntimeError, match="now belongs to another model"):
+        new.predict(x)
+
+
+def test_fit_evaluate_predict_check_their_arguments_first(tmp_path):
+    x, y = blobs()
+    model = mlp()
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="batch_size: expected a positive int, got"):
+            model.evaluate(x, y, batch_size=bad)
+        with pytest.raises(ValueError, match="batch_size: expected a positive int, got"):
+            model.predict(x, batch_size=bad)
+    for bad in ((x,), (x, y, None), x):
+        with pytest.raises(ValueError, match=r"validation_data: expected a pair \(x_val, y_val\)"):
+            model.fit(x, y, validation_data=bad, verbose=0)
+    with pytest.raises(ValueError, match="initial_epoch: expected an int >= 0 or None, got -3"):
+        model.fit(x, y, initial_epoch=-3, verbose=0)
+    assert model.epoch == 0  # nothing trained by the failed calls
+    model.fit(x, y, epochs=1, verbose=0)
+    with pytest.warns(UserWarning, match="fit: nothing to train: epochs=1 is the index of the last epoch"):
+        assert model.fit(x, y, epochs=1, verbose=0).history == {}
+    assert model.fit(x, y, epochs=2, verbose=0).epoch == [1]
+
+
+def test_failed_save_leaves_no_temporary_file(tmp_path):
+    model = mlp()
+    target = tmp_path / "taken"
+    target.mkdir()  # os.replace onto a directory fails
+    with pytest.raises(OSError):
+        model.save(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
 
 
 def test_history_plot_writes_png(tmp_path):

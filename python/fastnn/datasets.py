@@ -173,17 +173,27 @@ def load(name, flatten=False, seed=0):
 # -- splitting and encoding ------------------------------------------------------
 
 def train_test_split(x, y, test_fraction=0.25, seed=0):
-    """Split (x, y) into train and test parts, keeping each class's proportion (stratified)."""
+    """Split (x, y) into train and test parts at random.
+
+    Class labels (integers, or one-hot rows) are split per class, keeping each
+    class's proportion (stratified); other targets (regression values) are
+    split as one pool.
+    """
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction: expected a value in (0, 1), got {test_fraction}")
     x, y = np.asarray(x), np.asarray(y)
     if len(x) != len(y):
         raise ValueError(f"x, y: expected the same number of samples, got {len(x)} and {len(y)}")
     rng = np.random.default_rng(seed)
-    labels = y if y.ndim == 1 else y.argmax(axis=1)
+    one_hot = y.ndim == 2 and np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all()
+    if one_hot or (y.ndim == 1 and np.all(y == np.round(y))):
+        labels = y.argmax(axis=1) if one_hot else y
+        pools = [np.flatnonzero(labels == c) for c in np.unique(labels)]
+    else:
+        pools = [np.arange(len(y))]
     test = np.zeros(len(y), bool)
-    for c in np.unique(labels):
-        idx = rng.permutation(np.flatnonzero(labels == c))
+    for pool in pools:
+        idx = rng.permutation(pool)
         test[idx[: int(round(len(idx) * test_fraction))]] = True
     train_idx, test_idx = rng.permutation(np.flatnonzero(~test)), rng.permutation(np.flatnonzero(test))
     return (x[train_idx], y[train_idx]), (x[test_idx], y[test_idx])

@@ -8,6 +8,7 @@ import os
 import re
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +41,12 @@ def set_random_seed(seed):
         raise ValueError(f"seed: expected an int >= 0 or None, got {seed!r}")
     _default_seeds = np.random.default_rng(int(seed))
     np.random.seed(int(seed) % 2**32)
+
+
+def _check_batch_size(batch_size, none_ok=False):
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size: expected a positive int{' or None' if none_ok else ''}, got {batch_size!r}")
+    return int(batch_size)
 
 
 def _next_default_seed():
@@ -145,14 +152,21 @@ class Sequential:
         if shape is None:
             raise ValueError("input_shape: give the first layer input_shape=(...) or call build(input_shape)")
         self.input_shape = tuple(int(s) for s in shape)
-        counts, names = {}, set()
+        # Unnamed layers, and repeats of a name (layers reused from two models),
+        # get kind, kind_1, ...: names no other layer of the model has, since
+        # saved weights are looked up by name.
+        taken = {layer.name for layer in self.layers if layer.name is not None}
+        counts, seen = {}, set()
         for i, layer in enumerate(self.layers):
-            kind = _snake(type(layer).__name__)
-            if layer.name is None or layer.name in names:
+            if layer.name is None or layer.name in seen:
+                kind = _snake(type(layer).__name__)
                 n = counts.get(kind, 0)
-                layer.name = kind if n == 0 else f"{kind}_{n}"
-            counts[kind] = counts.get(kind, 0) + 1
-            names.add(layer.name)
+                while (name := kind if n == 0 else f"{kind}_{n}") in taken:
+                    n += 1
+                counts[kind] = n + 1
+                layer.name = name
+                taken.add(name)
+            seen.add(layer.name)
             layer.attach(self.backend, self.dtype)
             layer.model = self
             layer.index = i
@@ -301,7 +315,16 @@ class Sequential:
                              f"(it is fused into the loss), got {getattr(last, 'activation', None)!r}")
         self.optimizer.build(self)
 
+    def _check_owns_layers(self):
+        for layer in self.layers:
+            if layer.model is not self:
+                raise RuntimeError(
+                    f"layer {layer.name!r} now belongs to another model, which was built from it: a layer's "
+                    "weights live in one model's parameter buffer. Use that model, or call build() on this "
+                    "one to take its layers back (with their current weights).")
+
     def _forward(self, x, training, logits):
+        self._check_owns_layers()
         last = self.layers[-1]
         if hasattr(last, "logits_only"):
             last.logits_only = logits
@@ -414,6 +437,10 @@ class Sequential:
             raise ValueError(f"validation_split: expected a fraction in [0, 1), got {validation_split!r}")
         if validation_split and validation_data is not None:
             raise ValueError("validation_split, validation_data: give one, not both")
+        if validation_data is not None and (not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2):
+            got = type(validation_data).__name__
+            raise ValueError(f"validation_data: expected a pair (x_val, y_val), got a {got}"
+                             + (f" of {len(validation_data)}" if isinstance(validation_data, (tuple, list)) else ""))
         x_np = np.asarray(x.get() if hasattr(x, "get") else x)
         y_np = np.asarray(y.get() if hasattr(y, "get") else y)
         if validation_split:
@@ -427,11 +454,15 @@ class Sequential:
         x, y = self._prepare_data(x_np, y_np)
         val = self._prepare_data(*validation_data) if validation_data is not None else None
         n = len(x)
-        batch_size = n if batch_size is None else batch_size
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size: expected a positive int or None, got {batch_size!r}")
-        batch_size = min(batch_size, n)
+        batch_size = min(n if batch_size is None else _check_batch_size(batch_size, none_ok=True), n)
+        if initial_epoch is not None and (not isinstance(initial_epoch, int) or initial_epoch < 0):
+            raise ValueError(f"initial_epoch: expected an int >= 0 or None, got {initial_epoch!r}")
         start_epoch = self.epoch if initial_epoch is None else initial_epoch
+        if start_epoch >= epochs > 0:
+            warnings.warn(f"fit: nothing to train: epochs={epochs} is the index of the last epoch (as in Keras) "
+                          f"and training starts at epoch {start_epoch}, the epochs this model has completed; pass "
+                          f"epochs={start_epoch + epochs} to train {epochs} more, or initial_epoch=0 to start over",
+                          stacklevel=2)
         callbacks = list(callbacks or [])
         for cb in callbacks:
             if not isinstance(cb, fcallbacks.Callback):
@@ -528,6 +559,7 @@ class Sequential:
         """
         if self.loss is None:
             raise RuntimeError("evaluate: call compile(loss=..., optimizer=...) first")
+        _check_batch_size(batch_size)
         data = self._prepare_data(x, y)
         with self.averaged_weights() if use_average else contextlib.nullcontext():
             return self._evaluate(*data, batch_size)
@@ -537,6 +569,7 @@ class Sequential:
 
         ``use_average=True`` predicts with the Polyak-averaged weights.
         """
+        _check_batch_size(batch_size)
         x, _ = self._prepare_data(x)
         outs = []
         with self.averaged_weights() if use_average else contextlib.nullcontext():
@@ -557,6 +590,7 @@ class Sequential:
 
         if not self.built:
             self.build()
+        self._check_owns_layers()
         to_np = lambda a: np.ascontiguousarray(a.get() if hasattr(a, "get") else a)
         tensors = {f"params/{l.name}/{s.name}": to_np(l.params[s.name]) for l in self.layers for s in l.specs}
         meta = {"format": FORMAT, "config": json.dumps(self.get_config()), "epoch": str(self.epoch),
@@ -570,8 +604,13 @@ class Sequential:
         if self.average_params is not None:
             tensors["average/params"] = to_np(self.average_params)
         tmp = f"{os.fspath(path)}.tmp"
-        save_file(tensors, tmp, metadata=meta)
-        os.replace(tmp, path)  # never leave a half-written checkpoint
+        try:
+            save_file(tensors, tmp, metadata=meta)
+            os.replace(tmp, path)  # never leave a half-written checkpoint
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.remove(tmp)
+            raise
 
 
 def load_model(path, device=None):
@@ -634,8 +673,9 @@ class Ensemble:
             raise ValueError("members: expected at least one model or path")
         self.members = [m if isinstance(m, Sequential) else load_model(m, device=device) for m in members]
         w = np.ones(len(self.members)) if weights is None else np.asarray(weights, dtype=np.float64)
-        if w.shape != (len(self.members),) or (w < 0).any() or w.sum() == 0:
-            raise ValueError(f"weights: expected {len(self.members)} non-negative weights, not all zero, got {weights!r}")
+        if w.shape != (len(self.members),) or not np.isfinite(w).all() or (w < 0).any() or w.sum() == 0:
+            raise ValueError(f"weights: expected {len(self.members)} finite, non-negative weights, not all zero, "
+                             f"got {weights!r}")
         self.weights = w / w.sum()
 
     def predict(self, x, batch_size=256):
@@ -648,12 +688,17 @@ class Ensemble:
         return out
 
     def evaluate(self, x, y, batch_size=256):
-        """Accuracy of the averaged prediction against class labels or one-hot rows."""
+        """Accuracy of the averaged prediction against class labels (n,) or (n, 1), or one-hot rows."""
         p = self.predict(x, batch_size)
-        y = np.asarray(y)
+        y = np.asarray(y.get() if hasattr(y, "get") else y)
+        if len(y) != len(p):
+            raise ValueError(f"y: expected {len(p)} labels, one per sample of x, got {len(y)}")
         if p.shape[1] == 1:
             correct = (p[:, 0] > 0.5) == (y.reshape(-1) > 0.5)
         else:
-            labels = y.argmax(axis=1) if y.ndim == 2 else y
-            correct = p.argmax(axis=1) == labels
+            if y.ndim == 2 and y.shape[1] == 1:
+                y = y[:, 0]  # class indices as a column
+            if y.ndim != 1 and y.shape[1:] != p.shape[1:]:
+                raise ValueError(f"y: expected class indices or one-hot rows of {p.shape[1]}, got shape {y.shape}")
+            correct = p.argmax(axis=1) == (y.argmax(axis=1) if y.ndim == 2 else y)
         return {"accuracy": float(correct.mean())}
