@@ -150,7 +150,7 @@ def test_fit_augmented_resumes_exactly_and_sees_new_transforms_each_epoch():
 def test_fit_augmented_keeps_callbacks_across_epochs(tmp_path, capsys):
     x, y = problem()
     log = tmp_path / "log.csv"
-    stopper = callbacks.EarlyStopping(monitor="val_loss", patience=1, min_delta=10.0)  # never "improves" after epoch 0
+    stopper = callbacks.EarlyStopping(monitor="val_loss", patience=2, min_delta=10.0)  # never "improves" after epoch 0
     hist = fit_augmented(model(), x, y, Augmenter(shift=1), epochs=10, validation_data=(x[:20], y[:20]),
                          callbacks=[callbacks.CSVLogger(log), stopper], verbose=1)
     assert len(hist.epoch) == 3 and stopper.stopped_epoch == 2  # patience counted across fit calls

@@ -63,7 +63,8 @@ class _Monitor:
 
 
 class EarlyStopping(Callback):
-    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs (Keras' count:
+    ``patience`` 0 and 1 both stop after the first epoch without improvement; never at the first epoch).
 
     With ``restore_best_weights`` the model ends with the weights of its best epoch.
     """
@@ -78,15 +79,15 @@ class EarlyStopping(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         value = self._m.value(logs)
+        # Keras' count: `wait` epochs since the last improvement; stop once it reaches `patience`.
+        self.wait += 1
         if self._m.improved(value):
             self._m.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
                 self.best_weights = self.model.get_flat_weights()
-        else:
-            self.wait += 1
-            if self.wait > self.patience:
-                self.stopped_epoch = epoch
-                self.model.stop_training = True
+        elif self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
 
     def on_train_end(self, logs=None):
         if self.restore_best_weights and self.best_weights is not None and self.best_epoch != self.model.last_epoch:

@@ -1,0 +1,65 @@
+"""Constructor argument checks, Keras' callback semantics, and saving optimizers' learning rates.
+
+Every constructor of the Python API checks its arguments when called (not
+in a later ``fit``), accepts NumPy scalars like Python numbers, and names
+the argument first in its errors.
+"""
+import math
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import (SGD, Adadelta, Adagrad, Adam, AdamW, BatchNormalization, Conv2D, Dense, Dropout, GaussianNoise,
+                    LeakyReLU, PReLU, RMSprop, Sequential, callbacks, constraints, initializers, load_model,
+                    optimizers, regularizers, schedules)
+
+
+def data(n=48, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, 4)).astype(np.float32), rng.integers(0, 3, n)
+
+
+def mlp(optimizer="adam"):
+    model = Sequential([Dense(8, activation="relu", input_shape=(4,)), Dense(3, activation="softmax")], seed=1)
+    model.compile(loss="sparse_categorical_crossentropy", optimizer=optimizer, metrics=["accuracy"])
+    return model
+
+
+class StubModel:
+    """What a callback touches of a model, without training one."""
+
+    def __init__(self, learning_rate=0.1):
+        self.optimizer = SGD(learning_rate)
+        self.stop_training = False
+        self.last_epoch = None
+
+
+def run_epochs(callback, model, losses):
+    """Drive ``callback`` through one training run with these per-epoch losses."""
+    callback.set_model(model)
+    callback.on_train_begin()
+    for epoch, loss in enumerate(losses):
+        callback.on_epoch_end(epoch, {"loss": loss})
+        if model.stop_training:
+            break
+    callback.on_train_end()
+
+
+# -- EarlyStopping and ReduceLROnPlateau match Keras ---------------------------------------------
+
+
+@pytest.mark.parametrize("patience,epochs_run", [(0, 2), (1, 2), (2, 3), (3, 4)])
+def test_early_stopping_counts_patience_like_keras(patience, epochs_run):
+    # Keras counts the epochs since the last improvement and stops once the count reaches patience.
+    x, y = data()
+    stopper = callbacks.EarlyStopping(monitor="loss", patience=patience, min_delta=1e9)  # only epoch 0 improves
+    hist = mlp().fit(x, y, epochs=10, verbose=0, callbacks=[stopper])
+    assert len(hist.epoch) == epochs_run and stopper.stopped_epoch == epochs_run - 1
+
+
+def test_early_stopping_never_stops_at_epoch_0():
+    stopper = callbacks.EarlyStopping(monitor="loss", patience=0)
+    model = StubModel()
+    run_epochs(stopper, model, [math.nan, math.nan, math.nan])  # NaN never improves
+    assert stopper.stopped_epoch == 1
