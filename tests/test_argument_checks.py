@@ -63,3 +63,27 @@ def test_early_stopping_never_stops_at_epoch_0():
     model = StubModel()
     run_epochs(stopper, model, [math.nan, math.nan, math.nan])  # NaN never improves
     assert stopper.stopped_epoch == 1
+
+
+def test_callbacks_reset_their_state_when_reused():
+    plateau = callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, cooldown=3, min_delta=0)
+    first = StubModel(0.1)
+    run_epochs(plateau, first, [1.0, 1.0, 1.0])
+    assert first.optimizer.learning_rate == 0.05
+    second = StubModel(0.1)  # a fresh run: its first loss is an improvement, however large
+    run_epochs(plateau, second, [5.0, 4.0])
+    assert second.optimizer.learning_rate == 0.1 and plateau._m.best == 4.0
+
+    stopper = callbacks.EarlyStopping(monitor="loss", patience=1)
+    run_epochs(stopper, StubModel(), [1.0, 2.0])
+    assert stopper.stopped_epoch == 1
+    run_epochs(stopper, StubModel(), [5.0, 4.0, 3.0])
+    assert stopper.stopped_epoch is None and stopper.best_epoch == 2
+
+
+def test_reduce_lr_on_plateau_reused_across_fits():
+    x, y = data()
+    plateau = callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_delta=0)
+    mlp(SGD(0.1)).fit(x, y, epochs=3, verbose=0, callbacks=[plateau])
+    hist = mlp(SGD(0.1)).fit(x, y, epochs=3, verbose=0, callbacks=[plateau])
+    assert hist.history["lr"][0] == 0.1

@@ -48,7 +48,11 @@ class _Monitor:
         if mode == "auto":
             mode = "max" if "acc" in monitor else "min"
         self.monitor, self.mode, self.min_delta = monitor, mode, abs(min_delta)
-        self.best = math.inf if mode == "min" else -math.inf
+        self.reset()
+
+    def reset(self):
+        """Forget the best value seen (a new training run starts)."""
+        self.best = math.inf if self.mode == "min" else -math.inf
 
     def value(self, logs):
         if self.monitor not in (logs or {}):
@@ -75,7 +79,7 @@ class EarlyStopping(Callback):
 
     def on_train_begin(self, logs=None):
         self.wait, self.best_epoch, self.best_weights, self.stopped_epoch = 0, None, None, None
-        self._m.best = math.inf if self._m.mode == "min" else -math.inf
+        self._m.reset()
 
     def on_epoch_end(self, epoch, logs=None):
         value = self._m.value(logs)
@@ -140,7 +144,8 @@ class ReduceLROnPlateau(Callback):
         self.factor, self.patience, self.cooldown, self.min_lr = factor, patience, cooldown, min_lr
 
     def on_train_begin(self, logs=None):
-        self.wait = self.cooldown_left = 0
+        self.wait = self.cooldown_left = 0  # like Keras, a reused callback starts afresh
+        self._m.reset()
         if callable(self.model.optimizer.learning_rate):
             raise ValueError("ReduceLROnPlateau: needs a float learning rate, not a schedule")
 
