@@ -87,3 +87,18 @@ def test_reduce_lr_on_plateau_reused_across_fits():
     mlp(SGD(0.1)).fit(x, y, epochs=3, verbose=0, callbacks=[plateau])
     hist = mlp(SGD(0.1)).fit(x, y, epochs=3, verbose=0, callbacks=[plateau])
     assert hist.history["lr"][0] == 0.1
+
+
+# -- ModelCheckpoint's path template ---------------------------------------------------------------
+
+
+def test_model_checkpoint_names_missing_template_keys(tmp_path):
+    x, y = data()
+    checkpoint = callbacks.ModelCheckpoint(tmp_path / "m-{epoch}-{val_loss:.3f}.safetensors")
+    with pytest.raises(ValueError, match=r"filepath: .*\{val_loss\}.*available: epoch, accuracy, loss"):
+        mlp().fit(x, y, epochs=1, verbose=0, callbacks=[checkpoint])
+    checkpoint = callbacks.ModelCheckpoint(tmp_path / "m-{loss:d}.safetensors")
+    with pytest.raises(ValueError, match=r"filepath: .*m-\{loss:d\}.*Unknown format code"):
+        mlp().fit(x, y, epochs=1, verbose=0, callbacks=[checkpoint])
+    mlp().fit(x, y, epochs=1, verbose=0, callbacks=[callbacks.ModelCheckpoint(tmp_path / "m-{epoch}-{loss:.3f}.st")])
+    assert len(list(tmp_path.glob("m-1-*.st"))) == 1

@@ -116,7 +116,18 @@ class ModelCheckpoint(Callback):
             if not self._m.improved(value):
                 return
             self._m.best = value
-        self.model.save(self.filepath.format(epoch=epoch + 1, **(logs or {})))
+        self.model.save(self._path(epoch + 1, logs or {}))
+
+    def _path(self, epoch, logs):
+        """``filepath`` filled in with ``epoch`` (1-based) and this epoch's logs."""
+        keys = ", ".join(["epoch", *sorted(logs)])
+        try:
+            return self.filepath.format(epoch=epoch, **logs)
+        except KeyError as e:
+            raise ValueError(f"filepath: {self.filepath!r} uses {{{e.args[0]}}}, which is not logged; "
+                             f"available: {keys}") from None
+        except (IndexError, ValueError) as e:
+            raise ValueError(f"filepath: {self.filepath!r} cannot be filled in ({e}); available: {keys}") from None
 
 
 class LearningRateScheduler(Callback):
