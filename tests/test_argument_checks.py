@@ -102,3 +102,44 @@ def test_model_checkpoint_names_missing_template_keys(tmp_path):
         mlp().fit(x, y, epochs=1, verbose=0, callbacks=[checkpoint])
     mlp().fit(x, y, epochs=1, verbose=0, callbacks=[callbacks.ModelCheckpoint(tmp_path / "m-{epoch}-{loss:.3f}.st")])
     assert len(list(tmp_path.glob("m-1-*.st"))) == 1
+
+
+# -- Saving learning rates ---------------------------------------------------------------------------
+
+
+class HalvedRate(schedules.Schedule):
+    """A user's schedule: half of ``lr`` at every step."""
+
+    def __init__(self, lr):
+        self.lr = lr
+
+    def __call__(self, step):
+        return self.lr / 2
+
+
+def test_plain_callable_learning_rate_is_not_saveable(tmp_path):
+    with pytest.raises(TypeError, match="learning_rate: .*use a fastnn.schedules schedule, or a float"):
+        SGD(lambda step: 0.01).get_config()
+    x, y = data()
+    checkpoint = callbacks.ModelCheckpoint(tmp_path / "m.safetensors")
+    with pytest.raises(TypeError, match="learning_rate: "):
+        mlp(SGD(lambda step: 0.01)).fit(x, y, epochs=1, verbose=0, callbacks=[checkpoint])
+    unsaveable = HalvedRate(np.array([0.1]))
+    with pytest.raises(TypeError, match="learning_rate: the config of HalvedRate cannot be saved"):
+        SGD(unsaveable).get_config()
+
+
+def test_user_schedule_saves_and_loads(tmp_path):
+    model = mlp(SGD(HalvedRate(0.1)))
+    model.save(tmp_path / "m.safetensors")
+    lr = load_model(tmp_path / "m.safetensors").optimizer.learning_rate
+    assert isinstance(lr, HalvedRate) and lr.lr == 0.1
+
+
+def test_unknown_schedule_names_itself_and_the_known_ones():
+    with pytest.raises(ValueError, match=r"config: unknown class_name 'Nope'; known: .*HalvedRate.*StepDecay"):
+        schedules.get({"class_name": "Nope", "lr": 0.1})
+    with pytest.raises(ValueError, match=r"optimizer: unknown class_name 'Nope'; known: Adadelta, .*SGD"):
+        optimizers.get({"class_name": "Nope", "learning_rate": 0.1})
+    with pytest.raises(ValueError, match=r"initializer: unknown class_name 'Nope'; known: Constant, .*Zeros"):
+        initializers.get({"class_name": "Nope"})

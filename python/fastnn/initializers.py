@@ -115,8 +115,11 @@ def get(init):
         return init
     if isinstance(init, dict):
         cfg = dict(init)
-        cls = {c.__name__: c for c in _BY_NAME.values()}[cfg.pop("class_name")]
-        return cls(**cfg)
+        classes = {c.__name__: c for c in _BY_NAME.values()}
+        name = cfg.pop("class_name", None)
+        if name not in classes:
+            raise ValueError(f"initializer: unknown class_name {name!r}; known: {', '.join(sorted(classes))}")
+        return classes[name](**cfg)
     if isinstance(init, str) and init in _BY_NAME:
         return _BY_NAME[init]()
     raise ValueError(f"initializer: expected one of {', '.join(sorted(_BY_NAME))} or an Initializer, got {init!r}")

@@ -7,9 +7,10 @@ with regularization folded into the same pass; see
 """
 from __future__ import annotations
 
+import json
 import math
 
-from . import ops
+from . import ops, schedules
 
 
 class Optimizer:
@@ -29,6 +30,7 @@ class Optimizer:
         self.state = []      # flat state arrays, parallel to the parameter buffer
 
     def current_learning_rate(self) -> float:
+        """The learning rate of the next step: the float, or the schedule at the current iteration."""
         lr = self.learning_rate
         return float(lr(self.iterations)) if callable(lr) else lr
 
@@ -52,9 +54,28 @@ class Optimizer:
         model.apply_constraints()
 
     def get_config(self):
+        """Constructor arguments that rebuild this optimizer (saved with a compiled model).
+
+        Raises TypeError for a learning rate that cannot be saved: only a float
+        or a ``fastnn.schedules.Schedule`` with a JSON config can.
+        """
+        return {"class_name": type(self).__name__, "learning_rate": self._learning_rate_config(), **self._args()}
+
+    def _learning_rate_config(self):
         lr = self.learning_rate
-        return {"class_name": type(self).__name__,
-                "learning_rate": lr.get_config() if hasattr(lr, "get_config") else lr, **self._args()}
+        if isinstance(lr, schedules.Schedule):
+            cfg = lr.get_config()
+            try:
+                json.dumps(cfg)
+            except (TypeError, ValueError) as e:
+                raise TypeError(f"learning_rate: the config of {type(lr).__name__} cannot be saved ({e}); store its "
+                                f"arguments as plain numbers or override get_config") from None
+            return cfg
+        if callable(lr):
+            raise TypeError(f"learning_rate: a plain callable ({getattr(lr, '__name__', type(lr).__name__)}) "
+                            f"cannot be saved; use a fastnn.schedules schedule, or a float, to make the model "
+                            f"saveable")
+        return float(lr)
 
     def _args(self):
         return {}
@@ -164,11 +185,10 @@ def get(optimizer):
         return _BY_NAME[optimizer.lower()]()
     if isinstance(optimizer, dict):
         cfg = dict(optimizer)
-        cls = {c.__name__: c for c in _BY_NAME.values()}[cfg.pop("class_name")]
+        classes = {c.__name__: c for c in _BY_NAME.values()}
+        name = cfg.pop("class_name", None)
+        if name not in classes:
+            raise ValueError(f"optimizer: unknown class_name {name!r}; known: {', '.join(sorted(classes))}")
         lr = cfg.pop("learning_rate")
-        if isinstance(lr, dict):
-            from . import schedules
-
-            lr = schedules.get(lr)
-        return cls(learning_rate=lr, **cfg)
+        return classes[name](learning_rate=schedules.get(lr) if isinstance(lr, dict) else lr, **cfg)
     raise ValueError(f"optimizer: expected one of {', '.join(sorted(_BY_NAME))} or an Optimizer, got {optimizer!r}")

@@ -8,13 +8,29 @@ from __future__ import annotations
 import math
 
 
+_BY_NAME = {}  # every Schedule subclass by class name, users' own included, filled as they are defined
+
+
 class Schedule:
-    """Base class: ``schedule(t) -> learning rate``."""
+    """Base class: ``schedule(t) -> learning rate``.
+
+    A model whose optimizer uses a schedule saves it as ``get_config()``, and
+    loading looks the class up by name among the subclasses defined so far:
+    define your own subclass before loading a model that uses it. The default
+    config is the instance's attributes, passed back to ``__init__`` as
+    keyword arguments: store each argument under its own name, as plain
+    numbers, or override ``get_config``.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _BY_NAME[cls.__name__] = cls
 
     def __call__(self, step):
         raise NotImplementedError
 
     def get_config(self):
+        """``{'class_name': ..., **constructor arguments}``: what ``get`` rebuilds this schedule from."""
         return {"class_name": type(self).__name__, **self.__dict__}
 
 
@@ -74,10 +90,11 @@ class PowerDecay(Schedule):
         return self.initial_learning_rate * (step + 1) ** -self.epsilon
 
 
-_BY_NAME = {c.__name__: c for c in (StepDecay, ExponentialDecay, InverseTimeDecay, PowerDecay)}
-
-
 def get(config):
     """A schedule from its ``get_config()`` dict."""
     cfg = dict(config)
-    return _BY_NAME[cfg.pop("class_name")](**cfg)
+    name = cfg.pop("class_name", None)
+    if name not in _BY_NAME:
+        raise ValueError(f"config: unknown class_name {name!r}; known: {', '.join(sorted(_BY_NAME))} "
+                         f"(define a custom Schedule subclass before loading a model that uses it)")
+    return _BY_NAME[name](**cfg)
