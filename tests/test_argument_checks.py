@@ -9,7 +9,6 @@ import math
 import numpy as np
 import pytest
 
-import fastnn
 from fastnn import (SGD, Adadelta, Adagrad, Adam, AdamW, BatchNormalization, Conv2D, Dense, Dropout, GaussianNoise,
                     LeakyReLU, PReLU, RMSprop, Sequential, callbacks, constraints, initializers, load_model,
                     optimizers, regularizers, schedules)
@@ -143,3 +142,106 @@ def test_unknown_schedule_names_itself_and_the_known_ones():
         optimizers.get({"class_name": "Nope", "learning_rate": 0.1})
     with pytest.raises(ValueError, match=r"initializer: unknown class_name 'Nope'; known: Constant, .*Zeros"):
         initializers.get({"class_name": "Nope"})
+
+
+# -- Argument types and ranges at construction ---------------------------------------------------------
+
+BAD_ARGUMENTS = [
+    # optimizers
+    (lambda: SGD(learning_rate="0.1"), TypeError, "learning_rate: expected a positive number or a schedule, got str"),
+    (lambda: SGD(learning_rate=True), TypeError, "learning_rate: expected a positive number or a schedule, got bool"),
+    (lambda: SGD(learning_rate=math.inf), ValueError, "learning_rate: expected a positive number or a schedule"),
+    (lambda: SGD(momentum="0.9"), TypeError, "momentum: expected a number, got str"),
+    (lambda: SGD(momentum=1.0), ValueError, "momentum: expected 0 <= momentum < 1, got 1.0"),
+    (lambda: Adam(epsilon=-1.0), ValueError, "epsilon: expected a positive number, got -1.0"),
+    (lambda: Adam(epsilon=0.0), ValueError, "epsilon: expected a positive number, got 0.0"),
+    (lambda: Adam(beta_1=None), TypeError, "beta_1: expected a number, got NoneType"),
+    (lambda: Adagrad(epsilon="1e-7"), TypeError, "epsilon: expected a number, got str"),
+    (lambda: Adadelta(rho=1.0), ValueError, "rho: expected 0 <= rho < 1, got 1.0"),
+    (lambda: RMSprop(epsilon=math.nan), ValueError, "epsilon: expected a positive number, got nan"),
+    (lambda: AdamW(weight_decay=-0.1), ValueError, "weight_decay: expected a finite value >= 0, got -0.1"),
+    (lambda: AdamW(weight_decay="0"), TypeError, "weight_decay: expected a number, got str"),
+    # schedules
+    (lambda: schedules.StepDecay(0.1, step_size=0.5), TypeError, "step_size: expected an int, got float"),
+    (lambda: schedules.StepDecay(0.1, step_size=0), ValueError, "step_size: expected a positive int, got 0"),
+    (lambda: schedules.StepDecay("0.1"), TypeError, "initial_learning_rate: expected a number, got str"),
+    (lambda: schedules.ExponentialDecay(0.1, None, 0.5), TypeError, "decay_steps: expected a number, got NoneType"),
+    (lambda: schedules.InverseTimeDecay(0.1, k="1"), TypeError, "k: expected a number, got str"),
+    (lambda: schedules.InverseTimeDecay(0.1, k=-1), ValueError, "k: expected a finite value >= 0, got -1"),
+    (lambda: schedules.PowerDecay(0.1, epsilon=0), ValueError, "epsilon: expected a positive number, got 0"),
+    # regularizers, constraints, initializers
+    (lambda: regularizers.l2("0.1"), TypeError, "l2: expected a number, got str"),
+    (lambda: regularizers.l1(-1), ValueError, "l1: expected a finite value >= 0, got -1"),
+    (lambda: constraints.MaxNorm("a"), TypeError, "max_value: expected a number, got str"),
+    (lambda: constraints.max_norm(0), ValueError, "max_value: expected a positive number, got 0"),
+    (lambda: initializers.Constant("a"), TypeError, "value: expected a number, got str"),
+    (lambda: initializers.RandomNormal(stddev=-1.0), ValueError, "stddev: expected a finite value >= 0, got -1.0"),
+    (lambda: initializers.RandomUniform(0.1, -0.1), ValueError, "maxval: expected a finite value >= 0.1, got -0.1"),
+    # layers
+    (lambda: Dense(3, lr_multiplier="1"), TypeError, "lr_multiplier: expected a number, got str"),
+    (lambda: Dense(3, lr_multiplier=-1), ValueError, "lr_multiplier: expected a finite value >= 0, got -1"),
+    (lambda: Dense(3.0), TypeError, "units: expected an int, got float"),
+    (lambda: Dense(3, input_shape=4), TypeError, "input_shape: expected a tuple of positive ints, got int"),
+    (lambda: Dense(3, input_shape=(4, 0)), ValueError, r"input_shape: expected a tuple of positive ints, got \(4, 0\)"),
+    (lambda: Dense(3, activation="relu", alpha="0.1"), TypeError, "alpha: expected a number, got str"),
+    (lambda: Conv2D(2.5, 3), TypeError, "filters: expected an int, got float"),
+    (lambda: Dropout(None), TypeError, "rate: expected a number, got NoneType"),
+    (lambda: Dropout(1.0), ValueError, "rate: expected 0 <= rate < 1, got 1.0"),
+    (lambda: Dropout(0.5, seed="a"), TypeError, "seed: expected an int in \\[0, 2\\*\\*64\\), got str"),
+    (lambda: Dropout(0.5, seed=1.5), TypeError, "seed: expected an int in \\[0, 2\\*\\*64\\), got float"),
+    (lambda: Dropout(0.5, seed=-1), ValueError, "seed: expected an int in \\[0, 2\\*\\*64\\), got -1"),
+    (lambda: GaussianNoise(0.1, seed="a"), TypeError, "seed: expected an int in \\[0, 2\\*\\*64\\), got str"),
+    (lambda: GaussianNoise(0.1, seed=2**64), ValueError, "seed: expected an int in \\[0, 2\\*\\*64\\)"),
+    (lambda: GaussianNoise("0.1"), TypeError, "stddev: expected a number, got str"),
+    (lambda: BatchNormalization(momentum="0.9"), TypeError, "momentum: expected a number, got str"),
+    (lambda: BatchNormalization(momentum=1.5), ValueError, "momentum: expected 0 <= momentum <= 1, got 1.5"),
+    (lambda: BatchNormalization(epsilon=0), ValueError, "epsilon: expected a positive number, got 0"),
+    (lambda: LeakyReLU(negative_slope="0.3"), TypeError, "negative_slope: expected a number, got str"),
+    (lambda: PReLU(alpha_initializer="0.25"), ValueError, "initializer: expected one of"),
+    # callbacks
+    (lambda: callbacks.EarlyStopping(patience=1.5), TypeError, "patience: expected an int, got float"),
+    (lambda: callbacks.EarlyStopping(patience=-1), ValueError, "patience: expected an int >= 0, got -1"),
+    (lambda: callbacks.EarlyStopping(min_delta="0"), TypeError, "min_delta: expected a number, got str"),
+    (lambda: callbacks.EarlyStopping(monitor=None), TypeError, "monitor: expected a str, got NoneType"),
+    (lambda: callbacks.ReduceLROnPlateau(factor="0.5"), TypeError, "factor: expected a number, got str"),
+    (lambda: callbacks.ReduceLROnPlateau(factor=1.0), ValueError, "factor: expected 0 < factor < 1, got 1.0"),
+    (lambda: callbacks.ReduceLROnPlateau(cooldown=-1), ValueError, "cooldown: expected an int >= 0, got -1"),
+    (lambda: callbacks.ReduceLROnPlateau(min_lr=-1.0), ValueError, "min_lr: expected a finite value >= 0, got -1.0"),
+    (lambda: callbacks.ExponentialMovingAverage(decay=1), ValueError, "decay: expected 0 < decay < 1, got 1"),
+    (lambda: callbacks.LearningRateScheduler(0.1), TypeError, "schedule: expected a callable"),
+    (lambda: callbacks.ModelCheckpoint(3), TypeError, "filepath: expected a str or path, got int"),
+    (lambda: callbacks.CSVLogger(None), TypeError, "filename: expected a str or path, got NoneType"),
+]
+
+
+@pytest.mark.parametrize("make,error,match", BAD_ARGUMENTS, ids=[m for _, _, m in BAD_ARGUMENTS])
+def test_constructors_name_the_bad_argument(make, error, match):
+    with pytest.raises(error, match=f"^{match}"):
+        make()
+
+
+def test_numpy_scalars_are_numbers():
+    adam = Adam(np.float32(1e-3), beta_1=np.float64(0.8), epsilon=np.float32(1e-6))
+    cfg = adam.get_config()
+    assert type(cfg["learning_rate"]) is float and math.isclose(cfg["learning_rate"], 1e-3, rel_tol=1e-6)
+    assert type(cfg["beta_1"]) is float and type(cfg["epsilon"]) is float
+    assert SGD(momentum=np.float32(0.5)).get_config()["momentum"] == 0.5
+    assert regularizers.l2(np.float32(0.25)).l2 == 0.25
+    assert constraints.MaxNorm(np.int64(3)).max_value == 3.0
+    assert schedules.StepDecay(np.float32(0.5), step_size=np.int64(10))(10) == 0.25
+    assert Dense(np.int64(3), lr_multiplier=np.float32(0.5)).lr_multiplier == 0.5
+    dropout = Dropout(np.float32(0.5), seed=np.uint64(2**63))
+    assert dropout.rate == 0.5 and type(dropout.seed) is int and dropout.seed == 2**63
+    assert GaussianNoise(np.float32(0.5), seed=np.int32(7)).get_config()["seed"] == 7
+    assert PReLU(alpha_initializer=np.float32(0.5)).alpha_initializer.value == 0.5
+    assert callbacks.EarlyStopping(patience=np.int64(2)).patience == 2
+
+
+def test_numpy_seeded_layers_save(tmp_path):
+    x, y = data()
+    model = Sequential([Dense(8, input_shape=(4,)), Dropout(0.25, seed=np.int64(5)),
+                        GaussianNoise(0.1, seed=np.uint32(6)), Dense(3, activation="softmax")], seed=1)
+    model.compile(loss="sparse_categorical_crossentropy", optimizer=Adam(np.float32(0.01)))
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(tmp_path / "m.safetensors")
+    np.testing.assert_array_equal(load_model(tmp_path / "m.safetensors").predict(x), model.predict(x))

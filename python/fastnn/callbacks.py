@@ -13,6 +13,8 @@ import os
 
 import numpy as np
 
+from ._checks import integer, number
+
 
 class Callback:
     """Base class; override the hooks you need."""
@@ -43,11 +45,14 @@ class _Monitor:
     """Tracks the best value of a logged metric (``min`` for losses, ``max`` for accuracies)."""
 
     def __init__(self, monitor, mode, min_delta):
+        if not isinstance(monitor, str):
+            raise TypeError(f"monitor: expected a str, got {type(monitor).__name__}")
+        min_delta = abs(number("min_delta", min_delta))
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"mode: expected 'auto', 'min' or 'max', got {mode!r}")
         if mode == "auto":
             mode = "max" if "acc" in monitor else "min"
-        self.monitor, self.mode, self.min_delta = monitor, mode, abs(min_delta)
+        self.monitor, self.mode, self.min_delta = monitor, mode, min_delta
         self.reset()
 
     def reset(self):
@@ -75,7 +80,7 @@ class EarlyStopping(Callback):
 
     def __init__(self, monitor="val_loss", patience=0, min_delta=0.0, mode="auto", restore_best_weights=False):
         self._m = _Monitor(monitor, mode, min_delta)
-        self.patience, self.restore_best_weights = patience, restore_best_weights
+        self.patience, self.restore_best_weights = integer("patience", patience, lo=0), restore_best_weights
 
     def on_train_begin(self, logs=None):
         self.wait, self.best_epoch, self.best_weights, self.stopped_epoch = 0, None, None, None
@@ -106,7 +111,7 @@ class ModelCheckpoint(Callback):
     """
 
     def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto"):
-        self.filepath = os.fspath(filepath)
+        self.filepath = _path("filepath", filepath)
         self._m = _Monitor(monitor, mode, 0.0)
         self.save_best_only = save_best_only
 
@@ -134,6 +139,8 @@ class LearningRateScheduler(Callback):
     """Set the learning rate at each epoch's start to ``schedule(epoch, lr)``."""
 
     def __init__(self, schedule):
+        if not callable(schedule):
+            raise TypeError(f"schedule: expected a callable (epoch, lr) -> lr, got {type(schedule).__name__}")
         self.schedule = schedule
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -149,10 +156,10 @@ class ReduceLROnPlateau(Callback):
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, min_delta=1e-4, cooldown=0, min_lr=0.0,
                  mode="auto"):
-        if not 0 < factor < 1:
-            raise ValueError(f"factor: expected 0 < factor < 1, got {factor}")
+        self.factor = number("factor", factor, lo=0, hi=1, lo_open=True, hi_open=True)
         self._m = _Monitor(monitor, mode, min_delta)
-        self.factor, self.patience, self.cooldown, self.min_lr = factor, patience, cooldown, min_lr
+        self.patience, self.cooldown = integer("patience", patience, lo=0), integer("cooldown", cooldown, lo=0)
+        self.min_lr = number("min_lr", min_lr, lo=0)
 
     def on_train_begin(self, logs=None):
         self.wait = self.cooldown_left = 0  # like Keras, a reused callback starts afresh
@@ -194,7 +201,7 @@ class CSVLogger(Callback):
     """Append each epoch's logs as a row of a CSV file."""
 
     def __init__(self, filename, separator=",", append=False):
-        self.filename, self.separator, self.append = os.fspath(filename), separator, append
+        self.filename, self.separator, self.append = _path("filename", filename), separator, append
 
     def on_train_begin(self, logs=None):
         exists = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0
@@ -224,9 +231,7 @@ class ExponentialMovingAverage(Callback):
     """
 
     def __init__(self, decay=0.999):
-        if not 0 < decay < 1:
-            raise ValueError(f"decay: expected 0 < decay < 1, got {decay}")
-        self.decay = decay
+        self.decay = number("decay", decay, lo=0, hi=1, lo_open=True, hi_open=True)
 
     def on_train_begin(self, logs=None):
         m = self.model
@@ -239,6 +244,13 @@ class ExponentialMovingAverage(Callback):
         xp.subtract(w, avg, out=self._diff)  # avg += (1 - decay) (w - avg), without temporaries
         self._diff *= 1.0 - self.decay
         avg += self._diff
+
+
+def _path(name, value):
+    """A file path argument as a str (or bytes, from an os.PathLike that gives bytes)."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name}: expected a str or path, got {type(value).__name__}")
+    return os.fspath(value)
 
 
 def history_plot(history, path):

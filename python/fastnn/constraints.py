@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from . import ops
+from ._checks import number
 
 
 class MaxNorm:
@@ -9,9 +10,7 @@ class MaxNorm:
     (Srivastava et al., used with dropout). Units are the last axis of the kernel."""
 
     def __init__(self, max_value=2.0):
-        if not max_value > 0:
-            raise ValueError(f"max_value: expected a value > 0, got {max_value!r}")
-        self.max_value = float(max_value)
+        self.max_value = number("max_value", max_value, lo=0, lo_open=True)
 
     def apply(self, w, backend):
         ops.max_norm_project(w, self.max_value, backend=backend)

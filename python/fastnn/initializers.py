@@ -7,6 +7,8 @@ their inputs.
 """
 import numpy as np
 
+from ._checks import number
+
 
 class Initializer:
     """Base class: subclasses implement ``sample``."""
@@ -33,7 +35,7 @@ class Ones(Initializer):
 
 class Constant(Initializer):
     def __init__(self, value=0.0):
-        self.value = float(value)
+        self.value = number("value", value)
 
     def sample(self, shape, fan_in, fan_out, rng):
         return np.full(shape, self.value)
@@ -43,7 +45,7 @@ class RandomNormal(Initializer):
     """Small Gaussian weights: N(mean, stddev^2)."""
 
     def __init__(self, mean=0.0, stddev=0.05):
-        self.mean, self.stddev = float(mean), float(stddev)
+        self.mean, self.stddev = number("mean", mean), number("stddev", stddev, lo=0)
 
     def sample(self, shape, fan_in, fan_out, rng):
         return rng.normal(self.mean, self.stddev, shape)
@@ -53,7 +55,8 @@ class RandomUniform(Initializer):
     """Small uniform weights in [minval, maxval)."""
 
     def __init__(self, minval=-0.05, maxval=0.05):
-        self.minval, self.maxval = float(minval), float(maxval)
+        self.minval = number("minval", minval)
+        self.maxval = number("maxval", maxval, lo=self.minval)
 
     def sample(self, shape, fan_in, fan_out, rng):
         return rng.uniform(self.minval, self.maxval, shape)

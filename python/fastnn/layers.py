@@ -10,12 +10,12 @@ Shapes passed to ``build`` exclude the batch axis.
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
-
-import numpy as np
 
 from . import constraints as fconstraints
 from . import initializers, ops
+from ._checks import integer, number
 from .backend import Buffers
 from . import regularizers as fregularizers
 
@@ -53,11 +53,9 @@ class Layer:
 
     def __init__(self, name=None, input_shape=None, trainable=True, lr_multiplier=1.0, activity_regularizer=None):
         self.name = name
-        self.input_shape = None if input_shape is None else tuple(input_shape)
+        self.input_shape = None if input_shape is None else _shape("input_shape", input_shape)
         self.trainable = trainable  # False freezes the parameters (and puts batch norm in inference mode)
-        if not lr_multiplier >= 0:
-            raise ValueError(f"lr_multiplier: expected a value >= 0, got {lr_multiplier!r}")
-        self.lr_multiplier = float(lr_multiplier)  # scales the learning rate of this layer (fine-tuning)
+        self.lr_multiplier = number("lr_multiplier", lr_multiplier, lo=0)  # scales this layer's rate (fine-tuning)
         self.activity_regularizer = fregularizers.get(activity_regularizer)
         self.output_shape = None
         self.specs: list[ParamSpec] = []
@@ -106,6 +104,16 @@ class Layer:
         return cfg
 
 
+def _shape(name, shape):
+    """A shape without the batch axis: a tuple of positive ints."""
+    expected = f"{name}: expected a tuple of positive ints, got"
+    if not isinstance(shape, (tuple, list)):
+        raise TypeError(f"{expected} {type(shape).__name__}")
+    if not shape or not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and d > 0 for d in shape):
+        raise ValueError(f"{expected} {shape!r}")
+    return tuple(int(d) for d in shape)
+
+
 def _prod(shape):
     n = 1
     for s in shape:
@@ -131,7 +139,7 @@ class _Activated(Layer):
     def __init__(self, activation=None, alpha=ops.activation.LEAKY_RELU_ALPHA, **kwargs):
         super().__init__(**kwargs)
         self.activation = _check_activation(activation)
-        self.alpha = alpha
+        self.alpha = number("alpha", alpha)
         self.logits_only = False
 
     def activate(self, z):
@@ -208,9 +216,7 @@ class Dense(_KernelLayer):
 
     def __init__(self, units, activation=None, **kwargs):
         super().__init__(activation=activation, **kwargs)
-        if not isinstance(units, int) or units < 1:
-            raise ValueError(f"units: expected a positive int, got {units!r}")
-        self.units = units
+        self.units = integer("units", units, lo=1)
 
     def build(self, input_shape):
         if len(input_shape) != 1:
@@ -290,12 +296,13 @@ def registry():
     return out
 
 
-def _pair(v, name):
-    """An int or a pair of ints -> a pair of positive ints."""
-    pair = (v, v) if isinstance(v, int) else tuple(v)
-    if len(pair) != 2 or not all(isinstance(p, int) and p > 0 for p in pair):
-        raise ValueError(f"{name}: expected a positive int or a pair of them, got {v!r}")
-    return pair
+def _pair(v, name, lo=1, expected="a positive int or a pair of them"):
+    """An int or a pair of ints -> a pair of ints >= ``lo``."""
+    pair = tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+    if len(pair) != 2 or not all(isinstance(p, numbers.Integral) and not isinstance(p, bool) and p >= lo
+                                 for p in pair):
+        raise ValueError(f"{name}: expected {expected}, got {v!r}")
+    return tuple(int(p) for p in pair)
 
 
 class Conv2D(_KernelLayer):
@@ -314,15 +321,14 @@ class Conv2D(_KernelLayer):
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1, activation=None, **kwargs):
         super().__init__(activation=activation, **kwargs)
-        if not isinstance(filters, int) or filters < 1:
-            raise ValueError(f"filters: expected a positive int, got {filters!r}")
-        self.filters = filters
+        self.filters = integer("filters", filters, lo=1)
         self.kernel_size = _pair(kernel_size, "kernel_size")
         self.strides = _pair(strides, "strides")
         self.dilation_rate = _pair(dilation_rate, "dilation_rate")
         if isinstance(padding, str) and padding not in ("valid", "same"):
             raise ValueError(f"padding: expected 'valid', 'same' or ints, got {padding!r}")
-        self.padding = padding if isinstance(padding, str) else _pair_nonneg(padding)
+        self.padding = padding if isinstance(padding, str) else _pair(
+            padding, "padding", lo=0, expected="'valid', 'same', an int >= 0 or a pair of them")
 
     def _geometry(self):
         return dict(stride=self.strides, padding=self.padding, dilation=self.dilation_rate)
@@ -362,13 +368,6 @@ class Conv2D(_KernelLayer):
                 "strides": list(self.strides),
                 "padding": self.padding if isinstance(self.padding, str) else list(self.padding),
                 "dilation_rate": list(self.dilation_rate)}
-
-
-def _pair_nonneg(v):
-    pair = (v, v) if isinstance(v, int) else tuple(v)
-    if len(pair) != 2 or not all(isinstance(p, int) and p >= 0 for p in pair):
-        raise ValueError(f"padding: expected 'valid', 'same', an int >= 0 or a pair of them, got {v!r}")
-    return pair
 
 
 class _Pool2D(Layer):
@@ -449,11 +448,8 @@ class BatchNormalization(Layer):
 
     def __init__(self, momentum=0.99, epsilon=1e-3, **kwargs):
         super().__init__(**kwargs)
-        if not 0 <= momentum <= 1:
-            raise ValueError(f"momentum: expected a value in [0, 1], got {momentum!r}")
-        if not epsilon > 0:
-            raise ValueError(f"epsilon: expected a value > 0, got {epsilon!r}")
-        self.momentum, self.epsilon = momentum, epsilon
+        self.momentum = number("momentum", momentum, lo=0, hi=1)
+        self.epsilon = number("epsilon", epsilon, lo=0, lo_open=True)
 
     def build(self, input_shape):
         c = input_shape[-1]
@@ -491,6 +487,11 @@ class BatchNormalization(Layer):
         return {**super().get_config(), "momentum": self.momentum, "epsilon": self.epsilon}
 
 
+def _seed(seed):
+    """A random layer's own seed: None (derive one from the model's) or an int the kernels take."""
+    return None if seed is None else integer("seed", seed, lo=0, hi=2**64 - 1, expected="an int in [0, 2**64)")
+
+
 def _layer_seed(layer):
     """A random layer's seed: its own, or one derived from the model's seed and the layer's position."""
     return layer.seed if layer.seed is not None else (layer.model.seed * 1_000_003 + layer.index) % 2**63
@@ -507,9 +508,8 @@ class Dropout(Layer):
 
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if not 0 <= rate < 1:
-            raise ValueError(f"rate: expected 0 <= rate < 1, got {rate!r}")
-        self.rate, self.seed = rate, seed
+        self.rate = number("rate", rate, lo=0, hi=1, hi_open=True)
+        self.seed = _seed(seed)
 
     def forward(self, x, training):
         self._active = training and self.rate > 0
@@ -538,9 +538,8 @@ class GaussianNoise(Layer):
 
     def __init__(self, stddev, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(stddev, bool) or not isinstance(stddev, (int, float, np.number)) or not 0 <= stddev < np.inf:
-            raise ValueError(f"stddev: expected a finite value >= 0, got {stddev!r}")
-        self.stddev, self.seed = stddev, seed
+        self.stddev = number("stddev", stddev, lo=0)
+        self.seed = _seed(seed)
 
     def forward(self, x, training):
         if not training or self.stddev == 0:
@@ -581,8 +580,8 @@ class LeakyReLU(_FixedActivation):
     kind = "leaky_relu"
 
     def __init__(self, negative_slope=0.3, **kwargs):
-        super().__init__(alpha=negative_slope, **kwargs)
-        self.negative_slope = negative_slope
+        self.negative_slope = number("negative_slope", negative_slope, lo=0)
+        super().__init__(alpha=self.negative_slope, **kwargs)
 
     def get_config(self):
         return {**super().get_config(), "negative_slope": self.negative_slope}
@@ -600,8 +599,9 @@ class PReLU(Layer):
 
     def __init__(self, alpha_initializer=0.25, **kwargs):
         super().__init__(**kwargs)
+        is_number = isinstance(alpha_initializer, numbers.Real) and not isinstance(alpha_initializer, bool)
         self.alpha_initializer = initializers.get(
-            initializers.Constant(alpha_initializer) if isinstance(alpha_initializer, (int, float)) else alpha_initializer)
+            initializers.Constant(alpha_initializer) if is_number else alpha_initializer)
 
     def build(self, input_shape):
         self.add_weight("alpha", (input_shape[-1],), self.alpha_initializer, is_bias=True)

@@ -8,9 +8,9 @@ with regularization folded into the same pass; see
 from __future__ import annotations
 
 import json
-import math
 
 from . import ops, schedules
+from ._checks import number
 
 
 class Optimizer:
@@ -21,9 +21,8 @@ class Optimizer:
 
     def __init__(self, learning_rate, **hyper):
         if not callable(learning_rate):
-            if not isinstance(learning_rate, (int, float)) or not math.isfinite(learning_rate) or learning_rate <= 0:
-                raise ValueError(f"learning_rate: expected a positive number or a schedule, got {learning_rate!r}")
-            learning_rate = float(learning_rate)
+            learning_rate = number("learning_rate", learning_rate, lo=0, lo_open=True,
+                                   expected="a positive number or a schedule")
         self.learning_rate = learning_rate
         self.hyper = hyper
         self.iterations = 0  # steps taken
@@ -90,11 +89,10 @@ class SGD(Optimizer):
     """
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, averaged=False):
-        if not 0 <= momentum < 1:
-            raise ValueError(f"momentum: expected 0 <= momentum < 1, got {momentum}")
+        momentum = _decay("momentum", momentum)
         if nesterov and momentum == 0:
             raise ValueError("nesterov: needs momentum > 0")
-        super().__init__(learning_rate, rho=float(momentum))
+        super().__init__(learning_rate, rho=momentum)
         self.momentum, self.nesterov, self.averaged = momentum, nesterov, averaged
         self.kind = ("nesterov" if nesterov else "momentum_avg" if averaged else "momentum") if momentum else "sgd"
 
@@ -108,7 +106,7 @@ class Adagrad(Optimizer):
     kind = "adagrad"
 
     def __init__(self, learning_rate=0.01, epsilon=1e-7):
-        super().__init__(learning_rate, eps=float(epsilon))
+        super().__init__(learning_rate, eps=_epsilon(epsilon))
 
     def _args(self):
         return {"epsilon": self.hyper["eps"]}
@@ -120,8 +118,7 @@ class Adadelta(Optimizer):
     kind = "adadelta"
 
     def __init__(self, learning_rate=1.0, rho=0.95, epsilon=1e-7):
-        _check_decay("rho", rho)
-        super().__init__(learning_rate, rho=float(rho), eps=float(epsilon))
+        super().__init__(learning_rate, rho=_decay("rho", rho), eps=_epsilon(epsilon))
 
     def _args(self):
         return {"rho": self.hyper["rho"], "epsilon": self.hyper["eps"]}
@@ -133,8 +130,7 @@ class RMSprop(Optimizer):
     kind = "rmsprop"
 
     def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7):
-        _check_decay("rho", rho)
-        super().__init__(learning_rate, rho=float(rho), eps=float(epsilon))
+        super().__init__(learning_rate, rho=_decay("rho", rho), eps=_epsilon(epsilon))
 
     def _args(self):
         return {"rho": self.hyper["rho"], "epsilon": self.hyper["eps"]}
@@ -146,9 +142,8 @@ class Adam(Optimizer):
     kind = "adam"
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
-        _check_decay("beta_1", beta_1)
-        _check_decay("beta_2", beta_2)
-        super().__init__(learning_rate, rho=float(beta_1), beta2=float(beta_2), eps=float(epsilon))
+        super().__init__(learning_rate, rho=_decay("beta_1", beta_1), beta2=_decay("beta_2", beta_2),
+                         eps=_epsilon(epsilon))
 
     def _args(self):
         return {"beta_1": self.hyper["rho"], "beta_2": self.hyper["beta2"], "epsilon": self.hyper["eps"]}
@@ -160,18 +155,22 @@ class AdamW(Adam):
     kind = "adamw"
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
-        if weight_decay < 0:
-            raise ValueError(f"weight_decay: expected a value >= 0, got {weight_decay}")
+        weight_decay = number("weight_decay", weight_decay, lo=0)
         super().__init__(learning_rate, beta_1, beta_2, epsilon)
-        self.hyper["weight_decay"] = float(weight_decay)
+        self.hyper["weight_decay"] = weight_decay
 
     def _args(self):
         return {**super()._args(), "weight_decay": self.hyper["weight_decay"]}
 
 
-def _check_decay(name, value):
-    if not 0 <= value < 1:
-        raise ValueError(f"{name}: expected 0 <= {name} < 1, got {value}")
+def _decay(name, value):
+    """A moving-average decay (momentum, rho, beta): a float in [0, 1)."""
+    return number(name, value, lo=0, hi=1, hi_open=True)
+
+
+def _epsilon(value):
+    """The epsilon added to a denominator: a float > 0, or the first steps could divide by zero."""
+    return number("epsilon", value, lo=0, lo_open=True)
 
 
 _BY_NAME = {"sgd": SGD, "adagrad": Adagrad, "adadelta": Adadelta, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW}

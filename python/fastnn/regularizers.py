@@ -8,17 +8,14 @@ its gradient is added to the backward signal.
 """
 from __future__ import annotations
 
-import math
+from ._checks import number
 
 
 class Regularizer:
     """Elastic-net penalty ``l1 * sum|w| + l2 * sum w^2``."""
 
     def __init__(self, l1=0.0, l2=0.0):
-        for name, v in (("l1", l1), ("l2", l2)):
-            if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                raise ValueError(f"{name}: expected a finite value >= 0, got {v!r}")
-        self.l1, self.l2 = float(l1), float(l2)
+        self.l1, self.l2 = number("l1", l1, lo=0), number("l2", l2, lo=0)
 
     @property
     def grad_coefficients(self):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 
+from ._checks import integer, number
+
 
 _BY_NAME = {}  # every Schedule subclass by class name, users' own included, filled as they are defined
 
@@ -35,9 +37,7 @@ class Schedule:
 
 
 def _positive(name, value):
-    if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name}: expected a positive number, got {value!r}")
-    return value
+    return number(name, value, lo=0, lo_open=True)
 
 
 class StepDecay(Schedule):
@@ -46,7 +46,7 @@ class StepDecay(Schedule):
     def __init__(self, initial_learning_rate, factor=0.5, step_size=1000):
         self.initial_learning_rate = _positive("initial_learning_rate", initial_learning_rate)
         self.factor = _positive("factor", factor)
-        self.step_size = int(_positive("step_size", step_size))
+        self.step_size = integer("step_size", step_size, lo=1)
 
     def __call__(self, step):
         return self.initial_learning_rate * self.factor ** (step // self.step_size)
@@ -71,9 +71,7 @@ class InverseTimeDecay(Schedule):
 
     def __init__(self, initial_learning_rate, k):
         self.initial_learning_rate = _positive("initial_learning_rate", initial_learning_rate)
-        if k < 0:
-            raise ValueError(f"k: expected a value >= 0, got {k}")
-        self.k = k
+        self.k = number("k", k, lo=0)
 
     def __call__(self, step):
         return self.initial_learning_rate / (1 + self.k * step)
