@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from fastnn import (SGD, Adadelta, Adagrad, Adam, AdamW, BatchNormalization, Conv2D, Dense, Dropout, GaussianNoise,
-                    LeakyReLU, PReLU, RMSprop, Sequential, callbacks, constraints, initializers, load_model,
-                    optimizers, regularizers, schedules)
+                    LeakyReLU, PReLU, RMSprop, Sequential, callbacks, constraints, initializers, layers,
+                    load_model, optimizers, regularizers, schedules)
 
 
 def data(n=48, seed=0):
@@ -245,3 +245,19 @@ def test_numpy_seeded_layers_save(tmp_path):
     model.fit(x, y, epochs=1, verbose=0)
     model.save(tmp_path / "m.safetensors")
     np.testing.assert_array_equal(load_model(tmp_path / "m.safetensors").predict(x), model.predict(x))
+
+
+# -- Docstrings on the public API ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("obj", [
+    regularizers.get, regularizers.Regularizer.get_config, constraints.get, constraints.max_norm,
+    constraints.MaxNorm.apply, constraints.MaxNorm.get_config, initializers.Zeros, initializers.Ones,
+    initializers.Constant, initializers.Initializer.sample, initializers.Initializer.get_config,
+    optimizers.Optimizer.get_config, optimizers.Optimizer.current_learning_rate, schedules.Schedule.get_config,
+    callbacks.Callback.set_model, callbacks.Callback.on_train_begin, callbacks.Callback.on_train_end,
+    callbacks.Callback.on_epoch_begin, callbacks.Callback.on_epoch_end, callbacks.Callback.on_train_batch_end,
+    layers.Layer.attach, layers.Layer.add_weight, layers.Layer.forward, layers.Layer.backward,
+], ids=lambda o: o.__qualname__)
+def test_public_api_has_docstrings(obj):
+    assert obj.__doc__ and obj.__doc__.strip()

@@ -23,22 +23,23 @@ class Callback:
     wants_batch_loss = False
 
     def set_model(self, model):
+        """Called by ``fit`` before training: the model this callback watches."""
         self.model = model
 
     def on_train_begin(self, logs=None):
-        pass
+        """Called once when ``fit`` starts."""
 
     def on_train_end(self, logs=None):
-        pass
+        """Called once when ``fit`` ends, also after an early stop."""
 
     def on_epoch_begin(self, epoch, logs=None):
-        pass
+        """Called before each epoch (``epoch`` counts from 0 across resumed runs)."""
 
     def on_epoch_end(self, epoch, logs=None):
-        pass
+        """Called after each epoch with its ``logs``: loss, metrics and their ``val_`` versions."""
 
     def on_train_batch_end(self, batch, logs=None):
-        pass
+        """Called after each training step; ``logs['loss']`` only when ``wants_batch_loss``."""
 
 
 class _Monitor:

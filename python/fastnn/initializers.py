@@ -17,23 +17,31 @@ class Initializer:
         return np.asarray(self.sample(shape, fan_in, fan_out, rng), dtype=dtype)
 
     def sample(self, shape, fan_in, fan_out, rng):
+        """Float64 values of ``shape`` for a weight with these fans, drawn from the numpy Generator ``rng``."""
         raise NotImplementedError
 
     def get_config(self):
+        """``{'class_name': ..., **constructor arguments}``: what ``get`` rebuilds this initializer from."""
         return {"class_name": type(self).__name__, **self.__dict__}
 
 
 class Zeros(Initializer):
+    """All zeros (the default for biases)."""
+
     def sample(self, shape, fan_in, fan_out, rng):
         return np.zeros(shape)
 
 
 class Ones(Initializer):
+    """All ones (batch norm's gamma and moving variance)."""
+
     def sample(self, shape, fan_in, fan_out, rng):
         return np.ones(shape)
 
 
 class Constant(Initializer):
+    """Every value ``value``."""
+
     def __init__(self, value=0.0):
         self.value = number("value", value)
 

@@ -68,6 +68,7 @@ class Layer:
 
     # -- building -------------------------------------------------------------
     def attach(self, backend, dtype):
+        """Place the layer on the model's backend and dtype (before ``build``)."""
         self.backend, self.dtype = backend, dtype
 
     def build(self, input_shape):
@@ -76,6 +77,7 @@ class Layer:
 
     def add_weight(self, name, shape, initializer, fan_in=1, fan_out=1, is_bias=False, regularizer=None,
                    constraint=None, trainable=True):
+        """Declare a parameter (in ``build``); the model allocates it and hands the layer a view."""
         self.specs.append(ParamSpec(name, tuple(shape), initializers.get(initializer), fan_in, fan_out, is_bias,
                                     fregularizers.get(regularizer), fconstraints.get(constraint), trainable))
 
@@ -85,9 +87,11 @@ class Layer:
 
     # -- computing --------------------------------------------------------------
     def forward(self, x, training):
+        """The layer's output for a batch ``x``; ``training`` selects dropout/batch-statistics behaviour."""
         raise NotImplementedError
 
     def backward(self, dy):
+        """dx from dy for the last ``forward``, writing parameter gradients into ``self.grads``."""
         raise NotImplementedError
 
     def count_params(self, trainable=None):

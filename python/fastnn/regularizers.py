@@ -33,6 +33,7 @@ class Regularizer:
         return total
 
     def get_config(self):
+        """Constructor arguments that rebuild this regularizer (saved with the model)."""
         return {"l1": self.l1, "l2": self.l2}
 
     def __repr__(self):
@@ -55,6 +56,7 @@ def l1_l2(l1=0.01, l2=0.01):
 
 
 def get(reg):
+    """A regularizer from an instance, its ``get_config()`` dict, or None (no penalty)."""
     if reg is None or isinstance(reg, Regularizer):
         return reg
     if isinstance(reg, dict):
