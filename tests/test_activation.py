@@ -40,6 +40,14 @@ def test_activation_in_place_backward(rng):
     assert_close(da, expected)
 
 
+def test_relu_propagates_nan(backend):
+    """max(z, 0) of NaN is NaN, as in numpy, in the activation and in dense's fused epilogue."""
+    z = to_backend(backend, np.array([np.nan, -1.0, 2.0]))
+    np.testing.assert_array_equal(to_numpy(ops.activation_forward("relu", z, backend=backend)), [np.nan, 0, 2])
+    x, W = to_backend(backend, np.array([[np.nan, 1.0]]), np.ones((2, 2)))
+    assert np.isnan(to_numpy(ops.dense_forward(x, W, activation="relu", backend=backend))).all()
+
+
 def test_activation_bad_input():
     z = np.ones(4)
     with pytest.raises(ValueError, match="kind: unknown activation 'gelu'"):

@@ -293,6 +293,10 @@ X, K = (2, 6, 6, 3), (3, 3, 3, 4)
         (X, K, dict(stride=1.5), TypeError, "stride: expected a positive int"),
         (X, K, dict(stride=(1, 2, 3)), TypeError, "stride: expected"),
         (X, K, dict(dilation=0), ValueError, "dilation: expected a positive int"),
+        # Sizes past 2**31 - 1 would overflow the window arithmetic (a 2**62 dilation read the wrong tap).
+        (X, K, dict(dilation=2**62, padding="same"), ValueError, r"dilation: .* \(at most 2\*\*31 - 1\)"),
+        (X, K, dict(padding=2**63 - 1), ValueError, r"padding: .* \(at most 2\*\*31 - 1\)"),
+        (X, K, dict(stride=2**70), ValueError, r"stride: .* \(at most 2\*\*31 - 1\)"),
         (X, K, dict(padding="full"), ValueError, "padding: expected 'valid', 'same', an int >= 0 or a pair"),
         (X, K, dict(padding=-1), ValueError, "padding: expected"),
         (X, K, dict(padding=None), TypeError, "padding: expected"),

@@ -119,6 +119,11 @@ def test_dropout_inference_and_p0_are_identity(rng):
     np.testing.assert_array_equal(ops.dropout_forward(x, 0.0, seed=1, step=2), x)
     np.testing.assert_array_equal(ops.dropout_backward(x, 0.0, seed=1, step=2), x)
     assert ops.dropout_mask((100,), 0.0, 1, 2).all()
+    # The inference copy checks out like the training path (numpy would broadcast and truncate).
+    with pytest.raises(ValueError, match=r"y: expected shape \(6, 5\) like x, got \(2, 6, 5\)"):
+        ops.dropout_forward(x, 0.5, seed=1, step=2, training=False, out=np.empty((2, 6, 5)))
+    with pytest.raises(TypeError, match="y: expected dtype float64 like x"):
+        ops.dropout_forward(x, 0.5, seed=1, step=2, training=False, out=np.empty((6, 5), np.int8))
 
 
 def test_dropout_in_place_and_deterministic(rng):

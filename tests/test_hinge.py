@@ -3,7 +3,7 @@ import pytest
 
 import fastnn
 from fastnn import Dense, Sequential, ops, reference as ref
-from conftest import R, assert_close, numerical_grad, to_backend
+from conftest import R, assert_close, numerical_grad, to_backend, to_numpy
 
 
 @pytest.mark.parametrize("M,C", [(1, 2), (7, 3), (64, 10), (33, 101)])
@@ -22,6 +22,13 @@ def test_hinge_gradient_matches_central_differences(rng):
     target = np.array([0, 3, 1, 1, 2])
     num = numerical_grad(lambda: float(ops.hinge_forward(scores, target).mean()), scores)
     np.testing.assert_allclose(ops.hinge_backward(scores, target), num, rtol=1e-6, atol=1e-9)
+
+
+def test_hinge_loss_of_a_nan_score_is_nan(backend):
+    scores = to_backend(backend, np.array([[np.nan, 0.0, 0.0], [0.0, np.nan, 1.0]]))
+    loss = to_numpy(ops.hinge_forward(scores, to_backend(backend, np.array([0, 0])), backend=backend))
+    assert np.isnan(loss).all()  # the true class's score, or a wrong class's, is NaN
+    np.testing.assert_array_equal(loss, ref.hinge_forward(to_numpy(scores), np.array([0, 0])))
 
 
 def test_hinge_bad_targets():

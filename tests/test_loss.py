@@ -33,6 +33,15 @@ def test_loss_gradients_are_numerical_gradients(name, rng):
     np.testing.assert_allclose(bwd(x, t), numerical_grad(lambda: fwd(x, t).mean(), x), rtol=1e-6, atol=1e-10)
 
 
+def test_loss_gradients_reject_an_empty_batch():
+    empty, labels = np.ones((0, 3)), np.zeros(0, np.int64)
+    for fn, args, name in [(ops.mse_backward, (empty, empty), "pred"), (ops.bce_logits_backward, (empty, empty), "logits"),
+                           (ops.hinge_backward, (empty, labels), "scores"),
+                           (ops.softmax_cross_entropy_backward, (empty, labels), "probs")]:
+        with pytest.raises(ValueError, match=f"{name}: expected a non-empty array, got shape \\(0, 3\\)"):
+            fn(*args)
+
+
 def test_loss_bad_input():
     with pytest.raises(ValueError, match=r"target: expected shape \(2, 3\) like pred"):
         ops.mse_forward(np.ones((2, 3)), np.ones((3, 2)))

@@ -79,3 +79,31 @@ def test_optimizer_bad_input():
         ops.optimizer_update("sgd", w, g, lr=0.1, step=0)
     with pytest.raises(ValueError, match="max_norm: expected a value > 0"):
         ops.max_norm_project(np.ones((2, 2)), 0.0)
+
+
+def test_optimizer_rejects_decays_of_one_or_more(backend):
+    """A decay >= 1 never forgets (RMSProp then returned NaN, Adam stepped the wrong way)."""
+    w, g, s1, s2 = (to_backend(backend, np.ones(4)) for _ in range(4))
+    for kind, hyper, name in [("adam", {"rho": 1.5, "beta2": 0.999}, "rho"), ("rmsprop", {"rho": 3.0}, "rho"),
+                              ("momentum", {"rho": 1.0}, "rho"), ("adam", {"rho": 0.9, "beta2": 1.0}, "beta2")]:
+        with pytest.raises(ValueError, match=f"{name}: expected 0 <= {name} < 1"):
+            ops.optimizer_update(kind, w, g, s1, s2, lr=0.1, eps=1e-7, step=1, backend=backend, **hyper)
+    np.testing.assert_array_equal(to_numpy(w), np.ones(4))
+
+
+def test_optimizer_state_updated_in_place_must_be_contiguous():
+    """A strided w (or state) would be updated in a copy, silently: it is an error instead."""
+    w, g = np.ones(8), np.ones(4)
+    with pytest.raises(ValueError, match="w: expected a C-contiguous array of the backend"):
+        ops.optimizer_update("sgd", w[::2], g, lr=0.5)
+    with pytest.raises(ValueError, match="s1: expected a C-contiguous array of the backend"):
+        ops.optimizer_update("momentum", w[:4], g, np.zeros(8)[::2], lr=0.5, rho=0.9)
+    ops.optimizer_update("sgd", w[:4], g[::-1], lr=0.5)  # g is only read: copied when strided
+    np.testing.assert_array_equal(w, [0.5] * 4 + [1] * 4)
+
+
+def test_max_norm_project_sizes_do_not_overflow():
+    import fastnn
+
+    with pytest.raises(ValueError, match=r"rows, cols: expected positive sizes with rows \* cols == w.size \(8\)"):
+        fastnn._C.max_norm_project(np.ones(8), 2**62 + 2, 4, 1.0)  # (2^62 + 2) * 4 wraps to 8

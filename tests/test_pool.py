@@ -147,6 +147,7 @@ def test_pool_numerical_gradients(rng):
         ((1, 4, 4, 2), dict(strides="2"), TypeError, "strides: expected a positive int"),
         ((1, 4, 4, 2), dict(padding="full"), ValueError, "padding: expected 'valid' or 'same', got 'full'"),
         ((1, 4, 4, 2), dict(padding=1), TypeError, "padding: expected 'valid' or 'same', got 1"),
+        ((1, 4, 4, 2), dict(strides=2**64), ValueError, r"strides: .* \(at most 2\*\*31 - 1\)"),
         ((4, 4, 2), {}, ValueError, "x: expected a 4-D array, got 3-D"),
         ((0, 4, 4, 2), {}, ValueError, "x: expected positive sizes"),
     ],

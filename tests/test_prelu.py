@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from fastnn import ops, reference as ref
-from conftest import R, assert_close, numerical_grad, to_backend
+from conftest import R, assert_close, numerical_grad, to_backend, to_numpy
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (5, 3), (2, 7, 9, 4), (300, 37)])
@@ -32,6 +32,12 @@ def test_prelu_slope_gradient_is_bit_identical_across_runs(backend, rng):
     a = np.full(17, 0.1, np.float32)
     runs = [np.asarray(ops.prelu_backward(*to_backend(backend, x, a, dy), backend=backend)[1]) for _ in range(2)]
     assert runs[0].tobytes() == runs[1].tobytes()
+
+
+def test_prelu_slope_gradient_counts_nan_inputs(backend):
+    """x = NaN is not > 0, so it feeds the slope's gradient on every backend (the GPU's skipped it)."""
+    x, a, dy = to_backend(backend, np.array([[np.nan], [-2.0]]), np.array([0.1]), np.ones((2, 1)))
+    assert np.isnan(to_numpy(ops.prelu_backward(x, a, dy, backend=backend)[1])).all()
 
 
 def test_prelu_bad_input():

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+import fastnn
 from fastnn import ops, reference as ref
 from conftest import RTOL, R, assert_close, to_backend, to_numpy
 
@@ -62,6 +63,18 @@ def test_softmax_cross_entropy_gradient_is_numerical_gradient(rng):
 
     probs, _ = ops.softmax_cross_entropy_forward(logits, target)
     np.testing.assert_allclose(ops.softmax_cross_entropy_backward(probs, target), numerical_grad(loss, logits), rtol=1e-6, atol=1e-9)
+
+
+def test_dtypes_are_matched_by_kind_and_size():
+    """np.longlong is int64 and a dtype may carry metadata: both are the dtypes they equal; a
+    byte-swapped array is not (the kernels read native order) and is named."""
+    logits = np.random.default_rng(0).standard_normal((3, 4))
+    expected = ops.softmax_cross_entropy_forward(logits, np.array([0, 3, 1]))[1]
+    for target in (np.array([0, 3, 1], np.longlong), np.array([0, 3, 1], np.dtype(np.int64, metadata={"a": 1}))):
+        np.testing.assert_array_equal(ops.softmax_cross_entropy_forward(logits, target)[1], expected)
+    swapped = logits.astype(logits.dtype.newbyteorder(">"))
+    with pytest.raises(TypeError, match="x: expected float32 or float64"):
+        fastnn._C.softmax_forward(swapped, np.empty((3, 4)))
 
 
 def test_softmax_cross_entropy_bad_targets():

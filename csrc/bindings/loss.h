@@ -31,6 +31,7 @@ void bind_elementwise_loss(py::module_& m, const std::string& name, const char* 
         Tensor x = tensor_arg<Dev>(x_, input), t = tensor_arg<Dev>(t_, "target"),
                dx = tensor_arg<Dev>(dx_, dinput, true);
         check_ndim(x, 2);
+        check_nonempty(x);
         check_same_shape(t, x);
         check_same_shape(dx, x);
         check_same_float({&x, &t, &dx});

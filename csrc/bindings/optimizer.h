@@ -4,6 +4,7 @@
 #include <string>
 
 #include "../ops/optimizer.h"
+#include "scalar_arg.h"
 #include "tensor_arg.h"
 
 namespace fastnn {
@@ -47,13 +48,17 @@ void bind_optimizer(py::module_& m) {
         for (auto [v, name] : {std::pair{lr, "lr"}, {rho, "rho"}, {beta2, "beta2"}, {eps, "eps"}, {l1, "l1"},
                                {l2, "l2"}, {weight_decay, "weight_decay"}})
           check_finite_nonneg(v, name);
+        // A decay of 1 or more never forgets (or grows without bound); Adam's
+        // bias correction 1 - rho^t would then be <= 0.
+        if (!(rho < 1)) throw ValueError("rho: expected 0 <= rho < 1, got " + short_float(rho));
+        if (!(beta2 < 1)) throw ValueError("beta2: expected 0 <= beta2 < 1, got " + short_float(beta2));
         if (step < 1) throw ValueError("step: expected the 1-based step number, got " + std::to_string(step));
         const double c1 = 1 - std::pow(rho, double(step)), c2 = 1 - std::pow(beta2, double(step));
         py::gil_scoped_release nogil;
         dispatch_float(w.dtype, [&](auto t) {
           using T = decltype(t);
           StepParams<T> p{T(lr), T(rho), T(beta2), T(eps), T(l1), T(l2), T(weight_decay),
-                          T(c1 > 0 ? 1 / c1 : 1), T(c2 > 0 ? 1 / std::sqrt(c2) : 1)};
+                          T(1 / c1), T(1 / std::sqrt(c2))};
           optimizer_update(Dev{}, kind, p, w.ptr<T>(), g.ptr<T>(), states >= 1 ? s1->ptr<T>() : nullptr,
                            states >= 2 ? s2->ptr<T>() : nullptr, w.numel());
         });
@@ -68,7 +73,7 @@ void bind_optimizer(py::module_& m) {
       [](py::handle w_, int64_t rows, int64_t cols, double max_norm) {
         Tensor w = tensor_arg<Dev>(w_, "w", true);
         check_float(w);
-        if (rows < 1 || cols < 1 || rows * cols != w.numel())
+        if (rows < 1 || cols < 1 || rows > w.numel() / cols || rows * cols != w.numel())  // no overflow
           throw ValueError("rows, cols: expected positive sizes with rows * cols == w.size (" +
                            std::to_string(w.numel()) + "), got " + std::to_string(rows) + " x " + std::to_string(cols));
         if (!(max_norm > 0)) throw ValueError("max_norm: expected a value > 0, got " + std::to_string(max_norm));

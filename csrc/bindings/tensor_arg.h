@@ -16,12 +16,24 @@
 namespace fastnn {
 namespace py = pybind11;
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+constexpr char kNativeByteOrder = '>';
+#else
+constexpr char kNativeByteOrder = '<';
+#endif
+
+// By kind and size, not by identity: np.longlong is int64 too, and a dtype
+// may carry metadata. Non-native byte order is not supported.
 inline DType numpy_dtype(const py::dtype& dt) {
-  if (dt.is(py::dtype::of<float>())) return DType::Float32;
-  if (dt.is(py::dtype::of<double>())) return DType::Float64;
-  if (dt.is(py::dtype::of<int32_t>())) return DType::Int32;
-  if (dt.is(py::dtype::of<int64_t>())) return DType::Int64;
-  if (dt.is(py::dtype::of<uint8_t>())) return DType::UInt8;
+  const char order = dt.byteorder();
+  if (order != '=' && order != '|' && order != kNativeByteOrder) return DType::Other;
+  const char kind = dt.kind();
+  const auto size = dt.itemsize();
+  if (kind == 'f' && size == 4) return DType::Float32;
+  if (kind == 'f' && size == 8) return DType::Float64;
+  if (kind == 'i' && size == 4) return DType::Int32;
+  if (kind == 'i' && size == 8) return DType::Int64;
+  if (kind == 'u' && size == 1) return DType::UInt8;
   return DType::Other;
 }
 

@@ -20,24 +20,39 @@ inline bool is_py_int(const py::handle& obj) {
   return py::isinstance<py::int_>(obj) && !py::isinstance<py::bool_>(obj);
 }
 
-// An int or a pair of ints (tuple or list), each at least `min`.
+// Window sizes, strides, dilations and paddings are at most this: the
+// window arithmetic (extents, padded sizes) then stays far from int64 overflow.
+constexpr int64_t kMaxWindowArg = (int64_t(1) << 31) - 1;
+
+// Whether a Python int lies in [min, max]; `value` gets it, clamped to int64.
+inline bool int_in_range(const py::handle& obj, int64_t min, int64_t max, int64_t& value) {
+  int overflow = 0;
+  const long long v = PyLong_AsLongLongAndOverflow(obj.ptr(), &overflow);
+  value = overflow > 0 ? INT64_MAX : overflow < 0 ? INT64_MIN : v;
+  return value >= min && value <= max && !overflow;
+}
+
+// An int or a pair of ints (tuple or list), each in [min, kMaxWindowArg].
 inline Pair int_pair_arg(const py::handle& obj, const char* name, int64_t min) {
   const std::string what = min > 0 ? "positive int" : "non-negative int";
-  std::vector<int64_t> v;
+  const auto type_error = [&] {
+    return TypeError(std::string(name) + ": expected a " + what + " or a pair of them, got " + py_repr(obj));
+  };
+  std::vector<py::handle> items;
   if (is_py_int(obj)) {
-    v.assign(2, obj.cast<int64_t>());
+    items.assign(2, obj);
   } else if ((py::isinstance<py::tuple>(obj) || py::isinstance<py::list>(obj)) && py::len(obj) == 2) {
-    for (auto item : obj) {
-      if (!is_py_int(item))
-        throw TypeError(std::string(name) + ": expected a " + what + " or a pair of them, got " + py_repr(obj));
-      v.push_back(item.cast<int64_t>());
-    }
+    for (auto item : obj) items.push_back(item);
   } else {
-    throw TypeError(std::string(name) + ": expected a " + what + " or a pair of them, got " + py_repr(obj));
+    throw type_error();
   }
-  for (int64_t s : v)
-    if (s < min)
-      throw ValueError(std::string(name) + ": expected a " + what + " or a pair of them, got " + py_repr(obj));
+  int64_t v[2];
+  for (int i = 0; i < 2; ++i) {
+    if (!is_py_int(items[i])) throw type_error();
+    if (!int_in_range(items[i], min, kMaxWindowArg, v[i]))
+      throw ValueError(std::string(name) + ": expected a " + what + " or a pair of them" +
+                       (v[i] < min ? "" : " (at most 2**31 - 1)") + ", got " + py_repr(obj));
+  }
   return {v[0], v[1]};
 }
 
@@ -70,8 +85,11 @@ inline Tensor shape_arg(const py::handle& obj, const std::string& name) {
   if (!py::isinstance<py::tuple>(obj) && !py::isinstance<py::list>(obj))
     throw TypeError(name + ": expected a tuple of ints, got " + py_repr(obj));
   for (auto item : obj) {
+    int64_t v;
     if (!is_py_int(item)) throw TypeError(name + ": expected a tuple of ints, got " + py_repr(obj));
-    t.shape.push_back(item.cast<int64_t>());
+    if (!int_in_range(item, INT64_MIN, int64_t(1) << 48, v))  // no array is larger; keeps the arithmetic exact
+      throw ValueError(name + ": expected sizes of at most 2**48, got " + py_repr(obj));
+    t.shape.push_back(v);
   }
   return t;
 }

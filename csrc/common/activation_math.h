@@ -62,7 +62,7 @@ template <Activation K, class T>
 FASTNN_HD inline T activate(T z, T alpha) {
   if constexpr (K == Activation::Sigmoid) return sigmoid(z);
   else if constexpr (K == Activation::Tanh) return tanh_of(z);
-  else if constexpr (K == Activation::Relu) return z > T(0) ? z : T(0);
+  else if constexpr (K == Activation::Relu) return z <= T(0) ? T(0) : z;  // NaN stays NaN
   else if constexpr (K == Activation::LeakyRelu) return z > T(0) ? z : alpha * z;
   else if constexpr (K == Activation::Softplus) return softplus(z);
   else if constexpr (K == Activation::Swish) return z * sigmoid(z);

@@ -14,7 +14,7 @@ FASTNN_HD inline T hinge_row_loss(const T* s, int64_t y, int64_t C) {
   T loss = 0;
   for (int64_t j = 0; j < C; ++j) {
     const T margin = s[j] - s[y] + T(1);
-    if (j != y && margin > T(0)) loss += margin;
+    if (j != y && !(margin <= T(0))) loss += margin;  // a NaN score makes the loss NaN
   }
   return loss;
 }

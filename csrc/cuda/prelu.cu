@@ -30,7 +30,7 @@ __global__ void prelu_dalpha_kernel(const T* __restrict__ x, const T* __restrict
   double sum = 0;
   for (int64_t i = threadIdx.x; i < M; i += blockDim.x) {
     const T xv = x[i * C + c];
-    if (xv <= T(0)) sum += double(dy[i * C + c]) * double(xv);
+    if (!(xv > T(0))) sum += double(dy[i * C + c]) * double(xv);  // a NaN x counts, as on the CPU
   }
   partial[threadIdx.x] = sum;
   __syncthreads();

@@ -9,12 +9,28 @@ def prepare(backend, *arrays):
     return (be, *(a if a is None else be.contiguous(a) for a in arrays))
 
 
-def output(be, out, shape, like):
-    """``out`` if given (the kernel checks its shape and dtype), else a new array."""
+def output(be, out, shape, like, *, name="out", reads=None):
+    """``out`` if given (the kernel checks its shape and dtype), else a new array.
+
+    ``reads`` maps names to the arrays the kernel still reads while it writes
+    ``out``: a given ``out`` that overlaps one of them would make the result
+    garbage, so it is a ValueError naming both. (Ops whose docstrings allow an
+    output to be one of their inputs leave that input out of ``reads``.)
+    """
     if out is not None:
+        for other, a in (reads or {}).items():
+            if a is not None and be.xp.may_share_memory(out, a):
+                raise ValueError(f"{name}: must not overlap {other}, which the kernel reads while writing "
+                                 f"{name}; pass a separate array")
         return out
     dtype = getattr(like, "dtype", None)
     return be.empty(shape, dtype)
+
+
+def mean_scale(M, scale):
+    """``scale``, or by default 1/M: the loss gradients' factor for the mean over a batch of M
+    (1 for an empty batch, which the kernel then rejects by name)."""
+    return (1.0 / M if M else 1.0) if scale is None else scale
 
 
 def shape_of(a, name, ndim=None):

@@ -38,7 +38,7 @@ def dropout_forward(x, p, *, seed, step, training=True, out=None, backend=None):
     if not training:
         if out is None:
             return x
-        out[...] = x
+        be.kernels.dropout_forward(x, out, 0.0, 0, 0)  # p = 0: a copy, with the kernel's checks of out
         return out
     y = output(be, out, shape_of(x, "x"), x)
     be.kernels.dropout_forward(x, y, p, seed, step)

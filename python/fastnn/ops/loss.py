@@ -5,13 +5,13 @@ features of each row (the batch loss is ``loss.mean()``). Backward functions
 return the gradient of ``scale * loss.sum()``, by default (``scale = 1/M``)
 that of the mean.
 """
-from ._util import output, prepare, shape_of
+from ._util import mean_scale as _mean_scale, output, prepare, shape_of
 
 
 def mse_forward(pred, target, *, out=None, backend=None):
     """Per-sample mean squared error of 2-D ``pred`` against ``target``."""
     be, pred, target = prepare(backend, pred, target)
-    loss = output(be, out, (shape_of(pred, "pred", 2)[0],), pred)
+    loss = output(be, out, (shape_of(pred, "pred", 2)[0],), pred, reads={"pred": pred, "target": target})
     be.kernels.mse_forward(pred, target, loss)
     return loss
 
@@ -20,8 +20,8 @@ def mse_backward(pred, target, *, scale=None, out=None, backend=None):
     """Gradient of the mean squared error with respect to ``pred``."""
     be, pred, target = prepare(backend, pred, target)
     shape = shape_of(pred, "pred", 2)
-    d = output(be, out, shape, pred)
-    be.kernels.mse_backward(pred, target, d, 1.0 / shape[0] if scale is None else scale)
+    d = output(be, out, shape, pred, reads={"target": target})  # out may be pred
+    be.kernels.mse_backward(pred, target, d, _mean_scale(shape[0], scale))
     return d
 
 
@@ -31,7 +31,7 @@ def bce_logits_forward(logits, target, *, out=None, backend=None):
     Computed from the logits in the stable form ``max(z,0) - z t + log(1 + e^-|z|)``.
     """
     be, logits, target = prepare(backend, logits, target)
-    loss = output(be, out, (shape_of(logits, "logits", 2)[0],), logits)
+    loss = output(be, out, (shape_of(logits, "logits", 2)[0],), logits, reads={"logits": logits, "target": target})
     be.kernels.bce_logits_forward(logits, target, loss)
     return loss
 
@@ -40,6 +40,6 @@ def bce_logits_backward(logits, target, *, scale=None, out=None, backend=None):
     """Gradient of the binary cross-entropy with respect to the logits: ``sigmoid(z) - t``, scaled."""
     be, logits, target = prepare(backend, logits, target)
     shape = shape_of(logits, "logits", 2)
-    d = output(be, out, shape, logits)
-    be.kernels.bce_logits_backward(logits, target, d, 1.0 / shape[0] if scale is None else scale)
+    d = output(be, out, shape, logits, reads={"target": target})  # out may be logits
+    be.kernels.bce_logits_backward(logits, target, d, _mean_scale(shape[0], scale))
     return d

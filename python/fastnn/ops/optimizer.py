@@ -33,7 +33,10 @@ def optimizer_update(kind, w, g, s1=None, s2=None, *, lr, rho=0.0, beta2=0.0, ep
     ``lr`` is passed every step, so schedules need nothing else. ``s1``/``s2``
     are the optimizer state arrays (``STATE_COUNT[kind]`` of them), updated in place.
     """
-    be, w, g = prepare(backend, w, g)
+    be, g = prepare(backend, g)
+    for name, a in (("w", w), ("s1", s1), ("s2", s2)):
+        if a is not None and (not be.owns(a) or not a.flags.c_contiguous):
+            raise ValueError(f"{name}: expected a C-contiguous array of the backend (it is updated in place)")
     be.kernels.optimizer_update(kind, w, g, s1, s2, lr=lr, rho=rho, beta2=beta2, eps=eps, l1=l1, l2=l2,
                                 weight_decay=weight_decay, step=step)
 

@@ -1,5 +1,5 @@
 """Softmax over the last axis, and softmax fused with cross-entropy."""
-from ._util import output, prepare, shape_of
+from ._util import mean_scale as _mean_scale, output, prepare, shape_of
 
 
 def softmax_forward(x, *, out=None, backend=None):
@@ -11,7 +11,7 @@ def softmax_forward(x, *, out=None, backend=None):
 
 
 def softmax_backward(y, dy, *, out=None, backend=None):
-    """Return ``dx = y * (dy - sum(dy * y))`` given ``y = softmax(x)``."""
+    """Return ``dx = y * (dy - sum(dy * y))`` given ``y = softmax(x)``; ``out`` may be ``y`` or ``dy``."""
     be, y, dy = prepare(backend, y, dy)
     dx = output(be, out, shape_of(y, "y"), y)
     be.kernels.softmax_backward(y, dy, dx)
@@ -31,8 +31,8 @@ def softmax_cross_entropy_forward(logits, target, *, probs=None, loss=None, back
     """
     be, logits, target = prepare(backend, logits, target)
     M = shape_of(logits, "logits", 2)[0]
-    probs = output(be, probs, shape_of(logits, "logits"), logits)
-    loss = output(be, loss, (M,), logits)
+    probs = output(be, probs, shape_of(logits, "logits"), logits, name="probs", reads={"logits": logits, "target": target})
+    loss = output(be, loss, (M,), logits, name="loss", reads={"logits": logits, "target": target, "probs": probs})
     be.kernels.softmax_cross_entropy_forward(logits, target, probs, loss)
     return probs, loss
 
@@ -45,6 +45,6 @@ def softmax_cross_entropy_backward(probs, target, *, scale=None, out=None, backe
     """
     be, probs, target = prepare(backend, probs, target)
     M = shape_of(probs, "probs", 2)[0]
-    d = output(be, out, shape_of(probs, "probs"), probs)
-    be.kernels.softmax_cross_entropy_backward(probs, target, d, 1.0 / M if scale is None else scale)
+    d = output(be, out, shape_of(probs, "probs"), probs, reads={"target": target})  # out may be probs
+    be.kernels.softmax_cross_entropy_backward(probs, target, d, _mean_scale(M, scale))
     return d
