@@ -83,6 +83,8 @@ void bind_conv2d(py::module_& m) {
         check_same_float({&x, &W, &y});
         if (b) check_shape(*b, {C_out}), check_same_float({&x, &*b});
         const int64_t ws_elems = conv2d_workspace_arg<Dev>(ws, x, g, C_out);
+        check_disjoint(y, {&x, &W, maybe(b)});
+        if (ws) check_disjoint(*ws, {&x, &W, maybe(b), &y});
         py::gil_scoped_release nogil;
         dispatch_float(x.dtype, [&](auto t) {
           using T = decltype(t);
@@ -111,6 +113,10 @@ void bind_conv2d(py::module_& m) {
         if (dx) check_same_shape(*dx, x), check_same_float({&x, &*dx});
         if (db) check_shape(*db, {C_out}), check_same_float({&x, &*db});
         const int64_t ws_elems = conv2d_workspace_arg<Dev>(ws, x, g, C_out);
+        if (dx) check_disjoint(*dx, {&x, &W, &dy});
+        check_disjoint(dW, {&x, &W, &dy, maybe(dx)});
+        if (db) check_disjoint(*db, {&x, &W, &dy, maybe(dx), &dW});
+        if (ws) check_disjoint(*ws, {&x, &W, &dy, maybe(dx), &dW, maybe(db)});
         py::gil_scoped_release nogil;
         dispatch_float(x.dtype, [&](auto t) {
           using T = decltype(t);

@@ -42,6 +42,8 @@ void bind_dense(py::module_& m) {
         check_optional(b, {N}, x);
         check_optional(a, {M, N}, x);
         if (!a && f != Activation::Linear) throw ValueError("a: needed for activation '" + activation + "', got None");
+        check_disjoint(z, {&x, &W, maybe(b)});
+        if (a) check_disjoint(*a, {&x, &W, maybe(b), &z});
         py::gil_scoped_release nogil;
         dispatch_float(x.dtype, [&](auto t) {
           using T = decltype(t);
@@ -75,7 +77,11 @@ void bind_dense(py::module_& m) {
             if (!*opt) throw ValueError(std::string(name) + ": " + why);
             check_optional(*opt, {M, N}, x);
           }
+          check_disjoint(*dz, {&x, &W, maybe(z), maybe(a)});  // dz may be dy
         }
+        if (dx) check_disjoint(*dx, {&x, &W, &dy, maybe(dz), maybe(z), maybe(a)});
+        check_disjoint(dW, {&x, &W, &dy, maybe(dz), maybe(z), maybe(a), maybe(dx)});
+        if (db) check_disjoint(*db, {&x, &W, &dy, maybe(dz), maybe(z), maybe(a), maybe(dx), &dW});
         py::gil_scoped_release nogil;
         dispatch_float(x.dtype, [&](auto t) {
           using T = decltype(t);

@@ -36,6 +36,7 @@ void bind_hinge(py::module_& m) {
           using L = decltype(label);
           check_shape(loss, {s.dim(0)});
           check_same_float({&s, &loss});
+          check_disjoint(loss, {&s, &t});
           py::gil_scoped_release nogil;
           hinge_forward(Dev{}, s.ptr<T>(), t.ptr<L>(), loss.ptr<T>(), s.dim(0), s.dim(1));
         });
@@ -52,6 +53,7 @@ void bind_hinge(py::module_& m) {
           using L = decltype(label);
           check_same_shape(d, s);
           check_same_float({&s, &d});
+          check_disjoint(d, {&s, &t});
           py::gil_scoped_release nogil;
           hinge_backward(Dev{}, s.ptr<T>(), t.ptr<L>(), d.ptr<T>(), T(scale), s.dim(0), s.dim(1));
         });

@@ -18,6 +18,7 @@ void bind_elementwise_loss(py::module_& m, const std::string& name, const char* 
         check_same_shape(t, x);
         check_shape(loss, {x.dim(0)});
         check_same_float({&x, &t, &loss});
+        check_disjoint(loss, {&x, &t});
         py::gil_scoped_release nogil;
         dispatch_float(x.dtype, [&](auto tag) {
           using T = decltype(tag);
@@ -35,6 +36,7 @@ void bind_elementwise_loss(py::module_& m, const std::string& name, const char* 
         check_same_shape(t, x);
         check_same_shape(dx, x);
         check_same_float({&x, &t, &dx});
+        check_disjoint(dx, {&t});  // dx may be the input
         py::gil_scoped_release nogil;
         dispatch_float(x.dtype, [&](auto tag) {
           using T = decltype(tag);

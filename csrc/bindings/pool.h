@@ -51,6 +51,8 @@ void bind_pool(py::module_& m) {
         check_shape(y, {g.N, g.OH, g.OW, g.C});
         check_same_float({&x, &y});
         if (argmax) check_argmax(*argmax, g);
+        check_disjoint(y, {&x});
+        if (argmax) check_disjoint(*argmax, {&x, &y});
         py::gil_scoped_release nogil;
         dispatch_float(x.dtype, [&](auto t) {
           using T = decltype(t);
@@ -70,6 +72,7 @@ void bind_pool(py::module_& m) {
         check_shape(dy, {g.N, g.OH, g.OW, g.C});
         check_same_float({&dy, &dx});
         check_argmax(argmax, g);
+        check_disjoint(dx, {&dy, &argmax});
         py::gil_scoped_release nogil;
         dispatch_float(dy.dtype, [&](auto t) {
           using T = decltype(t);
@@ -86,6 +89,7 @@ void bind_pool(py::module_& m) {
         const Window2d g = pool_window(x, pool_size, strides, padding);
         check_shape(y, {g.N, g.OH, g.OW, g.C});
         check_same_float({&x, &y});
+        check_disjoint(y, {&x});
         py::gil_scoped_release nogil;
         dispatch_float(x.dtype, [&](auto t) {
           using T = decltype(t);
@@ -102,6 +106,7 @@ void bind_pool(py::module_& m) {
         const Window2d g = pool_window(dx, pool_size, strides, padding);
         check_shape(dy, {g.N, g.OH, g.OW, g.C});
         check_same_float({&dy, &dx});
+        check_disjoint(dx, {&dy});
         py::gil_scoped_release nogil;
         dispatch_float(dy.dtype, [&](auto t) {
           using T = decltype(t);
@@ -119,6 +124,7 @@ void bind_pool(py::module_& m) {
         check_positive_sizes(x);
         check_shape(y, {x.dim(0), x.dim(3)});
         check_same_float({&x, &y});
+        check_disjoint(y, {&x});
         py::gil_scoped_release nogil;
         dispatch_float(x.dtype, [&](auto t) {
           using T = decltype(t);
@@ -135,6 +141,7 @@ void bind_pool(py::module_& m) {
         check_positive_sizes(dx);
         check_shape(dy, {dx.dim(0), dx.dim(3)});
         check_same_float({&dy, &dx});
+        check_disjoint(dx, {&dy});
         py::gil_scoped_release nogil;
         dispatch_float(dy.dtype, [&](auto t) {
           using T = decltype(t);

@@ -24,6 +24,7 @@ void bind_prelu(py::module_& m) {
         const auto [M, C] = prelu_rows(x, alpha);
         check_same_shape(y, x);
         check_same_float({&x, &y});
+        check_disjoint(y, {&alpha});  // y may be x
         py::gil_scoped_release nogil;
         dispatch_float(x.dtype, [&](auto t) {
           using T = decltype(t);
@@ -41,6 +42,8 @@ void bind_prelu(py::module_& m) {
         check_same_shape(dx, x);
         check_same_shape(dalpha, alpha);
         check_same_float({&x, &dy, &dx, &dalpha});
+        check_disjoint(dx, {&x, &alpha});  // dx may be dy
+        check_disjoint(dalpha, {&x, &alpha, &dy, &dx});
         py::gil_scoped_release nogil;
         dispatch_float(x.dtype, [&](auto t) {
           using T = decltype(t);

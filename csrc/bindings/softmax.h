@@ -86,6 +86,8 @@ void bind_softmax(py::module_& m) {
         check_same_shape(p, z);
         check_shape(loss, {z.dim(0)});
         check_same_float({&z, &p, &loss});
+        check_disjoint(p, {&z, &t});
+        check_disjoint(loss, {&z, &t, &p});
         dispatch_target<Dev>(z, t, [&](auto tt, auto label) {
           using T = decltype(tt);
           using L = decltype(label);
@@ -105,6 +107,7 @@ void bind_softmax(py::module_& m) {
         check_nonempty(p);
         check_same_shape(d, p);
         check_same_float({&p, &d});
+        check_disjoint(d, {&t});  // d may be probs
         dispatch_target<Dev>(p, t, [&](auto tt, auto label) {
           using T = decltype(tt);
           using L = decltype(label);

@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -29,6 +30,15 @@ inline const char* dtype_name(DType d) {
     case DType::Int64: return "int64";
     case DType::UInt8: return "uint8";
     default: return "unsupported dtype";
+  }
+}
+
+inline int64_t dtype_size(DType d) {
+  switch (d) {
+    case DType::Float32: case DType::Int32: return 4;
+    case DType::Float64: case DType::Int64: return 8;
+    case DType::UInt8: return 1;
+    default: return 0;
   }
 }
 
@@ -102,6 +112,24 @@ inline void check_same_float(std::initializer_list<const Tensor*> ts) {
     if (t->dtype != first.dtype)
       throw TypeError(t->name + ": expected dtype " + dtype_name(first.dtype) + " like " + first.name + ", got " +
                       dtype_name(t->dtype));
+}
+
+// The tensor of an optional argument, or null.
+inline const Tensor* maybe(const std::optional<Tensor>& t) { return t ? &*t : nullptr; }
+
+// An output must not share memory with the arrays its kernel reads while
+// writing it (or with its other outputs): the result would depend on the
+// order of the writes. Null entries are skipped.
+inline void check_disjoint(const Tensor& out, std::initializer_list<const Tensor*> others) {
+  const auto* lo = static_cast<const char*>(out.data);
+  const auto* hi = lo + out.numel() * dtype_size(out.dtype);
+  for (const Tensor* t : others) {
+    if (!t) continue;
+    const auto* tlo = static_cast<const char*>(t->data);
+    if (lo < tlo + t->numel() * dtype_size(t->dtype) && tlo < hi)
+      throw ValueError(out.name + ": must not overlap " + t->name + ", which the kernel reads while writing " +
+                       out.name + "; pass a separate array");
+  }
 }
 
 // Calls f(T{}) with T = float or double according to dtype.

@@ -3,8 +3,10 @@ backend that owns the arrays (or the one named by ``backend=``).
 
 Every function accepts non-contiguous arrays (copied once), takes optional
 output arrays (``out=`` and friends) so a training loop can reuse buffers,
-and supports float32 and float64. ``fastnn.reference`` holds a plain NumPy
-twin of each.
+and supports float32 and float64. An output that overlaps an input the
+kernel still reads is a ValueError (naming the kernel's arguments), except
+where a docstring allows in-place use. ``fastnn.reference`` holds a plain
+NumPy twin of each.
 """
 from .activation import ACTIVATIONS, activation_backward, activation_forward
 from .batchnorm import batchnorm_backward, batchnorm_forward

@@ -9,19 +9,9 @@ def prepare(backend, *arrays):
     return (be, *(a if a is None else be.contiguous(a) for a in arrays))
 
 
-def output(be, out, shape, like, *, name="out", reads=None):
-    """``out`` if given (the kernel checks its shape and dtype), else a new array.
-
-    ``reads`` maps names to the arrays the kernel still reads while it writes
-    ``out``: a given ``out`` that overlaps one of them would make the result
-    garbage, so it is a ValueError naming both. (Ops whose docstrings allow an
-    output to be one of their inputs leave that input out of ``reads``.)
-    """
+def output(be, out, shape, like):
+    """``out`` if given (the kernel checks its shape and dtype), else a new array."""
     if out is not None:
-        for other, a in (reads or {}).items():
-            if a is not None and be.xp.may_share_memory(out, a):
-                raise ValueError(f"{name}: must not overlap {other}, which the kernel reads while writing "
-                                 f"{name}; pass a separate array")
         return out
     dtype = getattr(like, "dtype", None)
     return be.empty(shape, dtype)

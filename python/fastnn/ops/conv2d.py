@@ -55,12 +55,9 @@ def _geometry(be, x, W, stride, padding, dilation):
     return be.kernels.conv2d_output_shape(shape_of(x, "x"), shape_of(W, "W"), stride, padding, dilation, "x", "W")
 
 
-def _workspace(be, workspace, x, W, stride, padding, dilation, arrays):
-    """``workspace`` (checked not to overlap ``arrays``, the call's inputs and outputs), or a new one of
-    the preferred size (None for a non-float x: the kernel names that error)."""
-    if workspace is not None:
-        return output(be, workspace, None, None, name="workspace", reads=arrays)
-    if x.dtype not in (np.float32, np.float64):
+def _workspace(be, workspace, x, W, stride, padding, dilation):
+    """``workspace``, or a new one of the preferred size (None for a non-float x: the kernel names that error)."""
+    if workspace is not None or x.dtype not in (np.float32, np.float64):
         return workspace
     n = be.kernels.conv2d_workspace_size(x.shape, W.shape, stride, padding, dilation, x.dtype, MAX_WORKSPACE_BYTES)
     return be.empty((n,), x.dtype)
@@ -82,8 +79,8 @@ def conv2d_forward(x, W, b=None, *, stride=1, padding="valid", dilation=1, out=N
         backend: backend name or object; by default the one owning ``x``.
     """
     be, x, W, b = prepare(backend, x, W, b)
-    y = output(be, out, _geometry(be, x, W, stride, padding, dilation), x, reads={"x": x, "W": W, "b": b})
-    workspace = _workspace(be, workspace, x, W, stride, padding, dilation, {"x": x, "W": W, "b": b, "out": y})
+    y = output(be, out, _geometry(be, x, W, stride, padding, dilation), x)
+    workspace = _workspace(be, workspace, x, W, stride, padding, dilation)
     be.kernels.conv2d_forward(x, W, b, y, stride, padding, dilation, workspace)
     return y
 
@@ -100,10 +97,9 @@ def conv2d_backward(x, W, dy, *, stride=1, padding="valid", dilation=1, need_dx=
     """
     be, x, W, dy = prepare(backend, x, W, dy)
     C_out = _geometry(be, x, W, stride, padding, dilation)[3]
-    reads = {"x": x, "W": W, "dy": dy}
-    dx = output(be, dx, x.shape, x, name="dx", reads=reads) if need_dx else None
-    dW = output(be, dW, W.shape, x, name="dW", reads={**reads, "dx": dx})
-    db = output(be, db, (C_out,), x, name="db", reads={**reads, "dx": dx, "dW": dW}) if has_bias else None
-    workspace = _workspace(be, workspace, x, W, stride, padding, dilation, {**reads, "dx": dx, "dW": dW, "db": db})
+    dx = output(be, dx, x.shape, x) if need_dx else None
+    dW = output(be, dW, W.shape, x)
+    db = output(be, db, (C_out,), x) if has_bias else None
+    workspace = _workspace(be, workspace, x, W, stride, padding, dilation)
     be.kernels.conv2d_backward(x, W, dy, dx, dW, db, stride, padding, dilation, workspace)
     return dx, dW, db

@@ -25,13 +25,12 @@ def dense_forward(x, W, b=None, *, activation="linear", alpha=LEAKY_RELU_ALPHA, 
     be, x, W, b = prepare(backend, x, W, b)
     M = shape_of(x, "x", 2)[0]
     N = shape_of(W, "W", 2)[1]
-    reads = {"x": x, "W": W, "b": b}
     if activation == "linear":
-        z = output(be, out, (M, N), x, reads=reads)
+        z = output(be, out, (M, N), x)
         be.kernels.dense_forward(x, W, b, z, None, "linear", alpha)
         return z
-    z = output(be, preact, (M, N), x, name="preact", reads=reads)
-    y = output(be, out, (M, N), x, reads={**reads, "preact": z})
+    z = output(be, preact, (M, N), x)
+    y = output(be, out, (M, N), x)
     be.kernels.dense_forward(x, W, b, z, y, activation, alpha)
     return y
 
@@ -50,14 +49,12 @@ def dense_backward(x, W, dy, *, activation="linear", preact=None, y=None, alpha=
     be, x, W, dy = prepare(backend, x, W, dy)
     M, K = shape_of(x, "x", 2)
     N = shape_of(W, "W", 2)[1]
-    reads = {"x": x, "W": W}  # dz may be dy
     if activation != "linear":
         preact, y = prepare(be, preact, y)[1:]
-        dz = output(be, dz, (M, N), x, name="dz", reads=reads)
-    reads.update(dy=dy, dz=dz, preact=preact, y=y)
-    dx = output(be, dx, (M, K), x, name="dx", reads=reads) if need_dx else None
-    dW = output(be, dW, (K, N), x, name="dW", reads={**reads, "dx": dx})
-    db = output(be, db, (N,), x, name="db", reads={**reads, "dx": dx, "dW": dW}) if has_bias else None
+        dz = output(be, dz, (M, N), x)
+    dx = output(be, dx, (M, K), x) if need_dx else None
+    dW = output(be, dW, (K, N), x)
+    db = output(be, db, (N,), x) if has_bias else None
     be.kernels.dense_backward(x, W, dy, dz, preact, y, activation, alpha, dx, dW, db)
     return dx, dW, db
 

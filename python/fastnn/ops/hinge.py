@@ -5,7 +5,7 @@ from ._util import mean_scale as _mean_scale, output, prepare, shape_of
 def hinge_forward(scores, target, *, out=None, backend=None):
     """Per-sample multiclass hinge loss (M,) of (M, C) ``scores`` against int class indices ``target`` (M,)."""
     be, scores, target = prepare(backend, scores, target)
-    loss = output(be, out, (shape_of(scores, "scores", 2)[0],), scores, reads={"scores": scores, "target": target})
+    loss = output(be, out, (shape_of(scores, "scores", 2)[0],), scores)
     be.kernels.hinge_forward(scores, target, loss)
     return loss
 
@@ -15,6 +15,6 @@ def hinge_backward(scores, target, *, scale=None, out=None, backend=None):
     +1 for each class with a positive margin, minus their count for the true class."""
     be, scores, target = prepare(backend, scores, target)
     shape = shape_of(scores, "scores", 2)
-    d = output(be, out, shape, scores, reads={"scores": scores, "target": target})
+    d = output(be, out, shape, scores)
     be.kernels.hinge_backward(scores, target, d, _mean_scale(shape[0], scale))
     return d

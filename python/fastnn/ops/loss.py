@@ -11,7 +11,7 @@ from ._util import mean_scale as _mean_scale, output, prepare, shape_of
 def mse_forward(pred, target, *, out=None, backend=None):
     """Per-sample mean squared error of 2-D ``pred`` against ``target``."""
     be, pred, target = prepare(backend, pred, target)
-    loss = output(be, out, (shape_of(pred, "pred", 2)[0],), pred, reads={"pred": pred, "target": target})
+    loss = output(be, out, (shape_of(pred, "pred", 2)[0],), pred)
     be.kernels.mse_forward(pred, target, loss)
     return loss
 
@@ -20,7 +20,7 @@ def mse_backward(pred, target, *, scale=None, out=None, backend=None):
     """Gradient of the mean squared error with respect to ``pred``."""
     be, pred, target = prepare(backend, pred, target)
     shape = shape_of(pred, "pred", 2)
-    d = output(be, out, shape, pred, reads={"target": target})  # out may be pred
+    d = output(be, out, shape, pred)
     be.kernels.mse_backward(pred, target, d, _mean_scale(shape[0], scale))
     return d
 
@@ -31,7 +31,7 @@ def bce_logits_forward(logits, target, *, out=None, backend=None):
     Computed from the logits in the stable form ``max(z,0) - z t + log(1 + e^-|z|)``.
     """
     be, logits, target = prepare(backend, logits, target)
-    loss = output(be, out, (shape_of(logits, "logits", 2)[0],), logits, reads={"logits": logits, "target": target})
+    loss = output(be, out, (shape_of(logits, "logits", 2)[0],), logits)
     be.kernels.bce_logits_forward(logits, target, loss)
     return loss
 
@@ -40,6 +40,6 @@ def bce_logits_backward(logits, target, *, scale=None, out=None, backend=None):
     """Gradient of the binary cross-entropy with respect to the logits: ``sigmoid(z) - t``, scaled."""
     be, logits, target = prepare(backend, logits, target)
     shape = shape_of(logits, "logits", 2)
-    d = output(be, out, shape, logits, reads={"target": target})  # out may be logits
+    d = output(be, out, shape, logits)
     be.kernels.bce_logits_backward(logits, target, d, _mean_scale(shape[0], scale))
     return d

@@ -29,10 +29,9 @@ def max_pool2d_forward(x, pool_size=2, *, strides=None, padding="valid", out=Non
     """
     be, x = prepare(backend, x)
     y_shape = be.kernels.pool2d_output_shape(shape_of(x, "x"), pool_size, strides, padding, "x")
-    y = output(be, out, y_shape, x, reads={"x": x})
-    if need_argmax:
-        argmax = (be.empty(y_shape, np.int32) if argmax is None
-                  else output(be, argmax, y_shape, x, name="argmax", reads={"x": x, "out": y}))
+    y = output(be, out, y_shape, x)
+    if need_argmax and argmax is None:
+        argmax = be.empty(y_shape, np.int32)
     be.kernels.max_pool2d_forward(x, y, argmax if need_argmax else None, pool_size, strides, padding)
     return y, (argmax if need_argmax else None)
 
@@ -42,7 +41,7 @@ def max_pool2d_backward(dy, argmax, x_shape, pool_size=2, *, strides=None, paddi
     """Return ``dx`` (shape ``x_shape``): each ``dy`` goes to the input cell its ``argmax`` names."""
     be, dy, argmax = prepare(backend, dy, argmax)
     be.kernels.pool2d_output_shape(tuple(x_shape), pool_size, strides, padding)  # checks x_shape
-    dx = output(be, out, tuple(x_shape), dy, reads={"dy": dy, "argmax": argmax})
+    dx = output(be, out, tuple(x_shape), dy)
     be.kernels.max_pool2d_backward(dy, argmax, dx, pool_size, strides, padding)
     return dx
 
@@ -50,8 +49,7 @@ def max_pool2d_backward(dy, argmax, x_shape, pool_size=2, *, strides=None, paddi
 def avg_pool2d_forward(x, pool_size=2, *, strides=None, padding="valid", out=None, backend=None):
     """Average pooling: each output is the mean of its window's cells inside the image."""
     be, x = prepare(backend, x)
-    y = output(be, out, be.kernels.pool2d_output_shape(shape_of(x, "x"), pool_size, strides, padding, "x"), x,
-               reads={"x": x})
+    y = output(be, out, be.kernels.pool2d_output_shape(shape_of(x, "x"), pool_size, strides, padding, "x"), x)
     be.kernels.avg_pool2d_forward(x, y, pool_size, strides, padding)
     return y
 
@@ -60,7 +58,7 @@ def avg_pool2d_backward(dy, x_shape, pool_size=2, *, strides=None, padding="vali
     """Return ``dx`` (shape ``x_shape``): each window's ``dy`` shared equally by its cells inside the image."""
     be, dy = prepare(backend, dy)
     be.kernels.pool2d_output_shape(tuple(x_shape), pool_size, strides, padding)  # checks x_shape
-    dx = output(be, out, tuple(x_shape), dy, reads={"dy": dy})
+    dx = output(be, out, tuple(x_shape), dy)
     be.kernels.avg_pool2d_backward(dy, dx, pool_size, strides, padding)
     return dx
 
@@ -69,7 +67,7 @@ def global_avg_pool2d_forward(x, *, out=None, backend=None):
     """Global average pooling: (N, H, W, C) -> (N, C), the mean over all pixels."""
     be, x = prepare(backend, x)
     shape = shape_of(x, "x", 4)
-    y = output(be, out, (shape[0], shape[3]), x, reads={"x": x})
+    y = output(be, out, (shape[0], shape[3]), x)
     be.kernels.global_avg_pool2d_forward(x, y)
     return y
 
@@ -78,6 +76,6 @@ def global_avg_pool2d_backward(dy, x_shape, *, out=None, backend=None):
     """Return ``dx`` (shape ``x_shape``) = ``dy / (H * W)`` at every pixel."""
     be, dy = prepare(backend, dy)
     be.kernels.pool2d_output_shape(tuple(x_shape), 1, None, "valid")  # checks x_shape
-    dx = output(be, out, tuple(x_shape), dy, reads={"dy": dy})
+    dx = output(be, out, tuple(x_shape), dy)
     be.kernels.global_avg_pool2d_backward(dy, dx)
     return dx

@@ -5,7 +5,7 @@ from ._util import output, prepare, shape_of
 def prelu_forward(x, alpha, *, out=None, backend=None):
     """Return ``y = x`` where ``x > 0``, else ``alpha[c] * x`` (c: the last axis; ``alpha`` has shape (C,))."""
     be, x, alpha = prepare(backend, x, alpha)
-    y = output(be, out, shape_of(x, "x"), x, reads={"alpha": alpha})  # out may be x
+    y = output(be, out, shape_of(x, "x"), x)
     be.kernels.prelu_forward(x, alpha, y)
     return y
 
@@ -14,8 +14,7 @@ def prelu_backward(x, alpha, dy, *, dx=None, dalpha=None, backend=None):
     """Return ``(dx, dalpha)``: ``dx = dy`` where ``x > 0`` else ``alpha[c] dy``;
     ``dalpha[c]`` = sum of ``dy * x`` over the entries of channel c with ``x <= 0``. ``dx`` may be ``dy``."""
     be, x, alpha, dy = prepare(backend, x, alpha, dy)
-    dx = output(be, dx, shape_of(x, "x"), x, name="dx", reads={"x": x, "alpha": alpha})  # dx may be dy
-    dalpha = output(be, dalpha, shape_of(alpha, "alpha"), x, name="dalpha",
-                    reads={"x": x, "alpha": alpha, "dy": dy, "dx": dx})
+    dx = output(be, dx, shape_of(x, "x"), x)
+    dalpha = output(be, dalpha, shape_of(alpha, "alpha"), x)
     be.kernels.prelu_backward(x, alpha, dy, dx, dalpha)
     return dx, dalpha

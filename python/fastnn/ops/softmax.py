@@ -31,8 +31,8 @@ def softmax_cross_entropy_forward(logits, target, *, probs=None, loss=None, back
     """
     be, logits, target = prepare(backend, logits, target)
     M = shape_of(logits, "logits", 2)[0]
-    probs = output(be, probs, shape_of(logits, "logits"), logits, name="probs", reads={"logits": logits, "target": target})
-    loss = output(be, loss, (M,), logits, name="loss", reads={"logits": logits, "target": target, "probs": probs})
+    probs = output(be, probs, shape_of(logits, "logits"), logits)
+    loss = output(be, loss, (M,), logits)
     be.kernels.softmax_cross_entropy_forward(logits, target, probs, loss)
     return probs, loss
 
@@ -45,6 +45,6 @@ def softmax_cross_entropy_backward(probs, target, *, scale=None, out=None, backe
     """
     be, probs, target = prepare(backend, probs, target)
     M = shape_of(probs, "probs", 2)[0]
-    d = output(be, out, shape_of(probs, "probs"), probs, reads={"target": target})  # out may be probs
+    d = output(be, out, shape_of(probs, "probs"), probs)
     be.kernels.softmax_cross_entropy_backward(probs, target, d, _mean_scale(M, scale))
     return d
