@@ -54,7 +54,7 @@ void bind_dropout(py::module_& m) {
         const uint64_t seed = unsigned_arg(seed_, "seed"), step = unsigned_arg(step_, "step");
         Tensor mask = tensor_arg<Dev>(mask_, "mask", true);
         if (mask.dtype != DType::UInt8)
-          throw TypeError("mask: expected uint8, got " + std::string(dtype_name(mask.dtype)));
+          throw TypeError("mask: expected uint8, got " + mask.dtype_str());
         py::gil_scoped_release nogil;
         dropout_mask(Dev{}, mask.ptr<uint8_t>(), mask.numel(), p, seed, step);
       },

@@ -13,7 +13,7 @@ void dispatch_class_indices(const Tensor& scores, const Tensor& target, F&& f) {
   check_nonempty(scores);
   check_float(scores);
   if (target.dtype != DType::Int32 && target.dtype != DType::Int64)
-    throw TypeError(target.name + ": expected int32/int64 class indices, got " + dtype_name(target.dtype));
+    throw TypeError(target.name + ": expected int32/int64 class indices, got " + target.dtype_str());
   check_shape(target, {scores.dim(0)});
   auto with_label = [&](auto label) {
     using L = decltype(label);

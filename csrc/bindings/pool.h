@@ -22,7 +22,7 @@ inline Window2d pool_window(const Tensor& x, const py::handle& pool_size, const 
 // argmax holds positions ih * W + iw as int32.
 inline void check_argmax(const Tensor& argmax, const Window2d& g) {
   if (argmax.dtype != DType::Int32)
-    throw TypeError(argmax.name + ": expected int32, got " + dtype_name(argmax.dtype));
+    throw TypeError(argmax.name + ": expected int32, got " + argmax.dtype_str());
   check_shape(argmax, {g.N, g.OH, g.OW, g.C});
   if (g.H * g.W > std::numeric_limits<int32_t>::max())
     throw ValueError(argmax.name + ": images of " + std::to_string(g.H * g.W) + " pixels do not fit int32 positions");

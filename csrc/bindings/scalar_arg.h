@@ -19,7 +19,7 @@ inline std::string short_float(double v) {
 }
 
 inline void check_float64(const Tensor& t) {
-  if (t.dtype != DType::Float64) throw TypeError(t.name + ": expected float64, got " + dtype_name(t.dtype));
+  if (t.dtype != DType::Float64) throw TypeError(t.name + ": expected float64, got " + t.dtype_str());
 }
 
 // A Python integer (or anything with __index__, like numpy.int64) in [0, 2^bits).

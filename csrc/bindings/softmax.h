@@ -38,7 +38,7 @@ void dispatch_target(const Tensor& logits, const Tensor& target, F&& f) {
     dispatch_float(logits.dtype, [&](auto t) { f(t, t); });
   } else {
     throw TypeError(target.name + ": expected int32/int64 class indices of shape (M,) or " +
-                    dtype_name(logits.dtype) + " one-hot rows of shape (M, C), got " + dtype_name(target.dtype));
+                    dtype_name(logits.dtype) + " one-hot rows of shape (M, C), got " + target.dtype_str());
   }
 }
 

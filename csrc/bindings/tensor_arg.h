@@ -58,6 +58,7 @@ inline Tensor host_tensor(const py::handle& obj, const char* name, bool writable
   Tensor t;
   t.data = const_cast<void*>(a.data());
   t.dtype = numpy_dtype(a.dtype());
+  if (t.dtype == DType::Other) t.other_dtype = py::str(a.dtype()).cast<std::string>();
   t.shape.assign(a.shape(), a.shape() + a.ndim());
   t.name = name;
   return t;
@@ -92,6 +93,7 @@ inline Tensor device_tensor(const py::handle& obj, const char* name, bool writab
   t.name = name;
   for (auto d : cai["shape"].cast<py::tuple>()) t.shape.push_back(d.cast<int64_t>());
   t.dtype = typestr_dtype(cai["typestr"].cast<std::string>());
+  if (t.dtype == DType::Other) t.other_dtype = cai["typestr"].cast<std::string>();
   auto data = cai["data"].cast<py::tuple>();
   t.data = reinterpret_cast<void*>(data[0].cast<uintptr_t>());
   if (writable && data[1].cast<bool>()) throw ValueError(std::string(name) + ": output array is read-only");

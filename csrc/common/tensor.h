@@ -46,7 +46,8 @@ struct Tensor {
   void* data = nullptr;
   DType dtype = DType::Other;
   std::vector<int64_t> shape;
-  std::string name;  // the argument name, for error messages
+  std::string name;         // the argument name, for error messages
+  std::string other_dtype;  // the array's own dtype when dtype is Other, for error messages
 
   int ndim() const { return static_cast<int>(shape.size()); }
   int64_t dim(int i) const { return shape[i < 0 ? i + ndim() : i]; }
@@ -56,6 +57,7 @@ struct Tensor {
     return n;
   }
   bool is_float() const { return dtype == DType::Float32 || dtype == DType::Float64; }
+  std::string dtype_str() const { return dtype == DType::Other && !other_dtype.empty() ? other_dtype : dtype_name(dtype); }
   template <class T>
   T* ptr() const { return static_cast<T*>(data); }
 };
@@ -97,7 +99,7 @@ inline void check_ndim(const Tensor& t, int ndim) {
 
 inline void check_float(const Tensor& t) {
   if (!t.is_float())
-    throw TypeError(t.name + ": expected float32 or float64, got " + dtype_name(t.dtype));
+    throw TypeError(t.name + ": expected float32 or float64, got " + t.dtype_str());
 }
 
 inline void check_nonempty(const Tensor& t) {
@@ -111,7 +113,7 @@ inline void check_same_float(std::initializer_list<const Tensor*> ts) {
   for (const Tensor* t : ts)
     if (t->dtype != first.dtype)
       throw TypeError(t->name + ": expected dtype " + dtype_name(first.dtype) + " like " + first.name + ", got " +
-                      dtype_name(t->dtype));
+                      t->dtype_str());
 }
 
 // The tensor of an optional argument, or null.
