@@ -2,7 +2,8 @@
 
 One step = forward, softmax cross-entropy, backward, SGD update, float32.
 Columns: fastnn, a straightforward pure-NumPy implementation of the same
-step, and PyTorch CPU if it is importable. Each column runs in its own
+step, that step's GEMMs alone in NumPy (the floor: every column calls
+OpenBLAS-class GEMMs), and PyTorch CPU if it is importable. Each column runs in its own
 process (see ``_common.run_isolated``).
 
     python bench/dense.py
@@ -62,6 +63,24 @@ def numpy_step(x, y):
     return step
 
 
+def numpy_gemms(x, y):
+    """Only the step's GEMMs, in NumPy (the same OpenBLAS kernels): a floor under any step."""
+    rng = np.random.default_rng(0)
+    Ws = [rng.standard_normal((a, b)).astype(np.float32) for a, b in zip(SIZES, SIZES[1:])]
+    acts = [x] + [rng.standard_normal((BATCH, b)).astype(np.float32) for b in SIZES[1:-1]]
+    deltas = [rng.standard_normal((BATCH, b)).astype(np.float32) for b in SIZES[1:]]
+
+    def step():
+        for a, W in zip(acts, Ws):
+            a @ W
+        for i, (a, W, d) in enumerate(zip(acts, Ws, deltas)):
+            a.T @ d
+            if i:
+                d @ W.T
+
+    return step
+
+
 def torch_step(x, y):
     torch = try_import_torch()
     nn = torch.nn
@@ -78,7 +97,7 @@ def torch_step(x, y):
     return step
 
 
-COLUMNS = {"fastnn": fastnn_step, "numpy": numpy_step, "torch": torch_step}
+COLUMNS = {"fastnn": fastnn_step, "numpy": numpy_step, "numpy_gemms": numpy_gemms, "torch": torch_step}
 
 
 def main():
@@ -89,7 +108,7 @@ def main():
         print(time_call(COLUMNS[args.column](*make_data())))
         return
     describe_environment()
-    columns = ["fastnn", "numpy"]
+    columns = ["fastnn", "numpy", "numpy_gemms"]
     torch = try_import_torch()
     if torch is not None:
         columns.append("torch")
