@@ -261,3 +261,28 @@ def test_numpy_seeded_layers_save(tmp_path):
 ], ids=lambda o: o.__qualname__)
 def test_public_api_has_docstrings(obj):
     assert obj.__doc__ and obj.__doc__.strip()
+
+
+# -- Flags and names ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make,name", [
+    (lambda v: SGD(0.1, momentum=0.9, nesterov=v), "nesterov"),
+    (lambda v: SGD(0.1, momentum=0.9, averaged=v), "averaged"),
+    (lambda v: Dense(3, use_bias=v), "use_bias"),
+    (lambda v: Dense(3, trainable=v), "trainable"),
+    (lambda v: callbacks.EarlyStopping(restore_best_weights=v), "restore_best_weights"),
+    (lambda v: callbacks.ModelCheckpoint("m.safetensors", save_best_only=v), "save_best_only"),
+])
+def test_flags_take_only_true_or_false(make, name):
+    """A string such as "False" is truthy: taken as a flag it would switch the feature on."""
+    with pytest.raises(TypeError, match=f"{name}: expected True or False, got 'False'"):
+        make("False")
+    make(np.bool_(True))  # numpy's bools are bools
+
+
+def test_layer_names_are_strings():
+    with pytest.raises(TypeError, match="name: expected a non-empty str or None, got 3"):
+        Dense(3, name=3)
+    with pytest.raises(TypeError, match="name: expected a non-empty str or None, got ''"):
+        Dense(3, name="")

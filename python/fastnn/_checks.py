@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
+
 
 def number(name, value, *, lo=None, hi=None, lo_open=False, hi_open=False, expected=None):
     """``value`` as a float, checked finite and within ``lo``/``hi`` (an open end excludes its bound).
@@ -34,6 +36,20 @@ def integer(name, value, *, lo=None, hi=None, expected=None):
     if (lo is not None and v < lo) or (hi is not None and v > hi):
         raise ValueError(f"{name}: expected {expected or _describe_integer(lo, hi)}, got {value!r}")
     return v
+
+
+def boolean(name, value):
+    """``value`` as a bool: True or False (numpy's too), so that a string such as "False" is not taken as true."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, got {value!r}")
+    return bool(value)
+
+
+def name_arg(name, value):
+    """``value`` if it is None or a non-empty str (a layer or model name)."""
+    if value is not None and (not isinstance(value, str) or not value):
+        raise TypeError(f"{name}: expected a non-empty str or None, got {value!r}")
+    return value
 
 
 def _describe_number(name, lo, hi, lo_open, hi_open):

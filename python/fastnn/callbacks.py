@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from ._checks import integer, number
+from ._checks import boolean, integer, number
 
 
 class Callback:
@@ -81,7 +81,8 @@ class EarlyStopping(Callback):
 
     def __init__(self, monitor="val_loss", patience=0, min_delta=0.0, mode="auto", restore_best_weights=False):
         self._m = _Monitor(monitor, mode, min_delta)
-        self.patience, self.restore_best_weights = integer("patience", patience, lo=0), restore_best_weights
+        self.patience = integer("patience", patience, lo=0)
+        self.restore_best_weights = boolean("restore_best_weights", restore_best_weights)
 
     def on_train_begin(self, logs=None):
         self.wait, self.best_epoch, self.best_weights, self.stopped_epoch = 0, None, None, None
@@ -114,7 +115,7 @@ class ModelCheckpoint(Callback):
     def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto"):
         self.filepath = _path("filepath", filepath)
         self._m = _Monitor(monitor, mode, 0.0)
-        self.save_best_only = save_best_only
+        self.save_best_only = boolean("save_best_only", save_best_only)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.save_best_only:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from . import constraints as fconstraints
 from . import initializers, ops
-from ._checks import integer, number
+from ._checks import boolean, integer, name_arg, number
 from .backend import Buffers
 from . import regularizers as fregularizers
 
@@ -52,9 +52,9 @@ class Layer:
     """
 
     def __init__(self, name=None, input_shape=None, trainable=True, lr_multiplier=1.0, activity_regularizer=None):
-        self.name = name
+        self.name = name_arg("name", name)
         self.input_shape = None if input_shape is None else _shape("input_shape", input_shape)
-        self.trainable = trainable  # False freezes the parameters (and puts batch norm in inference mode)
+        self.trainable = boolean("trainable", trainable)  # False freezes the parameters (and puts batch norm in inference mode)
         self.lr_multiplier = number("lr_multiplier", lr_multiplier, lo=0)  # scales this layer's rate (fine-tuning)
         self.activity_regularizer = fregularizers.get(activity_regularizer)
         self.output_shape = None
@@ -182,7 +182,7 @@ class _KernelLayer(_Activated):
                  kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None, bias_constraint=None,
                  **kwargs):
         super().__init__(activation=activation, **kwargs)
-        self.use_bias = use_bias
+        self.use_bias = boolean("use_bias", use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = fregularizers.get(kernel_regularizer)

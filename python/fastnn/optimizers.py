@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from . import ops, schedules
-from ._checks import number
+from ._checks import boolean, number
 
 
 class Optimizer:
@@ -90,6 +90,7 @@ class SGD(Optimizer):
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, averaged=False):
         momentum = _decay("momentum", momentum)
+        nesterov, averaged = boolean("nesterov", nesterov), boolean("averaged", averaged)
         if nesterov and momentum == 0:
             raise ValueError("nesterov: needs momentum > 0")
         super().__init__(learning_rate, rho=momentum)
