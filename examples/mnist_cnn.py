@@ -38,7 +38,7 @@ if args.mnist_dir:
 else:
     (train_images, train_labels), (test_images, test_labels) = digits(flatten=False)
     padding, epochs = "same", 30
-epochs = args.epochs or epochs
+epochs = epochs if args.epochs is None else args.epochs
 
 model = Sequential()
 model.add(Conv2D(32, (3, 3), activation="relu", padding=padding, input_shape=train_images.shape[1:]))

@@ -31,6 +31,11 @@ def test_shift_moves_content_and_fills_with_zeros():
     np.testing.assert_array_equal(out[1, :4, 1:, 0], x[1, 2:, :5, 0])  # two up, one right
     assert (out[1, 4:] == 0).all() and (out[1, :, 0] == 0).all()       # what moved in is zero fill
     np.testing.assert_array_equal(Augmenter(fill=-1.0).apply(x, shifts=[[0, 6], [0, 0]])[0], -1.0)
+    # Integer images come back float32, and so does their fill (it was cast to uint8: 0.5 -> 0, -1 overflowed).
+    u8 = np.full((1, 4, 4, 1), 200, np.uint8)
+    for fill in (0.5, -1.0):
+        out = Augmenter(fill=fill).apply(u8, shifts=[[1, 0]])
+        assert out.dtype == np.float32 and (out[0, 0] == fill).all() and (out[0, 1:] == 200).all()
 
 
 def test_flip_mirrors_and_flipping_twice_is_identity():

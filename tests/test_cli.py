@@ -128,6 +128,26 @@ def test_tune_config_errors_name_the_key(tmp_path, capsys):
     path.write_text(json.dumps({"space": {"lr_typo": [0.1]}, "strategy": "grid", "epochs": 1}))
     assert cli.main(["tune", str(path), "--verbose", "0"]) == 1
     assert "lr_typo: not a hyperparameter of the mlp model" in capsys.readouterr().err
+    for config, message in (({"space": {"learning_rate": [0.1]}, "model": ["mlp"]}, "model: expected a name"),
+                            ({"space": {"learning_rate": [0.1]}, "seed": -1}, "seed: expected an int >= 0"),
+                            ({"space": {"learning_rate": [0.1]}, "retrain": "no"}, "retrain: expected true or false")):
+        path.write_text(json.dumps(config))
+        assert cli.main(["tune", str(path)]) == 1
+        assert message in capsys.readouterr().err
+    assert cli.main(["tune", str(tmp_path)]) == 1  # a directory: an OSError, reported in one line
+    assert capsys.readouterr().err.startswith("fastnn tune: error: ")
+
+
+def test_bad_output_paths_and_options_fail_before_any_training(tmp_path, capsys):
+    for argv in (["train", "--output", str(tmp_path / "missing" / "m.safetensors")], ["train", "--output", str(tmp_path)],
+                 ["train", "--seed", "-1"]):
+        assert cli.main(argv) == 1
+        captured = capsys.readouterr()
+        assert "Epoch" not in captured.out and captured.err.startswith("fastnn train: error: ")
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"space": {"learning_rate": [0.1]}}))
+    assert cli.main(["tune", str(path), "--top", "-1"]) == 1
+    assert "--top: expected an int >= 0" in capsys.readouterr().err
 
 
 def test_info(capsys):

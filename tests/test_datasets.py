@@ -128,6 +128,14 @@ def test_train_test_split_is_stratified_and_seeded():
     assert yhb[:, 1].sum() == 2 and len(yhb) == 10
 
 
+def test_train_test_split_of_classes_too_small_to_stratify_is_one_pool():
+    """100 classes of one sample (or 50 of two) each round to no test sample: split them as one pool."""
+    x = np.arange(100.0)[:, None]
+    for y in (np.arange(100), np.repeat(np.arange(50), 2)):
+        (a, _), (b, _) = datasets.train_test_split(x, y, 0.25, seed=0)
+        assert len(b) == 25 and len(a) == 75
+
+
 def test_train_test_split_of_regression_targets_is_one_pool():
     """Continuous targets are no classes: stratifying them would leave the test part empty."""
     x = np.arange(100.0)[:, None]
@@ -141,6 +149,12 @@ def test_to_categorical():
     assert datasets.to_categorical([1, 3]).shape == (2, 4)
     with pytest.raises(ValueError, match="y: labels must lie"):
         datasets.to_categorical([0, 3], 3)
+    # Keras' shapes: labels of shape s give s + (C,), after dropping a trailing axis of 1.
+    assert datasets.to_categorical([[0, 1], [2, 0]], 3).shape == (2, 2, 3)
+    assert datasets.to_categorical(np.array([[1], [0]])).shape == (2, 2)
+    assert datasets.to_categorical([], 3).shape == (0, 3)
+    with pytest.raises(ValueError, match="num_classes: needed for empty labels"):
+        datasets.to_categorical([])
 
 
 def test_standardizer_modes_fit_on_train_and_apply_to_test(rng):

@@ -202,9 +202,43 @@ def test_space_from_yaml_and_json_files(tmp_path):
     (tmp_path / "s.yaml").write_text("learning_rate: {log_uniform: [1e-4, 1.0e-1]}\n"  # 1e-4: a float, not YAML 1.1's str
                                      "hidden: {choice: [[32], [64, 32]]}\nopt: [sgd]\n")
     assert tune.SearchSpace(str(tmp_path / "s.yaml")).spec == spec
+    (tmp_path / "e.yaml").write_text("a: [1.5e2, 1.0e5, 2E-3, .5e1, 1e3]\n")  # every float form, dot or not
+    assert tune.load_config(tmp_path / "e.yaml") == {"a": [150.0, 1e5, 2e-3, 5.0, 1000.0]}
     (tmp_path / "bad.yaml").write_text("a: [1, 2\n")
     with pytest.raises(ValueError, match="invalid YAML"):
         tune.load_config(tmp_path / "bad.yaml")
+
+
+def test_a_failing_trial_is_recorded_and_the_search_goes_on(capsys):
+    x, y = blobs()
+    build = Recorder()
+
+    def fragile(params):
+        if params["learning_rate"] == 0.2:
+            raise RuntimeError("out of memory")
+        return build(params)
+
+    results = tune.grid_search(fragile, {"learning_rate": [0.05, 0.2, 0.1]}, x, y, epochs=2)
+    assert len(results) == 3 and results.best.error is None
+    failed = [t for t in results.trials if t.error]
+    assert len(failed) == 1 and failed[0].error == "RuntimeError: out of memory" and math.isnan(failed[0].score)
+    assert "learning_rate=0.2 -> failed: RuntimeError: out of memory" in capsys.readouterr().out
+    halving = tune.successive_halving(fragile, {"learning_rate": [0.05, 0.2, 0.1]}, x, y, n_trials=6, max_epochs=3,
+                                      eta=3, verbose=0, seed=1)
+    assert any(t.error for t in halving.trials) and halving.best.error is None
+    with pytest.raises(ValueError, match="bad setup"):  # every trial failing: the cause itself, not a result
+        tune.grid_search(lambda p: (_ for _ in ()).throw(ValueError("bad setup")), {"a": [1, 2]}, x, y, verbose=0)
+
+
+def test_trials_record_the_epochs_they_trained():
+    """A callback that stops training early: the trial says how far it got, not the budget."""
+    from fastnn import callbacks
+
+    x, y = blobs()
+    stop = callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=1e9)  # never improves: stops at epoch 1
+    results = tune.grid_search(Recorder(), {"learning_rate": [0.05]}, x, y, epochs=10, verbose=0,
+                               fit_kwargs={"callbacks": [stop]})
+    assert results.best.epochs == 2
 
 
 def test_diverged_trials_rank_last():

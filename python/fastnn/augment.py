@@ -103,6 +103,7 @@ class Augmenter:
         return out
 
     def _apply_chunk(self, batch, angles, flips, shifts, out_dtype):
+        batch = batch.astype(out_dtype, copy=False)  # integer images: fill and blends in floating point
         n, H, W, C = batch.shape
         # Inverse map, undoing the transforms in reverse order: shift, then flip, then rotation.
         rows = np.arange(H)[None, :, None] - shifts[:, 0, None, None]            # (n, H, 1)

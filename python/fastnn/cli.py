@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -54,9 +55,27 @@ def _describe(model, kind):
     return f"a CNN {'-'.join(parts)} ({model.count_params():,} parameters)"
 
 
+def _check_output(path):
+    """Refuse an --output path that cannot be written before any work is done (not after it)."""
+    if path is None:
+        return
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path) or not os.path.isdir(parent) or not os.access(parent, os.W_OK):
+        raise ValueError(f"--output: cannot write a file at {path!r} (is the directory missing, read-only, or is "
+                         "the path a directory?)")
+
+
+def _check_seed(seed):
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed: expected an int >= 0, got {seed!r}")
+    return seed
+
+
 def _train(args):
     from fastnn import augment, datasets, tune
 
+    _check_output(args.output)
+    _check_seed(args.seed)
     augmenting = bool(args.augment_shift or args.augment_flip or args.augment_rotate)
     (x_train, y_train), (x_test, y_test) = datasets.load(
         args.dataset, flatten=args.model == "mlp" and not augmenting, seed=args.seed)
@@ -96,6 +115,9 @@ _SCORING_KEYS = ("validation_split", "cv", "metric")
 def _tune(args):
     from fastnn import datasets, tune
 
+    _check_output(args.output)
+    if args.top < 0:
+        raise ValueError(f"--top: expected an int >= 0, got {args.top}")
     cfg = tune.load_config(args.config)
     unknown = sorted(set(cfg) - set(TUNE_KEYS))
     if unknown:
@@ -105,8 +127,14 @@ def _tune(args):
     scoring = cfg.get("scoring") or {}
     if not isinstance(scoring, dict) or set(scoring) - set(_SCORING_KEYS):
         raise ValueError(f"scoring: expected a mapping with some of {', '.join(_SCORING_KEYS)}, got {scoring!r}")
-    kind, dataset, seed = cfg.get("model", "mlp"), cfg.get("dataset", "digits"), cfg.get("seed", 0)
+    kind, dataset, seed = cfg.get("model", "mlp"), cfg.get("dataset", "digits"), _check_seed(cfg.get("seed", 0))
     strategy = cfg.get("strategy", "random")
+    for key, value in (("model", kind), ("dataset", dataset), ("strategy", strategy)):
+        if not isinstance(value, str):
+            raise ValueError(f"{key}: expected a name (a string) in {args.config}, got {value!r}")
+    retrain = cfg.get("retrain", True)
+    if not isinstance(retrain, bool):
+        raise ValueError(f"retrain: expected true or false in {args.config}, got {retrain!r}")
     options = {k: cfg[k] for k in ("epochs", "n_trials", "max_epochs", "min_epochs", "eta", "batch_size") if k in cfg}
     options.update(scoring)
 
@@ -123,7 +151,7 @@ def _tune(args):
     results.table(max_rows=args.top)
     print(f"best parameters: {json.dumps(results.best_params)}")
     print(f"best validation {results.metric}: {results.best_score:.4f} ({results.best.epochs} epochs)")
-    if cfg.get("retrain", True):
+    if retrain:
         model = results.retrain_best(x_train, y_train)
         test = model.evaluate(x_test, y_test)
         print(f"retrained on all {len(x_train)} training samples: test accuracy {test['accuracy']:.4f} "
@@ -206,9 +234,12 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, FileNotFoundError, ImportError) as e:
+    except (ValueError, TypeError, OSError, ImportError) as e:
         print(f"fastnn {args.command}: error: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"fastnn {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -195,17 +195,28 @@ def train_test_split(x, y, test_fraction=0.25, seed=0):
     for pool in pools:
         idx = rng.permutation(pool)
         test[idx[: int(round(len(idx) * test_fraction))]] = True
+    if not test.any():  # classes too small to give the test part a sample each: split as one pool
+        test[rng.permutation(len(y))[: max(1, int(round(len(y) * test_fraction)))]] = True
     train_idx, test_idx = rng.permutation(np.flatnonzero(~test)), rng.permutation(np.flatnonzero(test))
     return (x[train_idx], y[train_idx]), (x[test_idx], y[test_idx])
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):
-    """One-hot encode integer labels: ``to_categorical([0, 2], 3) -> [[1,0,0],[0,0,1]]``."""
+    """One-hot encode integer labels: ``to_categorical([0, 2], 3) -> [[1,0,0],[0,0,1]]``.
+
+    As in Keras, labels of shape ``s`` give shape ``s + (num_classes,)``, a
+    trailing axis of size 1 (a column of labels) dropped first.
+    """
     y = np.asarray(y)
-    if y.dtype.kind == "f" and not np.all(y == np.round(y)):
+    if y.dtype.kind not in "iuf" or (y.dtype.kind == "f" and not np.all(y == np.round(y))):
         raise ValueError("y: expected integer class labels")
-    y = y.astype(np.int64).reshape(-1)
-    num_classes = int(y.max()) + 1 if num_classes is None else num_classes
+    if y.ndim > 1 and y.shape[-1] == 1:
+        y = y[..., 0]
+    if num_classes is None:
+        if y.size == 0:
+            raise ValueError("num_classes: needed for empty labels (there is no largest label to count from)")
+        num_classes = int(y.max()) + 1
+    y = y.astype(np.int64)
     if y.size and (y.min() < 0 or y.max() >= num_classes):
         raise ValueError(f"y: labels must lie in [0, {num_classes}), got {y.min()} to {y.max()}")
     return np.eye(num_classes, dtype=dtype)[y]

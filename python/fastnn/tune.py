@@ -183,14 +183,14 @@ class SearchSpace:
 
 
 def _yaml_loader(yaml):
-    """PyYAML's safe loader, also reading ``1e-4`` as a float (YAML 1.1 wants ``1.0e-4`` and
-    would otherwise hand a search space the string '1e-4')."""
+    """PyYAML's safe loader, also reading ``1e-4`` and ``1.5e2`` as floats (YAML 1.1 wants a
+    dot and a signed exponent, ``1.0e-4``, and would otherwise hand a search space strings)."""
 
     class Loader(yaml.SafeLoader):
         pass
 
-    Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"),
-                                 list("-+0123456789"))
+    Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?([0-9][0-9_]*)?\.?[0-9_]*[eE][-+]?[0-9]+$"),
+                                 list("-+.0123456789"))
     return Loader
 
 
@@ -277,7 +277,8 @@ class Trial:
     ``score`` is the validation metric after ``epochs`` epochs (mean over folds
     with cv), ``fold_scores`` the per-fold values, ``history`` the
     (epochs, score) pairs at each budget it was trained to (successive
-    halving / Hyperband), ``bracket`` its Hyperband bracket.
+    halving / Hyperband), ``bracket`` its Hyperband bracket, ``error`` the
+    exception that ended it, if one did (the search goes on; its score is NaN).
     """
 
     number: int
@@ -288,6 +289,7 @@ class Trial:
     seconds: float = 0.0
     history: list = field(default_factory=list)
     bracket: int = None
+    error: str = None  # why the trial failed (its score is then NaN)
 
 
 class SearchResults:
@@ -447,7 +449,7 @@ class _Evaluator:
             scores.append(float(logs[self.metric]) if math.isfinite(logs["loss"]) else float("nan"))
         trial.fold_scores = scores
         trial.score = float(np.mean(scores)) if all(math.isfinite(s) for s in scores) else float("nan")
-        trial.epochs = epochs
+        trial.epochs = min(model.epoch for model in models)  # a callback may have stopped training early
         trial.seconds += time.perf_counter() - t0
         trial.history.append((epochs, trial.score))
 
@@ -456,13 +458,23 @@ class _Evaluator:
             params = " ".join(f"{k}={_fmt(v)}" for k, v in trial.params.items())
             folds = f" (±{np.std(trial.fold_scores):.3g} over {len(trial.fold_scores)} folds)" \
                 if len(trial.fold_scores) > 1 else ""
-            print(f"{prefix}trial {trial.number + 1}/{total}: {params} -> {self.metric} {_fmt(trial.score)}{folds} "
+            result = f"failed: {trial.error}" if trial.error else f"{self.metric} {_fmt(trial.score)}{folds}"
+            print(f"{prefix}trial {trial.number + 1}/{total}: {params} -> {result} "
                   f"[{trial.epochs} epochs, {trial.seconds:.2f}s]", flush=True)
+
+    def attempt(self, trial, step):
+        """Run ``step()`` for ``trial``; an exception fails that trial only (recorded, score NaN)."""
+        try:
+            return step()
+        except Exception as e:  # one bad configuration must not end the search and lose the others
+            trial.error, trial.score = f"{type(e).__name__}: {e}", float("nan")
+            self.first_error = getattr(self, "first_error", None) or e
+            return None
 
     def run(self, number, params, epochs, total):
         """Train one configuration from scratch for ``epochs`` epochs; returns its Trial."""
         trial = Trial(number, dict(params))
-        self.train(trial, self.start(params), epochs)
+        self.attempt(trial, lambda: self.train(trial, self.start(params), epochs))
         self.report(trial, total)
         return trial
 
@@ -474,6 +486,8 @@ def _check_epochs(name, value):
 
 
 def _results(trials, evaluator, strategy, space, build_fn):
+    if trials and all(t.error for t in trials):
+        raise evaluator.first_error  # nothing to report: the cause is likely the setup, not one configuration
     return SearchResults(trials, evaluator.metric, evaluator.mode, strategy, space, build_fn,
                          evaluator.batch_size, evaluator.fit_kwargs)
 
@@ -493,6 +507,10 @@ _COMMON_DOC = """
         seed: seeds the split/folds and the sampling.
         verbose: 1 prints one line per trial, 0 nothing.
         fit_kwargs: more arguments for ``model.fit`` (e.g. callbacks).
+
+    A trial whose model fails to build or train is recorded as failed
+    (``Trial.error``, score NaN, ranked last) and the search goes on; if every
+    trial fails, the first trial's exception is raised.
 """
 
 
@@ -535,15 +553,20 @@ def _halving_budgets(min_epochs, max_epochs, eta):
 
 def _successive_halving(ev, configs, budgets, eta, first_number, total, bracket, label):
     """Train ``configs`` at each budget, keeping the best 1/eta for the next; returns all trials."""
-    alive = []
+    trials, alive = [], []
     for i, params in enumerate(configs):
         trial = Trial(first_number + i, dict(params), bracket=bracket)
-        alive.append((trial, ev.start(params)))
-    trials = [t for t, _ in alive]
+        trials.append(trial)
+        models = ev.attempt(trial, lambda: ev.start(params))
+        if models is not None:
+            alive.append((trial, models))
+        else:
+            ev.report(trial, total, label)
     for rung, epochs in enumerate(budgets):
         for trial, models in alive:
-            ev.train(trial, models, epochs)
+            ev.attempt(trial, lambda: ev.train(trial, models, epochs))
             ev.report(trial, total, f"{label}rung {rung + 1}/{len(budgets)} ")
+        alive = [(t, m) for t, m in alive if not t.error]
         if rung + 1 < len(budgets):
             keep = max(1, len(alive) // eta)
             sign = 1.0 if ev.mode == "max" else -1.0
