@@ -1,5 +1,7 @@
 """Shared fixtures: every op test runs over dtype x backend, comparing with
 fastnn.reference at tolerances tight enough to catch a real bug."""
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -22,6 +24,17 @@ def backend(request):
     if request.param not in fbackend.available():
         pytest.skip(f"backend {request.param!r} is not available here")
     return fbackend.get(request.param)
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Run the block with fastnn on one thread (results must not depend on the count)."""
+    threads = fastnn.get_num_threads()
+    fastnn.set_num_threads(1)
+    try:
+        yield
+    finally:
+        fastnn.set_num_threads(threads)
 
 
 @pytest.fixture

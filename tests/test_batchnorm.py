@@ -3,7 +3,7 @@ import pytest
 
 import fastnn
 from fastnn import ops, reference as ref
-from conftest import R, assert_close, numerical_grad, to_backend, to_numpy
+from conftest import R, assert_close, numerical_grad, one_thread, to_backend, to_numpy
 
 # (N, C) and (N, H, W, C). C <= 64 runs as spans of whole rows (C = 3: 16 rows
 # per span), C = 300 and 700 as tiles of 64 channels with a partial last one;
@@ -120,12 +120,8 @@ def test_batchnorm_is_bit_identical_across_runs_and_thread_counts(dtype, rng):
         return (y, mean, inv_std, rm, rv, *ops.batchnorm_backward(x, gamma, dy, mean, inv_std))
 
     first, second = run(), run()
-    threads = fastnn.get_num_threads()
-    try:
-        fastnn.set_num_threads(1)
+    with one_thread():
         single = run()
-    finally:
-        fastnn.set_num_threads(threads)
     for a, b, c in zip(first, second, single):
         assert a.tobytes() == b.tobytes() == c.tobytes()
 

@@ -5,9 +5,8 @@ import sys
 import numpy as np
 import pytest
 
-import fastnn
 from fastnn import ops, reference as ref
-from conftest import R, assert_close, numerical_grad, to_backend, to_numpy
+from conftest import R, assert_close, numerical_grad, one_thread, to_backend, to_numpy
 
 # (N, H, W, C_in, KH, KW, C_out, stride, padding, dilation)
 CONFIGS = [
@@ -77,20 +76,24 @@ def test_same_padding_puts_the_odd_row_at_the_bottom(dtype, backend):
     assert_close(y[0, :, :, 0], expected, dtype)
 
 
+def check_forward_backward(backend, dtype, rng, x, Wt, b, geo, workspace=None):
+    """y, dx, dW and db of x (numpy) on ``backend`` against the reference."""
+    bx, bW, bb = to_backend(backend, x, Wt, b)
+    y = ops.conv2d_forward(bx, bW, bb, workspace=workspace, backend=backend, **geo)
+    assert_close(y, R(ref.conv2d_forward, x, Wt, b, **geo), dtype)
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    grads = ops.conv2d_backward(bx, bW, to_backend(backend, dy), workspace=workspace, backend=backend, **geo)
+    for got, want in zip(grads, R(ref.conv2d_backward, x, Wt, dy, **geo)):
+        assert_close(got, want, dtype)
+
+
 @pytest.mark.parametrize("stride", [1, 2], ids=["row-shift", "im2col"])
 def test_conv2d_wide_layers_match_reference(stride, dtype, backend, rng):
     """32->64 channels, 3x3: the CPU cuts each GEMM into blocks of 162 (row
     shift) or 54 (full im2col) rows for OpenBLAS's small-matrix kernels, so
     dW and the bias sum over blocks, and dx over blocks and kernel rows."""
     geo = dict(stride=stride, padding="same", dilation=1)
-    x, Wt, b = make(rng, dtype, 2, 20, 20, 32, 3, 3, 64)
-    bx, bW, bb = to_backend(backend, x, Wt, b)
-    y = ops.conv2d_forward(bx, bW, bb, backend=backend, **geo)
-    assert_close(y, R(ref.conv2d_forward, x, Wt, b, **geo), dtype)
-    dy = rng.standard_normal(y.shape).astype(dtype)
-    dx, dW, db = ops.conv2d_backward(bx, bW, to_backend(backend, dy), backend=backend, **geo)
-    for got, want in zip((dx, dW, db), R(ref.conv2d_backward, x, Wt, dy, **geo)):
-        assert_close(got, want, dtype)
+    check_forward_backward(backend, dtype, rng, *make(rng, dtype, 2, 20, 20, 32, 3, 3, 64), geo)
 
 
 @pytest.mark.parametrize("workspace_rows", [1, 3, 40, None])
@@ -110,15 +113,7 @@ def test_conv2d_small_workspaces_split_the_batch(workspace_rows, dtype, backend,
         # Pieces of workspace_rows rows on one thread, or fewer on more; the CPU also keeps W^T.
         size = workspace_rows * K + CO + (K * CO if backend.name == "cpu" else 0)
     ws = to_backend(backend, np.full(size, np.nan, dtype))  # stale workspace contents must not leak
-    bx, bW, bb = to_backend(backend, x, Wt, b)
-    y = ops.conv2d_forward(bx, bW, bb, workspace=ws, backend=backend, **geo)
-    assert_close(y, R(ref.conv2d_forward, x, Wt, b, **geo), dtype)
-    dy = rng.standard_normal(y.shape).astype(dtype)
-    dx, dW, db = ops.conv2d_backward(bx, bW, to_backend(backend, dy), workspace=ws, backend=backend, **geo)
-    rdx, rdW, rdb = R(ref.conv2d_backward, x, Wt, dy, **geo)
-    assert_close(dx, rdx, dtype)
-    assert_close(dW, rdW, dtype)
-    assert_close(db, rdb, dtype)
+    check_forward_backward(backend, dtype, rng, x, Wt, b, geo, workspace=ws)
 
 
 @pytest.mark.parametrize("dilation", [1, 2])
@@ -132,15 +127,7 @@ def test_conv2d_row_shift_in_pieces(dilation, dtype, backend, rng):
     K, extra_rows = KH * KW * C, (KH - 1) * dilation
     piece = (4 + extra_rows) * W * KW * C  # 4 output rows (160 pixels) and the rows the kernel reaches below
     ws = to_backend(backend, np.full(2 * piece + 2 * CO + K * CO + CO + K * CO, np.nan, dtype))
-    bx, bW, bb = to_backend(backend, x, Wt, b)
-    y = ops.conv2d_forward(bx, bW, bb, workspace=ws, backend=backend, **geo)
-    assert_close(y, R(ref.conv2d_forward, x, Wt, b, **geo), dtype)
-    dy = rng.standard_normal(y.shape).astype(dtype)
-    dx, dW, db = ops.conv2d_backward(bx, bW, to_backend(backend, dy), workspace=ws, backend=backend, **geo)
-    rdx, rdW, rdb = R(ref.conv2d_backward, x, Wt, dy, **geo)
-    assert_close(dx, rdx, dtype)
-    assert_close(dW, rdW, dtype)
-    assert_close(db, rdb, dtype)
+    check_forward_backward(backend, dtype, rng, x, Wt, b, geo, workspace=ws)
 
 
 def test_conv2d_workspace_is_bounded(backend):
@@ -212,13 +199,9 @@ def test_conv2d_with_one_thread(stride, rng):
     x, Wt, b = make(rng, np.float64, 4, 12, 12, 3, 3, 3, 5)
     geo = dict(stride=stride, padding="same")
     dy = rng.standard_normal(ops.conv2d_output_shape(x.shape, Wt.shape, **geo))
-    threads = fastnn.get_num_threads()
-    try:
-        fastnn.set_num_threads(1)
+    with one_thread():
         y = ops.conv2d_forward(x, Wt, b, **geo)
         grads = ops.conv2d_backward(x, Wt, dy, **geo)
-    finally:
-        fastnn.set_num_threads(threads)
     assert_close(y, ref.conv2d_forward(x, Wt, b, **geo))
     for g, r in zip(grads, ref.conv2d_backward(x, Wt, dy, **geo)):
         assert_close(g, r)

@@ -3,7 +3,7 @@ import pytest
 
 import fastnn
 from fastnn import ops, reference as ref
-from conftest import assert_close, to_backend, to_numpy
+from conftest import assert_close, one_thread, to_backend, to_numpy
 
 # Random123's known-answer vectors for Philox4x32-10: (counter, key, output).
 PHILOX_KAT = [
@@ -131,12 +131,8 @@ def test_dropout_in_place_and_deterministic(rng):
     y = ops.dropout_forward(x, 0.4, seed=9, step=1)
     y2 = ops.dropout_forward(x, 0.4, seed=9, step=1)
     assert y.tobytes() == y2.tobytes()
-    threads = fastnn.get_num_threads()
-    try:
-        fastnn.set_num_threads(1)
+    with one_thread():
         assert ops.dropout_forward(x, 0.4, seed=9, step=1).tobytes() == y.tobytes()
-    finally:
-        fastnn.set_num_threads(threads)
     xin = x.copy()
     assert ops.dropout_forward(xin, 0.4, seed=9, step=1, out=xin) is xin
     np.testing.assert_array_equal(xin, y)

@@ -5,7 +5,7 @@ import pytest
 
 import fastnn
 from fastnn import ops, reference as ref
-from conftest import assert_close, to_backend, to_numpy
+from conftest import assert_close, one_thread, to_backend, to_numpy
 
 noise_ref = importlib.import_module("fastnn.reference.gaussian_noise")  # the module: the package exports the function
 
@@ -49,12 +49,8 @@ def test_gaussian_noise_stream_is_apart_from_dropouts(monkeypatch):
 def test_gaussian_noise_in_place_deterministic_and_thread_independent(rng):
     x = rng.standard_normal(100_003).astype(np.float32)
     y = ops.gaussian_noise(x, 0.3, seed=4, step=9)
-    threads = fastnn.get_num_threads()
-    try:
-        fastnn.set_num_threads(1)
+    with one_thread():
         assert ops.gaussian_noise(x, 0.3, seed=4, step=9).tobytes() == y.tobytes()
-    finally:
-        fastnn.set_num_threads(threads)
     xin = x.copy()
     assert ops.gaussian_noise(xin, 0.3, seed=4, step=9, out=xin) is xin
     assert xin.tobytes() == y.tobytes()

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn import (Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GaussianNoise,
+from fastnn import (AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GaussianNoise,
                     GlobalAveragePooling2D, LeakyReLU, MaxPooling2D, PReLU, ReLU, Sequential, Softmax, load_model)
 from conftest import numerical_grad
 

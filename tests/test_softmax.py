@@ -59,7 +59,7 @@ def test_softmax_cross_entropy_gradient_is_numerical_gradient(rng):
     def loss():
         return ops.softmax_cross_entropy_forward(logits, target)[1].mean()
 
-    from conftest import R, numerical_grad
+    from conftest import numerical_grad
 
     probs, _ = ops.softmax_cross_entropy_forward(logits, target)
     np.testing.assert_allclose(ops.softmax_cross_entropy_backward(probs, target), numerical_grad(loss, logits), rtol=1e-6, atol=1e-9)
