@@ -235,15 +235,15 @@ void im2col_backward_piece(const T* x, const T* Wt, const T* dy, T* dx, GradSums
   const int64_t K = g.patch(), P = g.out_pixels(), p0 = r0 - n0 * P;
   const T* dy_piece = dy + r0 * C_out;
   im2col(Cpu{}, x, col, g, r0, r0 + rows);
-  cpu::for_small_gemm_blocks(rows, C_out, K, [&](int64_t p0, int64_t m) {
-    cpu::gemm(true, false, K, C_out, m, T(1), col + p0 * K, K, dy_piece + p0 * C_out, C_out,
-              p0 > 0 ? T(1) : sums.beta(), sums.dW, C_out);
+  cpu::for_small_gemm_blocks(rows, C_out, K, [&](int64_t b0, int64_t m) {
+    cpu::gemm(true, false, K, C_out, m, T(1), col + b0 * K, K, dy_piece + b0 * C_out, C_out,
+              b0 > 0 ? T(1) : sums.beta(), sums.dW, C_out);
   });
   sums.add_bias_grad(dy_piece, rows, C_out);
   sums.started = true;
   if (!dx) return;
-  cpu::for_small_gemm_blocks(rows, K, C_out, [&](int64_t p0, int64_t m) {
-    cpu::gemm(false, false, m, K, C_out, T(1), dy_piece + p0 * C_out, C_out, Wt, K, T(0), col + p0 * K, K);
+  cpu::for_small_gemm_blocks(rows, K, C_out, [&](int64_t b0, int64_t m) {
+    cpu::gemm(false, false, m, K, C_out, T(1), dy_piece + b0 * C_out, C_out, Wt, K, T(0), col + b0 * K, K);
   });
   if (rows == (n1 - n0) * P) {  // whole images: write every dx pixel
     for (int64_t n = n0; n < n1; ++n) col2im(Cpu{}, col + (n - n0) * P * K, dx, g, n, 0, P, false);

@@ -16,6 +16,8 @@ import os
 import sys
 import time
 
+from ._checks import integer
+
 
 def _info(args):
     import fastnn
@@ -65,17 +67,11 @@ def _check_output(path):
                          "the path a directory?)")
 
 
-def _check_seed(seed):
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed: expected an int >= 0, got {seed!r}")
-    return seed
-
-
 def _train(args):
     from fastnn import augment, datasets, tune
 
     _check_output(args.output)
-    _check_seed(args.seed)
+    integer("seed", args.seed, lo=0)
     augmenting = bool(args.augment_shift or args.augment_flip or args.augment_rotate)
     (x_train, y_train), (x_test, y_test) = datasets.load(
         args.dataset, flatten=args.model == "mlp" and not augmenting, seed=args.seed)
@@ -127,7 +123,7 @@ def _tune(args):
     scoring = cfg.get("scoring") or {}
     if not isinstance(scoring, dict) or set(scoring) - set(_SCORING_KEYS):
         raise ValueError(f"scoring: expected a mapping with some of {', '.join(_SCORING_KEYS)}, got {scoring!r}")
-    kind, dataset, seed = cfg.get("model", "mlp"), cfg.get("dataset", "digits"), _check_seed(cfg.get("seed", 0))
+    kind, dataset, seed = cfg.get("model", "mlp"), cfg.get("dataset", "digits"), integer("seed", cfg.get("seed", 0), lo=0)
     strategy = cfg.get("strategy", "random")
     for key, value in (("model", kind), ("dataset", dataset), ("strategy", strategy)):
         if not isinstance(value, str):

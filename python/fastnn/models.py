@@ -17,6 +17,7 @@ from . import backend as fbackend
 from . import callbacks as fcallbacks
 from . import losses as flosses
 from . import optimizers as foptimizers
+from ._checks import integer
 from .layers import Layer, registry
 
 FORMAT = "fastnn-model-1"
@@ -37,10 +38,9 @@ def set_random_seed(seed):
     if seed is None:
         _default_seeds = None
         return
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed: expected an int >= 0 or None, got {seed!r}")
-    _default_seeds = np.random.default_rng(int(seed))
-    np.random.seed(int(seed) % 2**32)
+    seed = integer("seed", seed, lo=0)
+    _default_seeds = np.random.default_rng(seed)
+    np.random.seed(seed % 2**32)
 
 
 def _check_batch_size(batch_size, none_ok=False):
@@ -102,11 +102,7 @@ class Sequential:
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise TypeError(f"dtype: expected float32 or float64, got {self.dtype}")
-        if seed is None:
-            seed = _next_default_seed()
-        if not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed: expected an int >= 0 or None, got {seed!r}")
-        self.seed = int(seed)
+        self.seed = _next_default_seed() if seed is None else integer("seed", seed, lo=0)
         self.rng = np.random.default_rng(self.seed)
         self.layers: list[Layer] = []
         self.built = False

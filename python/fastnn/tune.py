@@ -393,6 +393,7 @@ class _Evaluator:
                  fit_kwargs):
         if not callable(build_fn):
             raise TypeError(f"build_fn: expected a callable params -> compiled model, got {type(build_fn).__name__}")
+        self.first_error = None  # of a failed trial, raised if every trial fails
         x, y = np.asarray(x), np.asarray(y)
         if len(x) != len(y):
             raise ValueError(f"x, y: expected the same number of samples, got {len(x)} and {len(y)}")
@@ -468,7 +469,7 @@ class _Evaluator:
             return step()
         except Exception as e:  # one bad configuration must not end the search and lose the others
             trial.error, trial.score = f"{type(e).__name__}: {e}", float("nan")
-            self.first_error = getattr(self, "first_error", None) or e
+            self.first_error = self.first_error or e
             return None
 
     def run(self, number, params, epochs, total):
