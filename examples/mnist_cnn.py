@@ -14,7 +14,6 @@ What differs from the Keras script:
   ``mnist.load_data()`` downloads them) and already returns float32 images
   of shape (n, 28, 28, 1) in [0, 1], so the ``reshape``/``astype``/``/ 255``
   lines are gone.
-* ``model.evaluate`` returns a dict ``{'loss': ..., 'accuracy': ...}``, not a list.
 * On the 8x8 digits both convolutions use ``padding='same'``: with the
   lecture's 'valid' 3x3 convolutions the image shrinks 8 -> 6 -> 3 -> 1 and
   the second pooling has nothing left to pool. With 'same' it goes
@@ -57,5 +56,5 @@ test_labels = to_categorical(test_labels)
 
 model.fit(train_images, train_labels, epochs=epochs, batch_size=64)
 
-result = model.evaluate(test_images, test_labels)
-print("test accuracy:", result["accuracy"])
+test_loss, test_acc = model.evaluate(test_images, test_labels)
+print("test accuracy:", test_acc)

@@ -13,8 +13,6 @@ What differs from the Keras script:
 * ``datasets.mnist(MNIST_DIR, flatten=True)`` reads the files you downloaded
   and already returns float32 rows of 784 values in [0, 1], so the
   ``reshape``/``astype('float32')``/``/= 255`` lines are gone.
-* ``model.evaluate`` takes no ``verbose`` and returns a dict
-  ``{'loss': ..., 'accuracy': ...}`` instead of ``[loss, accuracy]``.
 * On the 8x8 digits the input layer has 64 units instead of 784.
 """
 import argparse
@@ -53,6 +51,6 @@ model.compile(loss="categorical_crossentropy", optimizer=RMSprop(), metrics=["ac
 
 history = model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, verbose=1,
                     validation_data=(x_test, y_test))
-score = model.evaluate(x_test, y_test)
-print("Test loss:", score["loss"])
-print("Test accuracy:", score["accuracy"])
+score = model.evaluate(x_test, y_test, verbose=0)
+print("Test loss:", score[0])
+print("Test accuracy:", score[1])

@@ -213,7 +213,7 @@ def test_polyak_average_and_ensemble(tmp_path):
     np.testing.assert_array_equal(model.predict(x), live)  # weights restored after use
     with model.averaged_weights():
         np.testing.assert_array_equal(model.predict(x), averaged)
-    assert model.evaluate(x, y, use_average=True)["accuracy"] > 0.8
+    assert model.evaluate(x, y, use_average=True, return_dict=True)["accuracy"] > 0.8
 
     other = mlp(seed=9)
     other.fit(x, y, epochs=4, verbose=0)

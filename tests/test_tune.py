@@ -101,7 +101,7 @@ def test_results_table_best_params_and_retrain(capsys):
 
     model = results.retrain_best(x, y)
     assert model.epoch == 4 and model.layers[0].units == results.best_params["hidden"]
-    assert model.evaluate(x, y)["accuracy"] > 0.9
+    assert model.evaluate(x, y)[1] > 0.9
     assert results.retrain_best(x, y, epochs=2).epoch == 2
 
 
@@ -122,7 +122,7 @@ def test_k_fold_scores_are_the_mean_over_stratified_folds():
     assert trial.score == pytest.approx(np.mean(trial.fold_scores))
     folds = tune.stratified_folds(y, 3, seed=0)
     for model, f in zip(build.models, folds):
-        assert model.evaluate(x[f], y[f])["accuracy"] in trial.fold_scores  # each model scored on its own fold
+        assert model.evaluate(x[f], y[f])[1] in trial.fold_scores  # each model scored on its own fold
     with pytest.raises(ValueError, match="cv: expected an int >= 2"):
         tune.grid_search(build, {"learning_rate": [0.05]}, x, y, cv=1, verbose=0)
 
@@ -133,7 +133,7 @@ def test_validation_data_is_used_when_given():
     results = tune.grid_search(Recorder(), {"learning_rate": [0.05]}, x, y, epochs=3, validation_data=(xv, yv),
                                verbose=0)
     model = results.retrain_best(x, y, epochs=3)  # same seed, same data: the same model as the trial's
-    assert results.best_score == model.evaluate(xv, yv)["accuracy"]
+    assert results.best_score == model.evaluate(xv, yv)[1]
 
 
 def test_hyperband_continues_the_best_with_more_epochs():

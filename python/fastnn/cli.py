@@ -91,7 +91,7 @@ def _train(args):
         history = model.fit(x_train, y_train, batch_size=args.batch_size, epochs=epochs, verbose=args.verbose,
                             validation_split=args.validation_split)
     seconds = time.perf_counter() - t0
-    result = model.evaluate(x_test, y_test)
+    result = model.evaluate(x_test, y_test, verbose=0, return_dict=True)
     print(f"test accuracy: {result['accuracy']:.4f}  (test loss {result['loss']:.4f}, trained in {seconds:.1f}s)")
     if args.output:
         model.save(args.output)
@@ -149,7 +149,7 @@ def _tune(args):
     print(f"best validation {results.metric}: {results.best_score:.4f} ({results.best.epochs} epochs)")
     if retrain:
         model = results.retrain_best(x_train, y_train)
-        test = model.evaluate(x_test, y_test)
+        test = model.evaluate(x_test, y_test, verbose=0, return_dict=True)
         print(f"retrained on all {len(x_train)} training samples: test accuracy {test['accuracy']:.4f} "
               f"(test loss {test['loss']:.4f})")
         if args.output:

@@ -18,6 +18,8 @@ import zlib
 
 import numpy as np
 
+from .training.data import stratified_mask
+
 
 def digits(test_fraction=0.25, seed=0, flatten=True):
     """The 8x8 digits data, scaled to [0, 1]: returns ``(x_train, y_train), (x_test, y_test)``.
@@ -185,18 +187,7 @@ def train_test_split(x, y, test_fraction=0.25, seed=0):
     if len(x) != len(y):
         raise ValueError(f"x, y: expected the same number of samples, got {len(x)} and {len(y)}")
     rng = np.random.default_rng(seed)
-    one_hot = y.ndim == 2 and np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all()
-    if one_hot or (y.ndim == 1 and np.all(y == np.round(y))):
-        labels = y.argmax(axis=1) if one_hot else y
-        pools = [np.flatnonzero(labels == c) for c in np.unique(labels)]
-    else:
-        pools = [np.arange(len(y))]
-    test = np.zeros(len(y), bool)
-    for pool in pools:
-        idx = rng.permutation(pool)
-        test[idx[: int(round(len(idx) * test_fraction))]] = True
-    if not test.any():  # classes too small to give the test part a sample each: split as one pool
-        test[rng.permutation(len(y))[: max(1, int(round(len(y) * test_fraction)))]] = True
+    test = stratified_mask(y, test_fraction, rng)
     train_idx, test_idx = rng.permutation(np.flatnonzero(~test)), rng.permutation(np.flatnonzero(test))
     return (x[train_idx], y[train_idx]), (x[test_idx], y[test_idx])
 

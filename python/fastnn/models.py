@@ -548,17 +548,20 @@ class Sequential:
             logs["accuracy"] = float(correct) / n
         return logs
 
-    def evaluate(self, x, y, batch_size=256, use_average=False):
-        """Loss (and metrics) on (x, y) in inference mode: a dict like ``{'loss': .., 'accuracy': ..}``.
-
-        ``use_average=True`` evaluates the Polyak-averaged weights.
+    def evaluate(self, x, y, batch_size=256, verbose="auto", return_dict=False, use_average=False):
+        """Loss (and metrics) on (x, y) in inference mode, as Keras returns them: the loss alone
+        when the model has no metrics, else ``[loss, *metrics]``; ``return_dict=True`` gives
+        ``{'loss': .., 'accuracy': ..}``. ``use_average=True`` evaluates the Polyak-averaged weights.
         """
         if self.loss is None:
             raise RuntimeError("evaluate: call compile(loss=..., optimizer=...) first")
         _check_batch_size(batch_size)
         data = self._prepare_data(x, y)
         with self.averaged_weights() if use_average else contextlib.nullcontext():
-            return self._evaluate(*data, batch_size)
+            logs = self._evaluate(*data, batch_size)
+        if return_dict:
+            return logs
+        return logs["loss"] if len(logs) == 1 else list(logs.values())
 
     def predict(self, x, batch_size=256, use_average=False):
         """Model outputs for ``x`` in inference mode, computed in batches; a backend array.

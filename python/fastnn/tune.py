@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .training.data import stratified_folds, stratified_mask
+
 DISTRIBUTIONS = ("choice", "uniform", "log_uniform", "int")
 _TUNE_HINT = "pip install 'fastnn[tune]'"
 
@@ -220,52 +222,9 @@ def load_config(path):
 
 # -- validation splits and folds ----------------------------------------------------
 
-def _class_labels(y):
-    """Class labels if ``y`` holds them (integer labels or one-hot rows), else None (regression)."""
-    y = np.asarray(y)
-    if y.ndim == 1 and (y.dtype.kind in "iub" or (y.dtype.kind == "f" and np.all(y == np.round(y)))):
-        return y.astype(np.int64)
-    if y.ndim == 2 and y.shape[1] > 1 and np.all((y == 0) | (y == 1)) and np.all(y.sum(axis=1) == 1):
-        return y.argmax(axis=1)
-    return None
-
-
-def stratified_folds(y, k, seed=0):
-    """``k`` disjoint validation index sets covering every sample, each class spread evenly
-    over the folds (plain random folds for regression targets). Returns a list of arrays."""
-    y = np.asarray(y)
-    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 2:
-        raise ValueError(f"cv: expected an int >= 2, got {k!r}")
-    if k > len(y):
-        raise ValueError(f"cv: {k} folds for {len(y)} samples")
-    rng = np.random.default_rng(seed)
-    labels = _class_labels(y)
-    groups = [np.arange(len(y))] if labels is None else [np.flatnonzero(labels == c) for c in np.unique(labels)]
-    folds = [[] for _ in range(k)]
-    offset = 0
-    for idx in groups:
-        idx = rng.permutation(idx)
-        for j, i in enumerate(idx):
-            folds[(offset + j) % k].append(i)
-        offset += len(idx)  # the next class starts where this one stopped, so fold sizes differ by at most 1
-    return [np.sort(np.array(f, dtype=np.int64)) for f in folds]
-
-
 def _validation_indices(y, fraction, seed):
     """A stratified (for class labels) random validation subset of size about ``fraction``."""
-    rng = np.random.default_rng(seed)
-    labels = _class_labels(y)
-    if labels is None:
-        idx = rng.permutation(len(y))
-        return np.sort(idx[:max(1, int(round(len(y) * fraction)))])
-    chosen = []
-    for c in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == c))
-        chosen.append(members[:int(round(len(members) * fraction))])
-    val = np.sort(np.concatenate(chosen))
-    if len(val) == 0:
-        raise ValueError(f"validation_split: {fraction} of {len(y)} samples leaves no validation data")
-    return val
+    return np.flatnonzero(stratified_mask(y, fraction, np.random.default_rng(seed)))
 
 
 # -- trials and results ----------------------------------------------------------------
@@ -445,7 +404,7 @@ class _Evaluator:
         scores = []
         for model, (x_tr, y_tr, x_va, y_va) in zip(models, self.parts):
             model.fit(x_tr, y_tr, epochs=epochs, batch_size=batch_size, verbose=0, **self.fit_kwargs)
-            logs = model.evaluate(x_va, y_va)
+            logs = model.evaluate(x_va, y_va, verbose=0, return_dict=True)
             # A diverged model (NaN loss) still gets some accuracy from argmax: score it NaN instead.
             scores.append(float(logs[self.metric]) if math.isfinite(logs["loss"]) else float("nan"))
         trial.fold_scores = scores
