@@ -403,7 +403,8 @@ class _Evaluator:
         batch_size = int(trial.params.get("batch_size", self.batch_size))
         scores = []
         for model, (x_tr, y_tr, x_va, y_va) in zip(models, self.parts):
-            model.fit(x_tr, y_tr, epochs=epochs, batch_size=batch_size, verbose=0, **self.fit_kwargs)
+            model.fit(x_tr, y_tr, epochs=epochs, initial_epoch=model.epoch, batch_size=batch_size, verbose=0,
+                      **self.fit_kwargs)
             logs = model.evaluate(x_va, y_va, verbose=0, return_dict=True)
             # A diverged model (NaN loss) still gets some accuracy from argmax: score it NaN instead.
             scores.append(float(logs[self.metric]) if math.isfinite(logs["loss"]) else float("nan"))
