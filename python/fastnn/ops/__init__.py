@@ -16,7 +16,7 @@ from .dropout import dropout_backward, dropout_forward, dropout_mask
 from .gaussian_noise import gaussian_noise
 from .hinge import hinge_backward, hinge_forward
 from .loss import bce_logits_backward, bce_logits_forward, mse_backward, mse_forward
-from .optimizer import OPTIMIZERS, STATE_COUNT, max_norm_project, optimizer_update
+from .optimizer import OPTIMIZERS, STATE_COUNT, ema_update, max_norm_project, optimizer_update
 from .pool import (
     avg_pool2d_backward,
     avg_pool2d_forward,

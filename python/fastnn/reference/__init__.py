@@ -13,7 +13,7 @@ from .dropout import dropout_backward, dropout_forward, dropout_mask, philox4x32
 from .gaussian_noise import gaussian_noise
 from .hinge import hinge_backward, hinge_forward
 from .loss import bce_logits_backward, bce_logits_forward, mse_backward, mse_forward
-from .optimizer import max_norm_project, optimizer_update
+from .optimizer import ema_update, max_norm_project, optimizer_update
 from .pool import (
     avg_pool2d_backward,
     avg_pool2d_forward,
