@@ -27,6 +27,7 @@ from .pool import (
     pool2d_output_shape,
 )
 from .prelu import prelu_backward, prelu_forward
+from .regularizer import activity_regularizer_backward, activity_regularizer_penalty
 from .softmax import (
     softmax_backward,
     softmax_cross_entropy_backward,

@@ -23,6 +23,7 @@ from .pool import (
     max_pool2d_forward,
 )
 from .prelu import prelu_backward, prelu_forward
+from .regularizer import activity_regularizer_backward, activity_regularizer_penalty
 from .softmax import (
     softmax_backward,
     softmax_cross_entropy_backward,
