@@ -43,8 +43,8 @@ class BatchNormalization(Layer):
     def backward(self, dy):
         x, p = self._x, self.params
         if not self._batch_stats:  # frozen: y = gamma (x - mean) / sqrt(var + eps) + beta is affine in x
-            scale = p["gamma"] / self.backend.xp.sqrt(p["moving_variance"] + self.epsilon)
-            return self.backend.xp.multiply(dy, scale, out=self.buffer("dx", x.shape))
+            return ops.batchnorm_inference_backward(dy, p["gamma"], p["moving_variance"], eps=self.epsilon,
+                                                    out=self.buffer("dx", x.shape), backend=self.backend)
         c = x.shape[-1]
         dx, _, _ = ops.batchnorm_backward(x, p["gamma"], dy, self.buffer("mean", (c,), "float64"),
                                           self.buffer("inv_std", (c,), "float64"), dx=self.buffer("dx", x.shape),

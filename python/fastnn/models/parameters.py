@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
+from .. import ops
 from ..layers.base import prod
 
 
@@ -126,9 +127,7 @@ class Parameters:
 
     def update_average(self, decay):
         """``average = decay * average + (1 - decay) * params``."""
-        diff = self.backend.xp.subtract(self.params, self.average)
-        diff *= 1.0 - decay
-        self.average += diff
+        ops.ema_update(self.average, self.params, decay, backend=self.backend)
 
     @contextlib.contextmanager
     def averaged(self):

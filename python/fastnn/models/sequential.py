@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from .. import ops
 from ..layers.base import Layer
 from .model import Model
 from .parameters import Parameters
@@ -125,8 +126,8 @@ class Sequential(Model):
     def _backward(self, dout):
         for layer, y in zip(reversed(self.layers), reversed(self._outputs)):
             reg = layer.activity_regularizer
-            if reg is not None:
-                dout = _add_activity_grad(self.backend, layer, y, dout, reg)
+            if reg is not None:  # dL/dy += (l1 sign(y) + 2 l2 y) / batch, in place
+                ops.activity_regularizer_backward(y, dout, l1=reg.l1, l2=reg.l2, backend=self.backend)
             dout = layer.backward(dout)
 
     # -- saving ---------------------------------------------------------------------
@@ -136,20 +137,6 @@ class Sequential(Model):
                 "input_shape": list(self.input_shape) if self.built else None,
                 "layers": [{"class_name": type(l).__name__, "config": l.get_config()} for l in self.layers]}
 
-
-
-def _add_activity_grad(backend, layer, y, dout, reg):
-    """dL/dy += (l1 sign(y) + 2 l2 y) / batch for an activity regularizer on the layer's output y."""
-    xp = backend.xp
-    tmp = layer.buffer("activity_grad", y.shape)
-    if reg.l1:
-        xp.sign(y, out=tmp)
-        tmp *= reg.l1 / y.shape[0]
-        dout += tmp
-    if reg.l2:
-        xp.multiply(y, 2 * reg.l2 / y.shape[0], out=tmp)
-        dout += tmp
-    return dout
 
 
 def _name_layers(layers):
