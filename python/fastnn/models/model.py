@@ -18,6 +18,7 @@ from .. import optimizers as foptimizers
 from .._checks import integer
 from ..seeds import next_default_seed
 from ..training import loop
+from ..training.adapters import unpack
 from ..training.data import BatchConverter, count_correct
 
 ACCURACY_NAMES = ("accuracy", "acc")
@@ -199,12 +200,7 @@ class Model:
     # -- the public step API ---------------------------------------------------------
     def _batch(self, x, y=None, sample_weight=None, class_weight=None):
         conv = BatchConverter(self)
-        x = conv.x(x)
-        y = None if y is None else conv.y(y, len(x))
-        sw = None if sample_weight is None else conv.sample_weight(sample_weight, len(x))
-        if class_weight is not None and y is not None:
-            cw = conv.weights_of_classes(conv.class_weights(class_weight), y)
-            sw = cw if sw is None else sw * cw
+        x, y, sw = unpack(conv, (x, y, sample_weight), "", conv.class_weights(class_weight))
         xp = self.backend.xp
         return xp.asarray(x), None if y is None else xp.asarray(y), None if sw is None else xp.asarray(sw)
 

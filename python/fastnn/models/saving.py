@@ -18,7 +18,7 @@ def save_model(model, path):
     from safetensors.numpy import save_file
 
     model.ensure_built()
-    model._check_owns_layers()
+    model.check_owns_layers()
     host = lambda a: to_host(a).copy(order="C")  # noqa: E731
     tensors = {f"params/{l.name}/{s.name}": host(l.params[s.name]) for l in model.layers for s in l.specs}
     meta = {"format": FORMAT, "config": json.dumps(model.get_config()), "epoch": str(model.epoch),

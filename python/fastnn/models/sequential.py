@@ -103,7 +103,8 @@ class Sequential(Model):
         print_fn("\n".join(lines))
 
     # -- the step ---------------------------------------------------------------
-    def _check_owns_layers(self):
+    def check_owns_layers(self):
+        """Raise if a layer's weights now live in another model (built from the same layer objects)."""
         for layer in self.layers:
             if layer.owner is not self:
                 raise RuntimeError(
@@ -112,7 +113,7 @@ class Sequential(Model):
                     "one to take its layers back (with their current weights).")
 
     def _forward(self, x, training, logits):
-        self._check_owns_layers()
+        self.check_owns_layers()
         last = self.layers[-1]
         if hasattr(last, "logits_only"):
             last.logits_only = logits
