@@ -139,6 +139,30 @@ class Layer:
         return cfg
 
 
+class InputSpec:
+    """``fastnn.Input(shape=...)``: the shape of a model's samples (no batch axis), as Keras' ``Input``.
+
+    In a ``Sequential`` model it comes first and declares the input shape.
+    """
+
+    def __init__(self, shape, dtype=None, name=None):
+        self.shape = shape_arg("shape", shape)
+        self.dtype = dtype
+        self.name = name_arg("name", name)
+
+    def __repr__(self):
+        return f"Input(shape={self.shape})"
+
+
+def Input(shape=None, batch_size=None, dtype=None, name=None):  # noqa: N802 - Keras' name
+    """A model's input: ``Sequential([fastnn.Input(shape=(28, 28, 1)), Conv2D(...), ...])``.
+
+    ``batch_size`` is accepted for Keras compatibility and ignored (fastnn
+    models take any batch size).
+    """
+    return InputSpec(shape, dtype, name)
+
+
 def shape_arg(name, shape):
     """A shape without the batch axis: a tuple of positive ints."""
     expected = f"{name}: expected a tuple of positive ints, got"

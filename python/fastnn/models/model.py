@@ -53,10 +53,11 @@ class Model:
         self._trainer = None      # the thread running fit or train_on_batch now
         self._buffers = fbackend.Buffers()  # output-gradient buffers reused across steps
 
-    def ensure_built(self):
-        """Build from the first layer's ``input_shape`` if not built yet."""
+    def ensure_built(self, sample_shape=None):
+        """Build if not built yet: from the declared input shape, else from ``sample_shape`` (one
+        sample's shape, from the first data the model sees)."""
         if not self.built:
-            self.build()
+            self.build(None if self.declared_input_shape() is not None else sample_shape)
 
     @property
     def flat_params(self):
@@ -100,8 +101,11 @@ class Model:
         return None if self.parameters is None else self.parameters.average
 
     # -- compiling --------------------------------------------------------------
-    def compile(self, loss, optimizer="sgd", metrics=None):
-        """Choose the loss, the optimizer and the metrics (``['accuracy']`` or ``['acc']``), by name or object."""
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None):
+        """Choose the optimizer, the loss and the metrics (``['accuracy']`` or ``['acc']``), by name or
+        object, in Keras' argument order. A model without an input shape yet is built on its first batch."""
+        if loss is None:
+            raise ValueError("loss: expected a loss name or object, got None")
         self.loss = flosses.get(loss)
         self.optimizer = foptimizers.get(optimizer)
         metrics = list(metrics or [])
@@ -109,18 +113,30 @@ class Model:
             if m not in ACCURACY_NAMES:
                 raise ValueError(f"metrics: unknown metric {m!r}, expected 'accuracy' (or 'acc')")
         self.metrics = metrics[:1]
-        self.ensure_built()
+        if self.declared_input_shape() is not None:
+            self.ensure_built()  # as Keras builds a model whose input shape is known
+        if self.built:
+            self.check_loss()
+            self.finish_compile()
+
+    def finish_compile(self):
+        """Give the optimizer its state beside the parameters (at compile, or at build after compile)."""
+        self.optimizer.build(self.parameters)
+
+    def check_loss(self):
+        """Raise if the loss cannot go with the last layer (a fused loss needs its activation there)."""
         last = self.layers[-1]
         fused = self.loss.fused_activation
         if fused is not None and getattr(last, "activation", None) != fused:
             raise ValueError(f"loss: {self.loss.name} expects the last layer to have activation='{fused}' "
                              f"(it is fused into the loss), got {getattr(last, 'activation', None)!r}")
-        self.optimizer.build(self.parameters)
 
-    def require_compiled(self, caller):
+    def require_compiled(self, caller, sample_shape=None):
+        """Raise unless compiled; build if needed (see ``ensure_built``)."""
         if self.loss is None:
-            raise RuntimeError(f"{caller}: call compile(loss=..., optimizer=...) first")
-        self.ensure_built()
+            raise RuntimeError(f"{caller}: call compile(optimizer=..., loss=...) first")
+        self.ensure_built(sample_shape)
+        self.check_loss()
 
     @property
     def metrics_names(self):
@@ -214,20 +230,20 @@ class Model:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One training step on one batch, as Keras: returns the loss, or ``[loss, *metrics]``
         (a dict with ``return_dict=True``), of this batch before the update."""
-        self.require_compiled("train_on_batch")
+        self.require_compiled("train_on_batch", np.shape(x)[1:])
         x, y, sw = self._batch(x, y, sample_weight, class_weight)
         with self.training_thread():
             return self._result(self.train_step_host(x, y, sw), len(x), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss (and metrics) of one batch in inference mode, as ``evaluate`` returns them."""
-        self.require_compiled("test_on_batch")
+        self.require_compiled("test_on_batch", np.shape(x)[1:])
         x, y, sw = self._batch(x, y, sample_weight)
         return self._result(self.test_step_host(x, y, sw), len(x), return_dict)
 
     def predict_on_batch(self, x):
         """The model's outputs for one batch, in inference mode, as a NumPy array."""
-        self.ensure_built()
+        self.ensure_built(np.shape(x)[1:])
         return self.predict_step_host(self._batch(x)[0])
 
     def __call__(self, x, training=False):
@@ -236,7 +252,7 @@ class Model:
         ``training=True`` runs dropout and batch statistics as in training
         (and updates batch norm's moving statistics), without a gradient step.
         """
-        self.ensure_built()
+        self.ensure_built(np.shape(x)[1:])
         x = self._batch(x)[0]
         with self._lock:
             return self._forward(x, training=bool(training), logits=False).copy()
@@ -248,7 +264,7 @@ class Model:
         With ``apply_gradients`` this is ``train_on_batch`` cut in two, the seam
         where a distribution strategy combines the gradients of several processes.
         """
-        self.require_compiled("compute_gradients")
+        self.require_compiled("compute_gradients", np.shape(x)[1:])
         x, y, sw = self._batch(x, y, sample_weight)
         with self._lock:
             return self._gradients(x, y, sw)

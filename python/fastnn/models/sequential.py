@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from .. import ops
-from ..layers.base import Layer
+from ..layers.base import InputSpec, Layer
 from .model import Model
 from .parameters import Parameters
 
@@ -29,12 +29,19 @@ class Sequential(Model):
     def __init__(self, layers=None, name="sequential", device="cpu", dtype="float32", seed=None):
         super().__init__(name=name, device=device, dtype=dtype, seed=seed)
         self.layers: list[Layer] = []
+        self._input = None
         for layer in layers or []:
             self.add(layer)
 
     # -- structure --------------------------------------------------------------
     def add(self, layer):
-        """Append a layer. The first layer needs ``input_shape=``, unless ``build`` is given one."""
+        """Append a layer; ``fastnn.Input(shape=...)`` first declares the input shape (as in Keras).
+        Without a declared shape the model is built on the first data it sees."""
+        if isinstance(layer, InputSpec):
+            if self.layers or self._input is not None:
+                raise ValueError("layer: an Input can only come first in a Sequential model")
+            self._input = layer
+            return
         if not isinstance(layer, Layer):
             raise TypeError(f"layer: expected a fastnn Layer, got {type(layer).__name__}")
         self.layers.append(layer)
@@ -56,9 +63,10 @@ class Sequential(Model):
         """
         if not self.layers:
             raise ValueError("build: the model has no layers")
-        shape = input_shape or self.layers[0].input_shape
+        shape = input_shape or self.declared_input_shape()
         if shape is None:
-            raise ValueError("input_shape: give the first layer input_shape=(...) or call build(input_shape)")
+            raise ValueError("input_shape: start the model with fastnn.Input(shape=...), give the first layer "
+                             "input_shape=(...), or call build(input_shape)")
         self.input_shape = tuple(int(s) for s in shape)
         _name_layers(self.layers)
         previous = {layer: {name: w.copy() for name, w in layer.params.items()} for layer in self.layers}
@@ -72,7 +80,12 @@ class Sequential(Model):
         self.parameters = Parameters(self.layers, self.backend, self.dtype, self.rng, previous)
         self.built = True
         if self.optimizer is not None:
-            self.optimizer.build(self.parameters)
+            self.finish_compile()
+
+    def declared_input_shape(self):
+        """The input shape given by ``Input(shape=...)`` or the first layer's ``input_shape``, or None."""
+        return self._input.shape if self._input is not None else (
+            self.layers[0].input_shape if self.layers else None)
 
     def layers_changed(self):
         """Called by a layer when frozen, unfrozen or re-rated: the optimizer's groups follow."""
