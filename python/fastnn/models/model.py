@@ -20,11 +20,12 @@ from ..seeds import next_default_seed
 from ..training import loop
 from ..training.adapters import unpack
 from ..training.data import BatchConverter, count_correct
+from .weights import WeightsAPI
 
 ACCURACY_NAMES = ("accuracy", "acc")
 
 
-class Model:
+class Model(WeightsAPI):
     """Base class of fastnn's models (see ``Sequential``).
 
     Inference (``predict``, ``evaluate``, ``model(x)``) may be called from

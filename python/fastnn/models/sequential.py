@@ -148,7 +148,7 @@ class Sequential(Model):
     def get_config(self):
         """The architecture as JSON-able data (saved with the model)."""
         return {"name": self.name, "dtype": self.dtype.name, "seed": self.seed,
-                "input_shape": list(self.input_shape) if self.built else None,
+                "input_shape": list(self.input_shape if self.built else self.declared_input_shape() or []) or None,
                 "layers": [{"class_name": type(l).__name__, "config": l.get_config()} for l in self.layers]}
 
 
