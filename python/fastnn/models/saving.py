@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 
-from .. import optimizers as foptimizers
+from .. import losses as flosses, optimizers as foptimizers
 from ..layers.base import registry
 from ..training.data import to_host
 
@@ -26,7 +26,7 @@ def save_model(model, path):
     if model.optimizer is not None:
         for i, s in enumerate(model.optimizer.state):
             tensors[f"optimizer/state{i}"] = host(s)
-        meta["compile"] = json.dumps({"loss": model.loss.name, "optimizer": model.optimizer.get_config(),
+        meta["compile"] = json.dumps({"loss": flosses.serialize(model.loss), "optimizer": model.optimizer.get_config(),
                                       "metrics": model.metrics})
         meta["iterations"] = str(model.optimizer.iterations)
     if model.average_params is not None:

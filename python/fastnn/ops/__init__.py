@@ -15,7 +15,20 @@ from .dense import bias_grad, dense_backward, dense_forward
 from .dropout import dropout_backward, dropout_forward, dropout_mask
 from .gaussian_noise import gaussian_noise
 from .hinge import hinge_backward, hinge_forward
-from .loss import bce_logits_backward, bce_logits_forward, mse_backward, mse_forward
+from .loss import (
+    bce_logits_backward,
+    bce_logits_forward,
+    categorical_hinge_backward,
+    categorical_hinge_forward,
+    huber_backward,
+    huber_forward,
+    kl_divergence_backward,
+    kl_divergence_forward,
+    mae_backward,
+    mae_forward,
+    mse_backward,
+    mse_forward,
+)
 from .optimizer import OPTIMIZERS, STATE_COUNT, ema_update, max_norm_project, optimizer_update
 from .pool import (
     avg_pool2d_backward,

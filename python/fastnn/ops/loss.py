@@ -1,4 +1,5 @@
-"""Element-wise losses: mean squared error and binary cross-entropy on logits.
+"""Element-wise losses: mean squared error, binary cross-entropy on logits, mean absolute
+error, Huber, KL divergence and the categorical hinge.
 
 Forward functions return the per-sample loss, shape (M,): the mean over the
 features of each row (the batch loss is ``loss.mean()``). Backward functions
@@ -42,4 +43,69 @@ def bce_logits_backward(logits, target, *, scale=None, out=None, backend=None):
     shape = shape_of(logits, "logits", 2)
     d = output(be, out, shape, logits)
     be.kernels.bce_logits_backward(logits, target, d, _mean_scale(shape[0], scale))
+    return d
+
+
+# The pointwise kinds (FASTNN_POINTWISE_LOSSES in csrc/common/loss_math.h):
+# mae and huber average their terms over the features, kl_divergence sums them (as Keras does).
+def mae_forward(pred, target, *, out=None, backend=None):
+    """Per-sample mean absolute error ``mean_j |p - t|`` of 2-D ``pred`` against ``target``."""
+    return _pointwise_forward("mae", pred, target, 0.0, out, backend)
+
+
+def mae_backward(pred, target, *, scale=None, out=None, backend=None):
+    """Gradient of the mean absolute error with respect to ``pred``: ``sign(p - t) / F``, scaled."""
+    return _pointwise_backward("mae", pred, target, 0.0, scale, out, backend)
+
+
+def huber_forward(pred, target, *, delta=1.0, out=None, backend=None):
+    """Per-sample Huber loss: the mean over features of ``e^2 / 2`` where ``|e| <= delta``, else
+    ``delta (|e| - delta / 2)``, with ``e = p - t``."""
+    return _pointwise_forward("huber", pred, target, delta, out, backend)
+
+
+def huber_backward(pred, target, *, delta=1.0, scale=None, out=None, backend=None):
+    """Gradient of the Huber loss with respect to ``pred``: ``clip(p - t, -delta, delta) / F``, scaled."""
+    return _pointwise_backward("huber", pred, target, delta, scale, out, backend)
+
+
+def kl_divergence_forward(pred, target, *, out=None, backend=None):
+    """Per-sample Kullback-Leibler divergence ``sum_j t log(t / p)``, both clipped to [1e-7, 1] as in Keras."""
+    return _pointwise_forward("kl_divergence", pred, target, 0.0, out, backend)
+
+
+def kl_divergence_backward(pred, target, *, scale=None, out=None, backend=None):
+    """Gradient of the KL divergence with respect to ``pred``: ``-t / p``, zero where ``p`` was clipped; scaled."""
+    return _pointwise_backward("kl_divergence", pred, target, 0.0, scale, out, backend)
+
+
+def categorical_hinge_forward(pred, target, *, out=None, backend=None):
+    """Per-sample categorical hinge ``max(0, max_j (1 - t_j) p_j - sum_j t_j p_j + 1)`` against one-hot ``target``."""
+    be, pred, target = prepare(backend, pred, target)
+    loss = output(be, out, (shape_of(pred, "pred", 2)[0],), pred)
+    be.kernels.categorical_hinge_forward(pred, target, loss)
+    return loss
+
+
+def categorical_hinge_backward(pred, target, *, scale=None, out=None, backend=None):
+    """Gradient of the categorical hinge with respect to ``pred``, scaled (default: the batch mean)."""
+    be, pred, target = prepare(backend, pred, target)
+    shape = shape_of(pred, "pred", 2)
+    d = output(be, out, shape, pred)
+    be.kernels.categorical_hinge_backward(pred, target, d, _mean_scale(shape[0], scale))
+    return d
+
+
+def _pointwise_forward(kind, pred, target, param, out, backend):
+    be, pred, target = prepare(backend, pred, target)
+    loss = output(be, out, (shape_of(pred, "pred", 2)[0],), pred)
+    be.kernels.pointwise_loss_forward(kind, pred, target, loss, float(param))
+    return loss
+
+
+def _pointwise_backward(kind, pred, target, param, scale, out, backend):
+    be, pred, target = prepare(backend, pred, target)
+    shape = shape_of(pred, "pred", 2)
+    d = output(be, out, shape, pred)
+    be.kernels.pointwise_loss_backward(kind, pred, target, d, _mean_scale(shape[0], scale), float(param))
     return d
