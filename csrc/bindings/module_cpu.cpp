@@ -10,6 +10,7 @@
 #include "dense.h"
 #include "dropout.h"
 #include "gaussian_noise.h"
+#include "gradient_clip.h"
 #include "errors.h"
 #include "hinge.h"
 #include "loss.h"
@@ -66,4 +67,5 @@ PYBIND11_MODULE(_C, m) {
   bind_conv2d<Cpu>(m);
   bind_pool<Cpu>(m);
   bind_regularizer<Cpu>(m);
+  bind_gradient_clip<Cpu>(m);
 }

@@ -10,6 +10,7 @@
 #include "dense.h"
 #include "dropout.h"
 #include "gaussian_noise.h"
+#include "gradient_clip.h"
 #include "errors.h"
 #include "hinge.h"
 #include "gemm.h"
@@ -69,4 +70,5 @@ PYBIND11_MODULE(FASTNN_CUDA_MODULE, m) {
   bind_conv2d<Cuda>(m);
   bind_pool<Cuda>(m);
   bind_regularizer<Cuda>(m);
+  bind_gradient_clip<Cuda>(m);
 }

@@ -11,7 +11,7 @@ from .layers import (
     GlobalAveragePooling2D, LeakyReLU, MaxPooling2D, PReLU, ReLU, Softmax,
 )
 from .models import Ensemble, Model, Sequential, load_model
-from .optimizers import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop
+from .optimizers import SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Nadam, RMSprop
 from .seeds import set_random_seed
 
 __version__ = "0.1.0"

@@ -30,7 +30,13 @@ def optimizer_update(kind, w, g, s1=None, s2=None, *, lr, rho=0.0, beta2=0.0, ep
     * ``rmsprop``: ``s = rho s + (1 - rho) g^2; w -= lr g / (sqrt(s) + eps)``
     * ``adam``: ``m = rho m + (1 - rho) g; v = beta2 v + (1 - beta2) g^2;
       w -= lr (m / (1 - rho^t)) / (sqrt(v / (1 - beta2^t)) + eps)`` with t = ``step``
-    * ``adamw``: ``w -= lr weight_decay w`` (decoupled decay), then adam.
+    * ``adamw``: adam (kept as a name for AdamW)
+    * ``nadam``: Keras 3's Nadam: m, v as adam; ``u_t = rho (1 - 0.96^t / 2)``, ``P_t = u_1 ... u_t``;
+      ``w -= lr (u_{t+1} m / (1 - P_{t+1}) + (1 - u_t) g / (1 - P_t)) / (sqrt(v / (1 - beta2^t)) + eps)``
+    * ``adamax``: ``m = rho m + (1 - rho) g; u = max(beta2 u, |g|); w -= lr m / ((1 - rho^t) (u + eps))``
+
+    Every kind first applies decoupled weight decay, ``w -= lr weight_decay w``
+    (Keras 3's ``weight_decay``), before its update.
 
     ``lr`` is passed every step, so schedules need nothing else. ``s1``/``s2``
     are the optimizer state arrays (``STATE_COUNT[kind]`` of them), updated in place.

@@ -11,6 +11,7 @@ from .conv2d import conv2d_backward, conv2d_forward
 from .dense import bias_grad, dense_backward, dense_forward
 from .dropout import dropout_backward, dropout_forward, dropout_mask, philox4x32_10, philox_stream
 from .gaussian_noise import gaussian_noise
+from .gradient_clip import clip_gradients
 from .hinge import hinge_backward, hinge_forward
 from .loss import (
     bce_logits_backward,
