@@ -19,6 +19,8 @@
 #include "prelu.h"
 #include "regularizer.h"
 #include "softmax.h"
+#include "spatial_dropout.h"
+#include "zero_padding2d.h"
 
 namespace py = pybind11;
 using namespace fastnn;
@@ -68,4 +70,6 @@ PYBIND11_MODULE(_C, m) {
   bind_pool<Cpu>(m);
   bind_regularizer<Cpu>(m);
   bind_gradient_clip<Cpu>(m);
+  bind_spatial_dropout<Cpu>(m);
+  bind_zero_padding2d<Cpu>(m);
 }

@@ -20,6 +20,8 @@
 #include "prelu.h"
 #include "regularizer.h"
 #include "softmax.h"
+#include "spatial_dropout.h"
+#include "zero_padding2d.h"
 #ifndef FASTNN_CUDA_EMU
 #include "../cuda/device_query.h"
 #endif
@@ -71,4 +73,6 @@ PYBIND11_MODULE(FASTNN_CUDA_MODULE, m) {
   bind_pool<Cuda>(m);
   bind_regularizer<Cuda>(m);
   bind_gradient_clip<Cuda>(m);
+  bind_spatial_dropout<Cuda>(m);
+  bind_zero_padding2d<Cuda>(m);
 }

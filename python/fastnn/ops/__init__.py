@@ -48,3 +48,5 @@ from .softmax import (
     softmax_cross_entropy_forward,
     softmax_forward,
 )
+from .spatial_dropout import spatial_dropout_backward, spatial_dropout_forward
+from .zero_padding2d import zero_padding2d_backward, zero_padding2d_forward
