@@ -75,3 +75,56 @@ def test_utils_under_keras_names():
     np.testing.assert_array_equal(a[0], b[0])
     utils.set_random_seed(None)
     assert issubclass(utils.PyDataset, keras.data.Sequence)
+
+
+def test_metrics_by_name_and_object_match_a_hand_computation():
+    from fastnn import metrics
+
+    x, y = data(200)
+    model = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["acc", "mae", metrics.TopKCategoricalAccuracy(k=2), metrics.Precision(), metrics.Recall()])
+    logs = model.evaluate(x, y, batch_size=64, verbose=0, return_dict=True)
+    p = model.predict(x, verbose=0).astype(np.float64)
+    onehot = np.eye(3)[y]
+    assert list(logs) == ["loss", "acc", "mae", "top_k_categorical_accuracy", "precision", "recall"]
+    assert logs["acc"] == pytest.approx((p.argmax(1) == y).mean())
+    assert logs["mae"] == pytest.approx(np.abs(p - onehot).mean(), rel=1e-5)
+    top2 = (p > p[np.arange(200), y][:, None]).sum(1) < 2
+    assert logs["top_k_categorical_accuracy"] == pytest.approx(top2.mean())
+    tp = ((p > 0.5) & (onehot > 0.5)).sum()
+    assert logs["precision"] == pytest.approx(tp / (p > 0.5).sum()) and logs["recall"] == pytest.approx(tp / 200)
+    hist = model.fit(x, y, epochs=1, verbose=0, validation_split=0.2)
+    assert "val_top_k_categorical_accuracy" in hist.history
+
+
+def test_auc_of_a_binary_classifier():
+    from fastnn import metrics
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((400, 2)).astype("float32")
+    y = (x[:, 0] + 0.5 * rng.standard_normal(400) > 0).astype("float32")
+    model = keras.Sequential([keras.Input(shape=(2,)), layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="binary_crossentropy",
+                  metrics=["binary_accuracy", metrics.AUC()])
+    model.fit(x, y, epochs=5, batch_size=32, verbose=0)
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    p = model.predict(x, verbose=0)[:, 0].astype(np.float64)
+    pos, neg = p[y == 1], p[y == 0]
+    exact = ((pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean())
+    assert logs["auc"] == pytest.approx(exact, abs=0.01) and logs["auc"] > 0.8
+    assert logs["binary_accuracy"] == pytest.approx(((p > 0.5) == (y > 0.5)).mean())
+    with pytest.raises(ValueError, match="metrics: unknown metric 'f1'"):
+        model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["f1"])
+
+
+def test_saved_models_keep_their_metrics(tmp_path):
+    from fastnn import metrics
+
+    x, y = data()
+    model = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["acc", metrics.AUC(50)])
+    model.save(tmp_path / "m.safetensors")
+    again = keras.load_model(tmp_path / "m.safetensors")
+    assert again.evaluate(x, y, verbose=0) == pytest.approx(model.evaluate(x, y, verbose=0))
+    assert again.metrics == ["acc", "auc"]

@@ -14,16 +14,14 @@ import numpy as np
 
 from .. import backend as fbackend
 from .. import losses as flosses
+from .. import metrics as fmetrics
 from .. import optimizers as foptimizers
 from .._checks import integer
 from ..seeds import next_default_seed
 from ..training import loop
 from ..training.adapters import unpack
-from ..training.data import BatchConverter, count_correct
+from ..training.data import BatchConverter
 from .weights import WeightsAPI
-
-ACCURACY_NAMES = ("accuracy", "acc")
-
 
 class Model(WeightsAPI):
     """Base class of fastnn's models (see ``Sequential``).
@@ -46,7 +44,8 @@ class Model(WeightsAPI):
         self.built = False
         self.parameters = None
         self.loss = self.optimizer = None
-        self.metrics: list[str] = []
+        self.metrics: list[str] = []  # names as given to compile (Keras' model.metrics holds objects)
+        self.compiled_metrics = []            # (name, fastnn.metrics.Metric)
         self.epoch = 0            # epochs completed; fit(..., initial_epoch=model.epoch) resumes a checkpoint
         self.stop_training = False
         self.history = None
@@ -109,11 +108,10 @@ class Model(WeightsAPI):
             raise ValueError("loss: expected a loss name or object, got None")
         self.loss = flosses.get(loss)
         self.optimizer = foptimizers.get(optimizer)
-        metrics = list(metrics or [])
-        for m in metrics:
-            if m not in ACCURACY_NAMES:
-                raise ValueError(f"metrics: unknown metric {m!r}, expected 'accuracy' (or 'acc')")
-        self.metrics = metrics[:1]
+        if metrics is not None and not isinstance(metrics, (list, tuple)):
+            raise TypeError(f"metrics: expected a list of metric names or objects, got {type(metrics).__name__}")
+        self.compiled_metrics = [fmetrics.get(m) for m in metrics or []]
+        self.metrics = [name for name, _ in self.compiled_metrics]  # names, as the logs show them
         if self.declared_input_shape() is not None:
             self.ensure_built()  # as Keras builds a model whose input shape is known
         if self.built:
@@ -164,23 +162,28 @@ class Model(WeightsAPI):
         self._backward(dout)
         return out, loss
 
-    def _totals(self, out, y, loss):
-        """(summed loss, correct count) of a batch, on the device."""
-        if not self.metrics:
-            return [loss.sum()]
-        threshold = None
-        if isinstance(self.loss, flosses.BinaryCrossentropy):
-            threshold = 0.0 if self.loss.fused_activation == "sigmoid" else 0.5
-        return [loss.sum(), count_correct(out, y, class_indices=self.loss.takes_class_indices,
-                                          binary_threshold=threshold)]
+    def _totals(self, out, y, loss, logits):
+        """The batch's summed loss and every metric's totals, on the device (one flat list)."""
+        totals = [loss.sum()]
+        if self.compiled_metrics:
+            view = fmetrics.BatchView(self.backend.xp, self.loss.fused_activation if logits else None,
+                                      self.loss.takes_class_indices, out.shape[1])
+            probs = None
+            for _, metric in self.compiled_metrics:
+                if metric.needs_probabilities and probs is None:
+                    probs = view.probabilities(out)
+                totals += metric.totals(probs if metric.needs_probabilities else out, y, view)
+        return totals
 
     def logs_from(self, totals, seen):
-        """Means of a run's summed loss and correct counts: ``{'loss': .., 'accuracy': ..}``."""
+        """A run's logs from its summed totals: ``{'loss': .., 'accuracy': .., ...}``."""
         if not totals:
             return {}
         logs = {"loss": float(totals[0]) / seen}
-        for name, total in zip(self.metrics, totals[1:]):
-            logs[name] = float(total) / seen
+        i = 1
+        for name, metric in self.compiled_metrics:
+            logs[name] = metric.result(totals[i:i + metric.size], seen)
+            i += metric.size
         return logs
 
     # Steps on converted host batches (the training loop's): each runs under the lock.
@@ -188,12 +191,12 @@ class Model(WeightsAPI):
         with self._lock:
             out, loss = self._gradients(x, y, sw)
             self.apply_gradients()
-            return self._totals(out, y, loss)
+            return self._totals(out, y, loss, self._logits())
 
     def test_step_host(self, x, y, sw=None):
         with self._lock:
             out = self._forward(x, training=False, logits=self._logits())
-            return self._totals(out, y, self._loss(out, y, sw))
+            return self._totals(out, y, self._loss(out, y, sw), self._logits())
 
     def predict_step_host(self, x):
         with self._lock:

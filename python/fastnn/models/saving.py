@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 
+from .. import metrics as fmetrics
 from .. import optimizers as foptimizers
 from ..layers.base import registry
 from ..training.data import to_host
@@ -27,7 +28,7 @@ def save_model(model, path):
         for i, s in enumerate(model.optimizer.state):
             tensors[f"optimizer/state{i}"] = host(s)
         meta["compile"] = json.dumps({"loss": model.loss.name, "optimizer": model.optimizer.get_config(),
-                                      "metrics": model.metrics})
+                                      "metrics": [fmetrics.serialize(n, m) for n, m in model.compiled_metrics]})
         meta["iterations"] = str(model.optimizer.iterations)
     if model.average_params is not None:
         tensors["average/params"] = host(model.average_params)
