@@ -128,3 +128,49 @@ def test_saved_models_keep_their_metrics(tmp_path):
     again = keras.load_model(tmp_path / "m.safetensors")
     assert again.evaluate(x, y, verbose=0) == pytest.approx(model.evaluate(x, y, verbose=0))
     assert again.metrics == ["acc", "auc"]
+
+
+def test_backup_and_restore_resumes_a_crashed_fit_exactly(tmp_path):
+    x, y = data(96)
+
+    def make():
+        model = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(8, activation="relu"), layers.Dropout(0.2),
+                                  layers.Dense(3, activation="softmax")], seed=4)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        return model
+
+    full = make()
+    full.fit(x, y, epochs=4, batch_size=16, verbose=0)
+
+    class Crash(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise RuntimeError("power cut")
+
+    backup = keras.callbacks.BackupAndRestore(tmp_path / "backup")
+    crashed = make()
+    with pytest.raises(RuntimeError, match="power cut"):
+        crashed.fit(x, y, epochs=4, batch_size=16, verbose=0, callbacks=[backup, Crash()])
+    resumed = make()  # a new process would build the model again
+    hist = resumed.fit(x, y, epochs=4, batch_size=16, verbose=0, callbacks=[backup])
+    assert hist.epoch == [2, 3]
+    np.testing.assert_array_equal(resumed.flat_params, full.flat_params)
+    assert not (tmp_path / "backup" / "latest.safetensors").exists()  # deleted after a normal end
+
+
+def test_learning_rate_scheduler_takes_one_or_two_arguments_and_monitors_warn():
+    x, y = data()
+    model = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(3, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+    seen = []
+    model.fit(x, y, epochs=3, verbose=0, callbacks=[
+        keras.callbacks.LearningRateScheduler(lambda epoch: 0.1 / (epoch + 1)),
+        keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: seen.append(model.optimizer.learning_rate))])
+    assert seen == pytest.approx([0.1, 0.05, 0.1 / 3])
+    model.fit(x, y, epochs=2, verbose=0,
+              callbacks=[keras.callbacks.LearningRateScheduler(lambda epoch, lr: lr * 0.5)])
+    assert model.optimizer.learning_rate == pytest.approx(0.1 / 3 / 4)
+    stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=1)
+    with pytest.warns(UserWarning, match="EarlyStopping: monitor 'val_loss' is not among the logged metrics"):
+        hist = model.fit(x, y, epochs=3, verbose=0, callbacks=[stopper])  # no validation data: Keras warns
+    assert len(hist.epoch) == 3

@@ -109,10 +109,7 @@ def load_weights(model, path):
     model.set_weights(weights)
 
 
-def load_model(path, device=None):
-    """Rebuild a model saved by ``Sequential.save``: architecture, weights, and (if it was
-    compiled) loss, optimizer with its state, counters and RNG state, ready to resume ``fit``
-    (with ``initial_epoch=model.epoch``)."""
+def _read(path):
     from safetensors import safe_open
 
     with safe_open(os.fspath(path), framework="numpy") as f:
@@ -120,14 +117,38 @@ def load_model(path, device=None):
         if meta.get("format") != FORMAT:
             raise ValueError(f"path: {path} is not a fastnn model file (format {meta.get('format')!r})")
         tensors = {k: f.get_tensor(k) for k in f.keys()}
+    return meta, tensors
+
+
+def load_model(path, device=None):
+    """Rebuild a model saved by ``Sequential.save``: architecture, weights, and (if it was
+    compiled) loss, optimizer with its state, counters and RNG state, ready to resume ``fit``
+    (with ``initial_epoch=model.epoch``)."""
+    meta, tensors = _read(path)
     model = from_config(json.loads(meta["config"]), device)
     if "compile" in meta:
         comp = json.loads(meta["compile"])
         model.compile(loss=comp["loss"], optimizer=foptimizers.get(comp["optimizer"]), metrics=comp["metrics"])
+    _restore(model, meta, tensors, path)
+    return model
+
+
+def restore_state(model, path):
+    """Put the state saved in ``path`` (weights, optimizer state, counters, RNG) into ``model``,
+    which must have the saved architecture (``BackupAndRestore`` resumes with this)."""
+    meta, tensors = _read(path)
+    saved = json.loads(meta["config"])
+    if [l["class_name"] for l in saved["layers"]] != [type(l).__name__ for l in model.layers]:
+        raise ValueError(f"path: {path} holds another architecture than model {model.name!r}")
+    _restore(model, meta, tensors, path)
+
+
+def _restore(model, meta, tensors, path):
+    xp = model.backend.xp
+    if "compile" in meta and model.optimizer is not None:
         model.optimizer.iterations = int(meta["iterations"])
         for i, s in enumerate(model.optimizer.state):
-            s[...] = model.backend.xp.asarray(tensors[f"optimizer/state{i}"])
-    xp = model.backend.xp
+            s[...] = xp.asarray(tensors[f"optimizer/state{i}"])
     for layer in model.layers:
         for spec in layer.specs:
             layer.params[spec.name][...] = xp.asarray(tensors[f"params/{layer.name}/{spec.name}"])
@@ -135,4 +156,3 @@ def load_model(path, device=None):
         model.parameters.average = xp.asarray(tensors["average/params"])
     model.epoch = int(meta["epoch"])
     model.rng.bit_generator.state = json.loads(meta["rng"])
-    return model
