@@ -3,8 +3,7 @@ from . import backend, ops
 from ._native import _C
 from . import (
     augment, callbacks, constraints, data, datasets, initializers, layers, losses, metrics, models, optimizers,
-    regularizers, schedules,
-    tune, utils,
+    regularizers, schedules, tune, utils,
 )
 from .callbacks import History
 from .layers import (
