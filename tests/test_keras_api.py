@@ -174,3 +174,37 @@ def test_learning_rate_scheduler_takes_one_or_two_arguments_and_monitors_warn():
     with pytest.warns(UserWarning, match="EarlyStopping: monitor 'val_loss' is not among the logged metrics"):
         hist = model.fit(x, y, epochs=3, verbose=0, callbacks=[stopper])  # no validation data: Keras warns
     assert len(hist.epoch) == 3
+
+
+def test_transfer_learning_with_a_nested_base_model(tmp_path):
+    """The lecture's recipe: train a base, freeze it inside a new model, train the head, unfreeze, fine-tune."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((120, 6, 6, 1)).astype("float32")
+    y = rng.integers(0, 3, 120)
+    base = keras.Sequential([keras.Input(shape=(6, 6, 1)), layers.Conv2D(4, 3, activation="relu"),
+                             layers.BatchNormalization(), layers.Flatten()], name="base")
+    model = keras.Sequential([base, layers.Dense(3, activation="softmax")])
+    base.trainable = False
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    frozen = [w.copy() for w in base.get_weights()]
+    printed = []
+    model.summary(print_fn=printed.append)
+    assert "base (Sequential)" in printed[0] and "conv2d" not in printed[0]  # one row, as Keras
+    assert model.count_params(True) == 64 * 3 + 3 and len(model.weights) == 8
+    model.fit(x, y, epochs=2, verbose=0)
+    for got, want in zip(base.get_weights(), frozen):  # frozen: batch norm's moving statistics too
+        np.testing.assert_array_equal(got, want)
+    base.trainable = True
+    model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0)
+    assert not np.array_equal(base.get_weights()[0], frozen[0])  # shared, not copied: the base trained
+    np.testing.assert_allclose(base.predict(x, verbose=0), model.layers[0].predict(x, verbose=0))
+    base.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(RuntimeError, match="now belongs to another model"):
+        base.fit(x, np.zeros((120, 64)), epochs=1, verbose=0)  # train through the outer model
+    model.save(tmp_path / "m.safetensors")
+    again = keras.load_model(tmp_path / "m.safetensors")
+    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+    dense = layers.Dense(2)
+    with pytest.raises(ValueError, match="appears twice in the model"):
+        keras.Sequential([keras.Input(shape=(2,)), dense, dense]).build()

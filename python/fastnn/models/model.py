@@ -53,6 +53,17 @@ class Model(WeightsAPI):
         self._trainer = None      # the thread running fit or train_on_batch now
         self._buffers = fbackend.Buffers()  # output-gradient buffers reused across steps
 
+    @property
+    def trainable(self):
+        """False when every layer is frozen; setting it freezes or unfreezes them all (as Keras'
+        ``model.trainable``; batch norm in a frozen model runs in inference mode)."""
+        return any(layer.trainable for layer in self.leaves())
+
+    @trainable.setter
+    def trainable(self, value):
+        for layer in self.leaves():
+            layer.trainable = value
+
     def ensure_built(self, sample_shape=None):
         """Build if not built yet: from the declared input shape, else from ``sample_shape`` (one
         sample's shape, from the first data the model sees)."""
@@ -124,7 +135,7 @@ class Model(WeightsAPI):
 
     def check_loss(self):
         """Raise if the loss cannot go with the last layer (a fused loss needs its activation there)."""
-        last = self.layers[-1]
+        last = self.leaves()[-1]
         fused = self.loss.fused_activation
         if fused is not None and getattr(last, "activation", None) != fused:
             raise ValueError(f"loss: {self.loss.name} expects the last layer to have activation='{fused}' "

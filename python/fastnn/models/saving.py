@@ -21,7 +21,7 @@ def save_model(model, path):
     model.ensure_built()
     model.check_owns_layers()
     host = lambda a: to_host(a).copy(order="C")  # noqa: E731
-    tensors = {f"params/{l.name}/{s.name}": host(l.params[s.name]) for l in model.layers for s in l.specs}
+    tensors = {f"params/{l.name}/{s.name}": host(l.params[s.name]) for l in model.leaves() for s in l.specs}
     meta = {"format": FORMAT, "config": json.dumps(model.get_config()), "epoch": str(model.epoch),
             "rng": json.dumps(model.rng.bit_generator.state)}
     if model.optimizer is not None:
@@ -47,7 +47,8 @@ def from_config(cfg, device=None):
     from .sequential import Sequential
 
     classes = registry()
-    layers = [classes[l["class_name"]](**l["config"]) for l in cfg["layers"]]
+    layers = [from_config(l["config"], device) if l["class_name"] == "Sequential" else
+              classes[l["class_name"]](**l["config"]) for l in cfg["layers"]]
     model = Sequential(layers, name=cfg["name"], device=device or "cpu", dtype=cfg["dtype"], seed=cfg["seed"])
     if cfg["input_shape"] is not None:
         model.build(cfg["input_shape"])
@@ -76,7 +77,7 @@ def save_weights(model, path):
 
     model.ensure_built()
     tensors = {f"params/{l.name}/{s.name}": to_host(l.params[s.name]).copy(order="C")
-               for l in model.layers for s in l.specs}
+               for l in model.leaves() for s in l.specs}
     tmp = f"{path}.tmp"
     try:
         save_file(tensors, tmp, metadata={"format": WEIGHTS_FORMAT})
@@ -97,7 +98,7 @@ def load_weights(model, path):
             raise ValueError(f"filepath: {path} is not a fastnn weights file")
         names = set(f.keys())
         weights = []
-        for layer in model.layers:
+        for layer in model.leaves():
             for spec in layer.specs:
                 key = f"params/{layer.name}/{spec.name}"
                 if key not in names:
@@ -137,8 +138,8 @@ def restore_state(model, path):
     """Put the state saved in ``path`` (weights, optimizer state, counters, RNG) into ``model``,
     which must have the saved architecture (``BackupAndRestore`` resumes with this)."""
     meta, tensors = _read(path)
-    saved = json.loads(meta["config"])
-    if [l["class_name"] for l in saved["layers"]] != [type(l).__name__ for l in model.layers]:
+    expected = {f"params/{l.name}/{s.name}" for l in model.leaves() for s in l.specs}
+    if expected != {k for k in tensors if k.startswith("params/")}:
         raise ValueError(f"path: {path} holds another architecture than model {model.name!r}")
     _restore(model, meta, tensors, path)
 
@@ -149,7 +150,7 @@ def _restore(model, meta, tensors, path):
         model.optimizer.iterations = int(meta["iterations"])
         for i, s in enumerate(model.optimizer.state):
             s[...] = xp.asarray(tensors[f"optimizer/state{i}"])
-    for layer in model.layers:
+    for layer in model.leaves():
         for spec in layer.specs:
             layer.params[spec.name][...] = xp.asarray(tensors[f"params/{layer.name}/{spec.name}"])
     if "average/params" in tensors:
