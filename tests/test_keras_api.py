@@ -208,3 +208,18 @@ def test_transfer_learning_with_a_nested_base_model(tmp_path):
     dense = layers.Dense(2)
     with pytest.raises(ValueError, match="appears twice in the model"):
         keras.Sequential([keras.Input(shape=(2,)), dense, dense]).build()
+
+
+@pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh", "softplus", "swish", "silu", "linear", "softmax"])
+def test_activations_as_callables(name):
+    from fastnn import activations, reference
+
+    x = np.linspace(-3, 3, 12).reshape(3, 4)
+    fn = getattr(activations, name)
+    kind = {"silu": "swish"}.get(name, name)
+    want = reference.softmax_forward(x) if kind == "softmax" else reference.activation_forward(kind, x)
+    np.testing.assert_allclose(fn(x), want, rtol=1e-12)
+    layer = layers.Dense(2, activation=fn)
+    assert layer.activation == kind
+    with pytest.raises(ValueError, match="activation: expected one of"):
+        layers.Dense(2, activation=np.tanh)

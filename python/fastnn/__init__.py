@@ -2,7 +2,7 @@
 from . import backend, ops
 from ._native import _C
 from . import (
-    augment, callbacks, constraints, data, datasets, initializers, layers, losses, metrics, models, optimizers,
+    activations, augment, callbacks, constraints, data, datasets, initializers, layers, losses, metrics, models, optimizers,
     regularizers, schedules, tune, utils,
 )
 from .callbacks import History
