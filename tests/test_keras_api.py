@@ -14,7 +14,7 @@ def data(n=64, seed=0):
 def test_input_first_compile_in_keras_order_and_lazy_build():
     model = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(8, activation="relu"),
                               layers.Dense(3, activation="softmax")])
-    model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     x, y = data()
     model.fit(x, y, epochs=1, verbose=0)
     lazy = keras.Sequential([layers.Dense(8, activation="relu"), layers.Dense(3, activation="softmax")])
@@ -223,3 +223,19 @@ def test_activations_as_callables(name):
     assert layer.activation == kind
     with pytest.raises(ValueError, match="activation: expected one of"):
         layers.Dense(2, activation=np.tanh)
+
+
+def test_loss_weights_scale_the_loss_and_its_gradient(tmp_path):
+    x, y = data(16)
+    plain = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(3, activation="softmax")], seed=1)
+    plain.compile("sgd", "sparse_categorical_crossentropy")
+    scaled = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(3, activation="softmax")], seed=1)
+    scaled.compile("sgd", "sparse_categorical_crossentropy", [2.5])
+    assert scaled.test_on_batch(x, y) == pytest.approx(2.5 * plain.test_on_batch(x, y))
+    plain.compute_gradients(x, y)
+    scaled.compute_gradients(x, y)
+    np.testing.assert_allclose(scaled.flat_grads, 2.5 * plain.flat_grads, rtol=1e-6)
+    scaled.save(tmp_path / "m.safetensors")
+    assert keras.load_model(tmp_path / "m.safetensors").loss_weight == 2.5
+    with pytest.raises(ValueError, match="loss_weights: expected a number >= 0 or a list of one"):
+        plain.compile("sgd", "mse", [1.0, 2.0])

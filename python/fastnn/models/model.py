@@ -16,7 +16,7 @@ from .. import backend as fbackend
 from .. import losses as flosses
 from .. import metrics as fmetrics
 from .. import optimizers as foptimizers
-from .._checks import integer
+from .._checks import integer, number
 from ..seeds import next_default_seed
 from ..training import loop
 from ..training.adapters import unpack
@@ -44,6 +44,7 @@ class Model(WeightsAPI):
         self.built = False
         self.parameters = None
         self.loss = self.optimizer = None
+        self.loss_weight = 1.0
         self.metrics: list[str] = []  # names as given to compile (Keras' model.metrics holds objects)
         self.compiled_metrics = []            # (name, fastnn.metrics.Metric)
         self.epoch = 0            # epochs completed; fit(..., initial_epoch=model.epoch) resumes a checkpoint
@@ -112,11 +113,17 @@ class Model(WeightsAPI):
         return None if self.parameters is None else self.parameters.average
 
     # -- compiling --------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None):
-        """Choose the optimizer, the loss and the metrics (``['accuracy']`` or ``['acc']``), by name or
-        object, in Keras' argument order. A model without an input shape yet is built on its first batch."""
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None):
+        """Choose the optimizer, the loss and the metrics (``['accuracy']``, ``[fastnn.metrics.AUC()]``),
+        by name or object, in Keras 3's argument order (``loss_weights`` third: one number, or a list of
+        one, scaling the loss of the model's one output). A model without an input shape yet is built on
+        its first batch."""
         if loss is None:
             raise ValueError("loss: expected a loss name or object, got None")
+        if isinstance(loss_weights, (list, tuple)) and len(loss_weights) == 1:
+            loss_weights = loss_weights[0]
+        self.loss_weight = 1.0 if loss_weights is None else number(
+            "loss_weights", loss_weights, lo=0, expected="a number >= 0 or a list of one (the model has one output)")
         self.loss = flosses.get(loss)
         self.optimizer = foptimizers.get(optimizer)
         if metrics is not None and not isinstance(metrics, (list, tuple)):
@@ -161,6 +168,8 @@ class Model(WeightsAPI):
         loss = self.loss.forward(out, y, self.backend)
         if sw is not None:
             loss = loss * sw
+        if self.loss_weight != 1.0:
+            loss = loss * self.loss_weight
         return loss
 
     def _gradients(self, x, y, sw):
@@ -170,6 +179,8 @@ class Model(WeightsAPI):
         self.loss.backward(out, y, self.backend, dout)
         if sw is not None:
             dout *= sw.reshape((-1,) + (1,) * (dout.ndim - 1))
+        if self.loss_weight != 1.0:
+            dout *= self.loss_weight
         self._backward(dout)
         return out, loss
 

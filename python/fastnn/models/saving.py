@@ -28,6 +28,7 @@ def save_model(model, path):
         for i, s in enumerate(model.optimizer.state):
             tensors[f"optimizer/state{i}"] = host(s)
         meta["compile"] = json.dumps({"loss": model.loss.name, "optimizer": model.optimizer.get_config(),
+                                      "loss_weights": model.loss_weight,
                                       "metrics": [fmetrics.serialize(n, m) for n, m in model.compiled_metrics]})
         meta["iterations"] = str(model.optimizer.iterations)
     if model.average_params is not None:
@@ -129,7 +130,8 @@ def load_model(path, device=None):
     model = from_config(json.loads(meta["config"]), device)
     if "compile" in meta:
         comp = json.loads(meta["compile"])
-        model.compile(loss=comp["loss"], optimizer=foptimizers.get(comp["optimizer"]), metrics=comp["metrics"])
+        model.compile(loss=comp["loss"], optimizer=foptimizers.get(comp["optimizer"]), metrics=comp["metrics"],
+                      loss_weights=comp.get("loss_weights"))
     _restore(model, meta, tensors, path)
     return model
 
