@@ -227,14 +227,15 @@ def test_activations_as_callables(name):
 
 def test_loss_weights_scale_the_loss_and_its_gradient(tmp_path):
     x, y = data(16)
-    plain = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(3, activation="softmax")], seed=1)
+    plain = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(3, activation="softmax")], seed=1, dtype="float64")
     plain.compile("sgd", "sparse_categorical_crossentropy")
-    scaled = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(3, activation="softmax")], seed=1)
+    scaled = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(3, activation="softmax")], seed=1,
+                              dtype="float64")
     scaled.compile("sgd", "sparse_categorical_crossentropy", [2.5])
     assert scaled.test_on_batch(x, y) == pytest.approx(2.5 * plain.test_on_batch(x, y))
     plain.compute_gradients(x, y)
     scaled.compute_gradients(x, y)
-    np.testing.assert_allclose(scaled.flat_grads, 2.5 * plain.flat_grads, rtol=1e-6)
+    np.testing.assert_allclose(scaled.flat_grads, 2.5 * plain.flat_grads, rtol=1e-12)
     scaled.save(tmp_path / "m.safetensors")
     assert keras.load_model(tmp_path / "m.safetensors").loss_weight == 2.5
     with pytest.raises(ValueError, match="loss_weights: expected a number >= 0 or a list of one"):
