@@ -238,5 +238,5 @@ def test_loss_weights_scale_the_loss_and_its_gradient(tmp_path):
     np.testing.assert_allclose(scaled.flat_grads, 2.5 * plain.flat_grads, rtol=1e-12)
     scaled.save(tmp_path / "m.safetensors")
     assert keras.load_model(tmp_path / "m.safetensors").loss_weight == 2.5
-    with pytest.raises(ValueError, match="loss_weights: expected a number >= 0 or a list of one"):
+    with pytest.raises(TypeError, match="loss_weights: expected a number >= 0 or a list of one"):
         plain.compile("sgd", "mse", [1.0, 2.0])
