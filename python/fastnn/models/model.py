@@ -14,16 +14,14 @@ import numpy as np
 
 from .. import backend as fbackend
 from .. import losses as flosses
+from .. import metrics as fmetrics
 from .. import optimizers as foptimizers
-from .._checks import integer
+from .._checks import integer, number
 from ..seeds import next_default_seed
 from ..training import loop
 from ..training.adapters import unpack
-from ..training.data import BatchConverter, count_correct
+from ..training.data import BatchConverter
 from .weights import WeightsAPI
-
-ACCURACY_NAMES = ("accuracy", "acc")
-
 
 class Model(WeightsAPI):
     """Base class of fastnn's models (see ``Sequential``).
@@ -46,13 +44,26 @@ class Model(WeightsAPI):
         self.built = False
         self.parameters = None
         self.loss = self.optimizer = None
-        self.metrics: list[str] = []
+        self.loss_weight = 1.0
+        self.metrics: list[str] = []  # names as given to compile (Keras' model.metrics holds objects)
+        self.compiled_metrics = []            # (name, fastnn.metrics.Metric)
         self.epoch = 0            # epochs completed; fit(..., initial_epoch=model.epoch) resumes a checkpoint
         self.stop_training = False
         self.history = None
         self._lock = threading.RLock()
         self._trainer = None      # the thread running fit or train_on_batch now
         self._buffers = fbackend.Buffers()  # output-gradient buffers reused across steps
+
+    @property
+    def trainable(self):
+        """False when every layer is frozen; setting it freezes or unfreezes them all (as Keras'
+        ``model.trainable``; batch norm in a frozen model runs in inference mode)."""
+        return any(layer.trainable for layer in self.leaves())
+
+    @trainable.setter
+    def trainable(self, value):
+        for layer in self.leaves():
+            layer.trainable = value
 
     def ensure_built(self, sample_shape=None):
         """Build if not built yet: from the declared input shape, else from ``sample_shape`` (one
@@ -102,18 +113,23 @@ class Model(WeightsAPI):
         return None if self.parameters is None else self.parameters.average
 
     # -- compiling --------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None):
-        """Choose the optimizer, the loss and the metrics (``['accuracy']`` or ``['acc']``), by name or
-        object, in Keras' argument order. A model without an input shape yet is built on its first batch."""
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None):
+        """Choose the optimizer, the loss and the metrics (``['accuracy']``, ``[fastnn.metrics.AUC()]``),
+        by name or object, in Keras 3's argument order (``loss_weights`` third: one number, or a list of
+        one, scaling the loss of the model's one output). A model without an input shape yet is built on
+        its first batch."""
         if loss is None:
             raise ValueError("loss: expected a loss name or object, got None")
+        if isinstance(loss_weights, (list, tuple)) and len(loss_weights) == 1:
+            loss_weights = loss_weights[0]
+        self.loss_weight = 1.0 if loss_weights is None else number(
+            "loss_weights", loss_weights, lo=0, expected="a number >= 0 or a list of one (the model has one output)")
         self.loss = flosses.get(loss)
         self.optimizer = foptimizers.get(optimizer)
-        metrics = list(metrics or [])
-        for m in metrics:
-            if m not in ACCURACY_NAMES:
-                raise ValueError(f"metrics: unknown metric {m!r}, expected 'accuracy' (or 'acc')")
-        self.metrics = metrics[:1]
+        if metrics is not None and not isinstance(metrics, (list, tuple)):
+            raise TypeError(f"metrics: expected a list of metric names or objects, got {type(metrics).__name__}")
+        self.compiled_metrics = [fmetrics.get(m) for m in metrics or []]
+        self.metrics = [name for name, _ in self.compiled_metrics]  # names, as the logs show them
         if self.declared_input_shape() is not None:
             self.ensure_built()  # as Keras builds a model whose input shape is known
         if self.built:
@@ -126,7 +142,7 @@ class Model(WeightsAPI):
 
     def check_loss(self):
         """Raise if the loss cannot go with the last layer (a fused loss needs its activation there)."""
-        self.loss.check_last_layer(self.layers[-1])
+        self.loss.check_last_layer(self.leaves()[-1])
 
     def require_compiled(self, caller, sample_shape=None):
         """Raise unless compiled; build if needed (see ``ensure_built``)."""
@@ -148,6 +164,8 @@ class Model(WeightsAPI):
         loss = self.loss.forward(out, y, self.backend)
         if sw is not None:
             loss = loss * sw
+        if self.loss_weight != 1.0:
+            loss = loss * self.loss_weight
         return loss
 
     def _gradients(self, x, y, sw):
@@ -157,26 +175,33 @@ class Model(WeightsAPI):
         self.loss.backward(out, y, self.backend, dout)
         if sw is not None:
             dout *= sw.reshape((-1,) + (1,) * (dout.ndim - 1))
+        if self.loss_weight != 1.0:
+            dout *= self.loss_weight
         self._backward(dout)
         return out, loss
 
-    def _totals(self, out, y, loss):
-        """(summed loss, correct count) of a batch, on the device."""
-        if not self.metrics:
-            return [loss.sum()]
-        threshold = None
-        if isinstance(self.loss, flosses.BinaryCrossentropy):
-            threshold = 0.0 if self.loss.fused_activation == "sigmoid" else 0.5
-        return [loss.sum(), count_correct(out, y, class_indices=self.loss.takes_class_indices,
-                                          binary_threshold=threshold)]
+    def _totals(self, out, y, loss, logits):
+        """The batch's summed loss and every metric's totals, on the device (one flat list)."""
+        totals = [loss.sum()]
+        if self.compiled_metrics:
+            view = fmetrics.BatchView(self.backend.xp, self.loss.fused_activation if logits else None,
+                                      self.loss.takes_class_indices, out.shape[1])
+            probs = None
+            for _, metric in self.compiled_metrics:
+                if metric.needs_probabilities and probs is None:
+                    probs = view.probabilities(out)
+                totals += metric.totals(probs if metric.needs_probabilities else out, y, view)
+        return totals
 
     def logs_from(self, totals, seen):
-        """Means of a run's summed loss and correct counts: ``{'loss': .., 'accuracy': ..}``."""
+        """A run's logs from its summed totals: ``{'loss': .., 'accuracy': .., ...}``."""
         if not totals:
             return {}
         logs = {"loss": float(totals[0]) / seen}
-        for name, total in zip(self.metrics, totals[1:]):
-            logs[name] = float(total) / seen
+        i = 1
+        for name, metric in self.compiled_metrics:
+            logs[name] = metric.result(totals[i:i + metric.size], seen)
+            i += metric.size
         return logs
 
     # Steps on converted host batches (the training loop's): each runs under the lock.
@@ -184,12 +209,12 @@ class Model(WeightsAPI):
         with self._lock:
             out, loss = self._gradients(x, y, sw)
             self.apply_gradients()
-            return self._totals(out, y, loss)
+            return self._totals(out, y, loss, self._logits())
 
     def test_step_host(self, x, y, sw=None):
         with self._lock:
             out = self._forward(x, training=False, logits=self._logits())
-            return self._totals(out, y, self._loss(out, y, sw))
+            return self._totals(out, y, self._loss(out, y, sw), self._logits())
 
     def predict_step_host(self, x):
         with self._lock:

@@ -13,32 +13,32 @@ class WeightsAPI:
     def weights(self):
         """Every layer's weights, in layer order (Keras' order within each layer)."""
         self.ensure_built()
-        return [w for layer in self.layers for w in layer.weights]
+        return [w for layer in self.leaves() for w in layer.weights]
 
     @property
     def trainable_weights(self):
         self.ensure_built()
-        return [w for layer in self.layers for w in layer.trainable_weights]
+        return [w for layer in self.leaves() for w in layer.trainable_weights]
 
     @property
     def non_trainable_weights(self):
         self.ensure_built()
-        return [w for layer in self.layers for w in layer.non_trainable_weights]
+        return [w for layer in self.leaves() for w in layer.non_trainable_weights]
 
     def get_weights(self):
         """Copies of ``weights`` as NumPy arrays."""
         self.ensure_built()
-        return [w for layer in self.layers for w in layer.get_weights()]
+        return [w for layer in self.leaves() for w in layer.get_weights()]
 
     def set_weights(self, weights):
         """Copy a list like ``get_weights()`` returns into the model (every shape checked first)."""
         self.ensure_built()
         weights = list(weights)
-        expected = sum(len(layer.specs) for layer in self.layers)
+        expected = sum(len(layer.specs) for layer in self.leaves())
         if len(weights) != expected:
             raise ValueError(f"weights: {self.name} expects a list of {expected} arrays, got {len(weights)}")
         parts, start = [], 0
-        for layer in self.layers:
+        for layer in self.leaves():
             parts.append((layer, weights[start:start + len(layer.specs)]))
             start += len(layer.specs)
         for layer, ws in parts:  # check all, then write: nothing half-applied

@@ -112,7 +112,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         model.stop_training = False
         cbs.on_train_begin()
         logs = {}
-        for epoch in range(initial_epoch, epochs):
+        for epoch in range(cbs.initial_epoch(initial_epoch), epochs):
             cbs.on_epoch_begin(epoch)
             logs = _run_batches(model, train, model.rng, model.train_step_host, cbs, "train",
                                 transform and transform(epoch))
