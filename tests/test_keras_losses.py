@@ -140,3 +140,30 @@ def test_a_saved_model_keeps_its_loss_arguments(tmp_path):
     loaded = keras.load_model(tmp_path / "m.fastnn")
     assert loaded.loss.from_logits and loaded.loss.label_smoothing == 0.1
     assert loaded.evaluate(x, labels, verbose=0) == pytest.approx(m.evaluate(x, labels, verbose=0), rel=1e-12)
+
+
+def test_loss_objects_are_callable_as_in_keras():
+    rng = np.random.default_rng(5)
+    logits, labels = rng.standard_normal((6, 3)), np.array([0, 2, 1, 1, 0, 2])
+    probs, onehot = softmax(logits), np.eye(3)[labels]
+    expected = -np.log(probs[onehot > 0])
+    assert losses.CategoricalCrossentropy()(onehot, probs) == pytest.approx(expected.mean(), rel=1e-9)
+    assert losses.CategoricalCrossentropy(from_logits=True)(onehot, logits) == pytest.approx(expected.mean(), rel=1e-12)
+    assert losses.SparseCategoricalCrossentropy(from_logits=True)(labels, logits) == pytest.approx(expected.mean(),
+                                                                                                  rel=1e-12)
+    sw = np.array([1, 0, 2, 1, 1, 0.5])
+    assert losses.SparseCategoricalCrossentropy()(labels, probs, sample_weight=sw) == pytest.approx(
+        (expected * sw).mean(), rel=1e-9)
+    smoothed = onehot * 0.9 + 0.1 / 3
+    assert losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1)(onehot, logits) == pytest.approx(
+        -(smoothed * np.log(probs)).sum(axis=1).mean(), rel=1e-12)
+    assert losses.Huber(0.5)(onehot, logits) == pytest.approx(ref.huber_forward(logits, onehot, 0.5).mean(), rel=1e-12)
+    assert losses.MeanAbsoluteError()(onehot, logits) == pytest.approx(np.abs(logits - onehot).mean(), rel=1e-12)
+    assert losses.CategoricalHinge()(onehot, logits) == pytest.approx(
+        ref.categorical_hinge_forward(logits, onehot).mean(), rel=1e-12)
+    assert losses.KLDivergence()(onehot * 0.5 + 0.1, probs) == pytest.approx(
+        ref.kl_divergence_forward(probs, onehot * 0.5 + 0.1).mean(), rel=1e-12)
+    z = logits[:, :1]
+    t = (labels[:, None] > 0).astype(float)
+    assert losses.BinaryCrossentropy(from_logits=True)(t, z) == pytest.approx(ref.bce_logits_forward(z, t).mean(),
+                                                                              rel=1e-12)

@@ -18,6 +18,7 @@
 #include "pool.h"
 #include "prelu.h"
 #include "regularizer.h"
+#include "rescaling.h"
 #include "softmax.h"
 #include "spatial_dropout.h"
 #include "zero_padding2d.h"
@@ -72,4 +73,5 @@ PYBIND11_MODULE(_C, m) {
   bind_gradient_clip<Cpu>(m);
   bind_spatial_dropout<Cpu>(m);
   bind_zero_padding2d<Cpu>(m);
+  bind_rescaling<Cpu>(m);
 }

@@ -19,6 +19,7 @@
 #include "pool.h"
 #include "prelu.h"
 #include "regularizer.h"
+#include "rescaling.h"
 #include "softmax.h"
 #include "spatial_dropout.h"
 #include "zero_padding2d.h"
@@ -75,4 +76,5 @@ PYBIND11_MODULE(FASTNN_CUDA_MODULE, m) {
   bind_gradient_clip<Cuda>(m);
   bind_spatial_dropout<Cuda>(m);
   bind_zero_padding2d<Cuda>(m);
+  bind_rescaling<Cuda>(m);
 }

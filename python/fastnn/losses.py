@@ -19,6 +19,10 @@ import numpy as np
 
 from . import ops
 from ._checks import boolean, number
+from ._loss_functions import (
+    binary_crossentropy, categorical_crossentropy, categorical_hinge, huber, kl_divergence, mae, mean_absolute_error,
+    mean_squared_error, mse, sparse_categorical_crossentropy,
+)
 from .backend import Buffers
 
 _REDUCTION = "sum_over_batch_size"
@@ -60,6 +64,19 @@ class Loss:
         """Constructor arguments that rebuild this loss."""
         return {}
 
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        """The batch loss, as Keras' ``loss(y_true, y_pred, sample_weight=None)``: the mean over samples
+        of the per-sample loss (times ``sample_weight``), computed by fastnn's kernels."""
+        per_sample = self.per_sample(y_true, y_pred)
+        per_sample = per_sample.get() if hasattr(per_sample, "get") else per_sample  # a GPU array to the host
+        if sample_weight is not None:
+            per_sample = per_sample * np.asarray(sample_weight, per_sample.dtype).reshape(-1)
+        return float(per_sample.mean())
+
+    def per_sample(self, y_true, y_pred):
+        """The per-sample loss of ``y_pred`` (the model's outputs) against ``y_true``."""
+        raise NotImplementedError
+
 
 class _Crossentropy(Loss):
     """Shared by the cross-entropies: ``from_logits``, ``label_smoothing`` and the last-layer check."""
@@ -88,6 +105,9 @@ class _Crossentropy(Loss):
     def get_config(self):
         return {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
 
+    def per_sample(self, y_true, y_pred):
+        return self.function(y_true, y_pred, from_logits=self.from_logits, label_smoothing=self.label_smoothing)
+
 
 class CategoricalCrossentropy(_Crossentropy):
     """Cross-entropy against one-hot (or soft) targets; ``label_smoothing`` ls turns them into
@@ -95,6 +115,7 @@ class CategoricalCrossentropy(_Crossentropy):
 
     name = "categorical_crossentropy"
     activation = "softmax"
+    function = staticmethod(categorical_crossentropy)
 
     def check_targets(self, y, output_shape, n_outputs):
         if y.ndim != 2 or y.shape[1] != n_outputs:
@@ -134,6 +155,12 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
     name = "sparse_categorical_crossentropy"
     takes_class_indices = True
 
+    def per_sample(self, y_true, y_pred):
+        labels = np.asarray(y_true.get() if hasattr(y_true, "get") else y_true).reshape(-1).astype(np.int64)
+        one_hot = np.eye(np.shape(y_pred)[-1])[labels]
+        return categorical_crossentropy(one_hot, y_pred, from_logits=self.from_logits,
+                                        label_smoothing=self.label_smoothing)
+
     def check_targets(self, y, output_shape, n_outputs):
         if y.ndim != 1:
             raise ValueError(f"y: {self.name} expects class indices of shape (n,), got {y.shape}")
@@ -146,6 +173,7 @@ class BinaryCrossentropy(_Crossentropy):
 
     name = "binary_crossentropy"
     activation = "sigmoid"
+    function = staticmethod(binary_crossentropy)
 
     def targets(self, logits, y, backend):
         ls = self.label_smoothing
@@ -179,6 +207,9 @@ class _Elementwise(Loss):
 
     def backward(self, out, y, backend, dout):
         return getattr(ops, self.op + "_backward")(out, y, out=dout, backend=backend, **self._kwargs())
+
+    def per_sample(self, y_true, y_pred):
+        return _FUNCTIONS[self.op](y_true, y_pred, **self._kwargs())
 
 
 class MeanSquaredError(_Elementwise):
@@ -241,12 +272,14 @@ class Hinge(Loss):
     def backward(self, scores, y, backend, dout):
         return ops.hinge_backward(scores, y, out=dout, backend=backend)
 
+    def per_sample(self, y_true, y_pred):
+        y_true, y_pred = (np.asarray(a.get() if hasattr(a, "get") else a) for a in (y_true, y_pred))
+        labels = (y_true.argmax(axis=1) if y_true.ndim == 2 and y_true.shape[1] > 1 else y_true.reshape(-1))
+        return ops.hinge_forward(y_pred, labels.astype(np.int64))
 
-from ._loss_functions import (  # noqa: E402  (the functions wrap the classes above)
-    binary_crossentropy, categorical_crossentropy, categorical_hinge, huber, kl_divergence, mae, mean_absolute_error,
-    mean_squared_error, mse, sparse_categorical_crossentropy,
-)
 
+_FUNCTIONS = {"mse": mse, "mae": mae, "huber": huber, "kl_divergence": kl_divergence,
+              "categorical_hinge": categorical_hinge}
 _CLASSES = (CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy, MeanSquaredError,
             MeanAbsoluteError, Huber, KLDivergence, CategoricalHinge, Hinge)
 _BY_NAME = {cls.name: cls for cls in _CLASSES}

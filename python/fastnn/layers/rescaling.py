@@ -1,6 +1,7 @@
 """Rescaling: ``x * scale + offset``, Keras' preprocessing layer (pixels 0..255 to 0..1)."""
 from __future__ import annotations
 
+from .. import ops
 from .._checks import number
 from .base import Layer
 
@@ -9,8 +10,7 @@ class Rescaling(Layer):
     """Multiplies inputs by ``scale`` and adds ``offset``: ``Rescaling(1/255)`` maps pixels to [0, 1],
     ``Rescaling(1/127.5, offset=-1)`` to [-1, 1].
 
-    Two in-place ufunc passes of the backend's array module (numpy/cupy) into a
-    reused buffer; the gradient is ``dy * scale``.
+    One native element-wise pass; the gradient is ``dy * scale``.
     """
 
     def __init__(self, scale, offset=0.0, **kwargs):
@@ -19,16 +19,10 @@ class Rescaling(Layer):
         self.offset = number("offset", offset)
 
     def forward(self, x, training=False, step=0):
-        y = self.buffer("y", x.shape)
-        self.backend.xp.multiply(x, self.scale, out=y)
-        if self.offset:
-            y += self.offset
-        return y
+        return ops.rescaling_forward(x, self.scale, self.offset, out=self.buffer("y", x.shape), backend=self.backend)
 
     def backward(self, dy):
-        dx = self.buffer("dx", dy.shape)
-        self.backend.xp.multiply(dy, self.scale, out=dx)
-        return dx
+        return ops.rescaling_backward(dy, self.scale, out=dy, backend=self.backend)
 
     def get_config(self):
         return {**super().get_config(), "scale": self.scale, "offset": self.offset}

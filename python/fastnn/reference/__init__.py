@@ -38,6 +38,7 @@ from .pool import (
 )
 from .prelu import prelu_backward, prelu_forward
 from .regularizer import activity_regularizer_backward, activity_regularizer_penalty
+from .rescaling import rescaling_backward, rescaling_forward
 from .softmax import (
     softmax_backward,
     softmax_cross_entropy_backward,
