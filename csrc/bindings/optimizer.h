@@ -28,8 +28,8 @@ struct NadamCoefficients {
   NadamCoefficients(double beta1, int64_t t) {
     if (beta1 <= 0) return;
     auto u = [&](int64_t s) { return beta1 * (1 - 0.5 * std::pow(0.96, double(s))); };
-    double log_p = double(t) * std::log(beta1);
-    for (int64_t s = 1; s <= std::min<int64_t>(t, 1000); ++s) log_p += std::log1p(-0.5 * std::pow(0.96, double(s)));
+    double log_p = double(t) * std::log(beta1), decay_s = 1;
+    for (int64_t s = 1; s <= std::min<int64_t>(t, 1000); ++s) log_p += std::log1p(-0.5 * (decay_s *= 0.96));
     const double p_t = std::exp(log_p), p_next = p_t * u(t + 1);
     m = u(t + 1) / (1 - p_next);
     g = (1 - u(t)) / (1 - p_t);
@@ -74,7 +74,7 @@ void bind_optimizer(py::module_& m) {
         if (!(beta2 < 1)) throw ValueError("beta2: expected 0 <= beta2 < 1, got " + short_float(beta2));
         if (step < 1) throw ValueError("step: expected the 1-based step number, got " + std::to_string(step));
         const double c1 = 1 - std::pow(rho, double(step)), c2 = 1 - std::pow(beta2, double(step));
-        const NadamCoefficients nadam(rho, step);
+        const NadamCoefficients nadam(kind == Optimizer::Nadam ? rho : 0.0, step);  // only Nadam pays for it
         py::gil_scoped_release nogil;
         dispatch_float(w.dtype, [&](auto t) {
           using T = decltype(t);

@@ -26,10 +26,20 @@ FASTNN_HD inline double clip_norm_scale(double sq, double clip) {
   return norm > clip ? clip / norm : 1.0;
 }
 
+// Comparisons, not fmin/fmax (library calls on the CPU); a NaN passes through, as in np.clip.
+template <class T>
+FASTNN_HD inline T clip_by_value(T g, T clip) {
+  return g < -clip ? -clip : (g > clip ? clip : g);
+}
+
+template <class T>
+FASTNN_HD inline T clip_by_scale(T g, double scale) {
+  return T(double(g) * scale);
+}
+
 template <class T>
 FASTNN_HD inline T clipped_gradient(ClipMode mode, T g_regularized, double scale, T clip) {
-  if (mode == ClipMode::Value) return fmin(fmax(g_regularized, -clip), clip);
-  return T(double(g_regularized) * scale);
+  return mode == ClipMode::Value ? clip_by_value(g_regularized, clip) : clip_by_scale(g_regularized, scale);
 }
 
 }  // namespace fastnn

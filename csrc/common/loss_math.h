@@ -34,6 +34,12 @@ enum class PointwiseLoss : int {
 // Keras' backend.epsilon(): kl_divergence clips both arguments to [eps, 1].
 constexpr double kKerasEpsilon = 1e-7;
 
+// min(max(x, lo), hi) by comparisons (fmin/fmax are library calls in CPU loops); NaN passes through.
+template <class T>
+FASTNN_HD inline T clamp_to(T x, T lo, T hi) {
+  return x < lo ? lo : (x > hi ? hi : x);
+}
+
 // One element's loss term and its derivative with respect to p; param is
 // Huber's delta (unused by the others).
 template <PointwiseLoss K, class T>
@@ -45,7 +51,7 @@ FASTNN_HD inline T pointwise_loss(T p, T t, T param) {
     return e <= param ? T(0.5) * e * e : param * e - T(0.5) * param * param;
   } else {
     const T eps = T(kKerasEpsilon);
-    const T tc = fmin(fmax(t, eps), T(1)), pc = fmin(fmax(p, eps), T(1));
+    const T tc = clamp_to(t, eps, T(1)), pc = clamp_to(p, eps, T(1));
     return tc * log(tc / pc);
   }
 }
@@ -56,11 +62,11 @@ FASTNN_HD inline T pointwise_loss_grad(T p, T t, T param) {
     const T e = p - t;
     return T((e > T(0)) - (e < T(0)));
   } else if constexpr (K == PointwiseLoss::Huber) {
-    return fmin(fmax(p - t, -param), param);
+    return clamp_to(p - t, -param, param);
   } else {
     // Zero where p was clipped: the clip's derivative, as autodiff gives it.
     const T eps = T(kKerasEpsilon);
-    const T tc = fmin(fmax(t, eps), T(1));
+    const T tc = clamp_to(t, eps, T(1));
     return p >= eps && p <= T(1) ? -tc / p : T(0);
   }
 }

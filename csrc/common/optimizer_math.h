@@ -135,7 +135,8 @@ FASTNN_HD inline void optimizer_step(const StepParams<T>& p, T& w, T g, T& s1, T
     w -= p.lr * (p.nadam_m * s1 + p.nadam_g * g) / (sqrt(s2) * p.inv_sqrt_c2 + p.eps);
   } else if constexpr (K == Optimizer::Adamax) {
     s1 = p.rho * s1 + (T(1) - p.rho) * g;
-    s2 = fmax(p.beta2 * s2, fabs(g));
+    const T decayed = p.beta2 * s2, magnitude = g < T(0) ? -g : g;
+    s2 = decayed > magnitude ? decayed : magnitude;  // not fmax: a library call the CPU loop would not vectorize
     w -= p.lr * s1 * p.inv_c1 / (s2 + p.eps);
   } else {
     static_assert(K != K, "optimizer_step: a row of FASTNN_OPTIMIZERS has no update rule here");
