@@ -111,6 +111,16 @@ _OPTION_KEYS = ("epochs", "n_trials", "max_epochs", "min_epochs", "eta", "batch_
 _SCORING_KEYS = ("validation_split", "cv", "metric")
 
 
+def _as_option(fn, name, option, *args, **kwargs):
+    """``fn(*args, **kwargs)``, its errors about argument ``name`` told as errors about the command's ``option``."""
+    try:
+        return fn(*args, **kwargs)
+    except ValueError as e:
+        if str(e).startswith(name + ":"):
+            raise ValueError(option + str(e)[len(name):]) from None
+        raise
+
+
 def _tune(args):
     from fastnn import datasets, tune, zoo
 
@@ -139,7 +149,7 @@ def _tune(args):
     study = args.study
     if args.storage is not None:
         study = study or os.path.splitext(os.path.basename(args.config))[0]
-        options.update(storage=tune.open_storage(args.storage), study_name=study)
+        options.update(storage=_as_option(tune.open_storage, "storage", "--storage", args.storage), study_name=study)
     elif study is not None:
         raise ValueError("--study: names a study in a --storage; give --storage too")
 
@@ -150,8 +160,8 @@ def _tune(args):
     print(f"{strategy} search over {', '.join(space.names)} for the {kind} model on {dataset} "
           f"({len(x_train)} training samples)", flush=True)
     t0 = time.perf_counter()
-    results = tune.search(build, space, x_train, y_train, strategy=strategy, seed=seed, verbose=args.verbose,
-                          **options)
+    results = _as_option(tune.search, "study_name", "--study", build, space, x_train, y_train, strategy=strategy,
+                         seed=seed, verbose=args.verbose, **options)
     stored = f" (study {study!r} in {args.storage})" if args.storage else ""
     print(f"\n{len(results)} trials{stored}, this run {time.perf_counter() - t0:.1f}s, best first:")
     if not len(results):
