@@ -460,3 +460,10 @@ def test_two_processes_split_one_grid_without_duplicates(tmp_path, kind):
     assert len(points) == 12 and len(set(points)) == 12
     assert len({t.user_attrs["worker"] for t in done}) == 2  # both processes ran trials
     assert all(t.state.name in ("COMPLETE", "PRUNED") for t in study.trials)
+
+
+def test_without_optuna_the_error_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "optuna", None)
+    x, y = blobs(60)
+    with pytest.raises(ImportError, match=r"fastnn.tune needs Optuna: pip install 'fastnn\[tune\]'"):
+        tune.random_search(Recorder(), {"learning_rate": [0.1]}, x, y, verbose=0)
