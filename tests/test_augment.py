@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from fastnn import Adam, Dense, Flatten, Sequential, callbacks
-from fastnn.augment import Augmenter, fit_augmented, flow
+from fastnn.augment import Augmenter, flow
 
 
 def images(n=6, h=7, w=9, c=2, seed=0, dtype=np.float32):
@@ -128,16 +128,16 @@ def model(seed=0):
     return m
 
 
-def test_fit_augmented_resumes_exactly_and_sees_new_transforms_each_epoch():
+def test_fit_augments_each_training_batch_repeatably_and_resumes_exactly():
     x, y = problem()
     aug = Augmenter(shift=1)
     full = model()
-    hist = fit_augmented(full, x, y, aug, epochs=4, verbose=0)
+    hist = full.fit(x, y, epochs=4, verbose=0, augment=aug, batch_size=32)
     assert hist.epoch == [0, 1, 2, 3] and full.epoch == 4 and len(hist.history["loss"]) == 4
 
     half = model()
-    fit_augmented(half, x, y, aug, epochs=2, verbose=0)
-    fit_augmented(half, x, y, aug, epochs=4, verbose=0)
+    half.fit(x, y, epochs=2, verbose=0, augment=aug, batch_size=32)
+    half.fit(x, y, epochs=4, initial_epoch=2, verbose=0, augment=aug, batch_size=32)
     np.testing.assert_array_equal(half.flat_params, full.flat_params)
 
     seen = []
@@ -147,23 +147,21 @@ def test_fit_augmented_resumes_exactly_and_sees_new_transforms_each_epoch():
         seen.append(out)
         return out
 
-    fit_augmented(model(), x, y, recording, epochs=2, verbose=0, validation_split=0.25)
-    assert [len(s) for s in seen] == [90, 90]  # validation part never augmented
+    model().fit(x, y, epochs=2, verbose=0, validation_split=0.25, augment=recording, batch_size=90)
+    assert [len(s) for s in seen] == [90, 90]  # one batch per epoch; the validation part is never augmented
     assert not np.array_equal(seen[0], seen[1])
 
 
-def test_fit_augmented_keeps_callbacks_across_epochs(tmp_path, capsys):
+def test_fit_with_augment_runs_callbacks_as_usual(tmp_path, capsys):
     x, y = problem()
     log = tmp_path / "log.csv"
     stopper = callbacks.EarlyStopping(monitor="val_loss", patience=2, min_delta=10.0)  # never "improves" after epoch 0
-    hist = fit_augmented(model(), x, y, Augmenter(shift=1), epochs=10, validation_data=(x[:20], y[:20]),
-                         callbacks=[callbacks.CSVLogger(log), stopper], verbose=1)
-    assert len(hist.epoch) == 3 and stopper.stopped_epoch == 2  # patience counted across fit calls
+    hist = model().fit(x, y, epochs=10, validation_data=(x[:20], y[:20]), augment=Augmenter(shift=1),
+                       callbacks=[callbacks.CSVLogger(log), stopper], verbose=2)
+    assert len(hist.epoch) == 3 and stopper.stopped_epoch == 2
     rows = list(csv.DictReader(open(log)))
     assert [int(r["epoch"]) for r in rows] == [0, 1, 2] and "val_loss" in rows[0]
     out = capsys.readouterr().out.strip().splitlines()
     assert out[0].startswith("Epoch 1/10: ") and "val_accuracy" in out[0] and len(out) == 3
-    with pytest.raises(TypeError, match="augmenter"):
-        fit_augmented(model(), x, y, "shift", epochs=1)
-    with pytest.raises(ValueError, match="epochs"):
-        fit_augmented(model(), x, y, Augmenter(), epochs=-1)
+    with pytest.raises(TypeError, match="augment"):
+        model().fit(x, y, epochs=1, augment="shift")

@@ -237,3 +237,52 @@ def test_batchnorm_bad_input():
         ops.batchnorm_backward(x, np.ones(2), x, mean, inv_std)
     with pytest.raises(TypeError, match="dy: expected dtype float64 like x, got float32"):
         ops.batchnorm_backward(x, g, x.astype(np.float32), mean, inv_std)
+
+
+# Frozen batch norm (inference mode during training): dx = dy * gamma / sqrt(moving_variance + eps).
+@pytest.mark.parametrize("shape", [(7, 3), (64, 300), (3, 700), (1, 9, 9, 8), (16, 30, 30, 3), (50, 33)])
+def test_batchnorm_inference_backward(shape, dtype, backend, rng):
+    _, gamma, _, _, rvar = make_inputs(shape, dtype, rng)
+    dy = rng.standard_normal(shape).astype(dtype)
+    bdy, bgamma, brvar = to_backend(backend, dy, gamma, rvar)
+    dx = ops.batchnorm_inference_backward(bdy, bgamma, brvar, eps=1e-3, backend=backend)
+    assert_close(dx, R(ref.batchnorm_inference_backward, dy, gamma, rvar, 1e-3), dtype)
+    np.testing.assert_array_equal(to_numpy(bdy), dy)  # dy only read
+    # In place: out=dy.
+    out = ops.batchnorm_inference_backward(bdy, bgamma, brvar, eps=1e-3, out=bdy, backend=backend)
+    assert out is bdy
+    assert to_numpy(out).tobytes() == to_numpy(dx).tobytes()
+
+
+def test_batchnorm_inference_gradient_is_numerical_gradient(rng):
+    """dx of the inference-mode forward (running statistics fixed), against central differences."""
+    x, gamma, beta, rmean, rvar = make_inputs((2, 3, 3, 4), np.float64, rng)
+    w = rng.standard_normal(x.shape)
+
+    def loss():
+        y, _, _ = ops.batchnorm_forward(x, gamma, beta, rmean, rvar, training=False, eps=1e-3)
+        return (w * y).sum()
+
+    dx = ops.batchnorm_inference_backward(w, gamma, rvar, eps=1e-3)
+    np.testing.assert_allclose(dx, numerical_grad(loss, x), rtol=1e-7, atol=1e-9)
+
+
+def test_batchnorm_inference_backward_bad_input(backend):
+    dy, g, v = to_backend(backend, np.ones((4, 3)), np.ones(3), np.ones(3))
+    call = lambda *a, **k: ops.batchnorm_inference_backward(*a, **{"eps": 1e-3, "backend": backend, **k})
+    with pytest.raises(ValueError, match=r"gamma: expected shape \(3,\), got \(2,\)"):
+        call(dy, g[:2], v)
+    with pytest.raises(ValueError, match=r"moving_variance: expected shape \(3,\), got \(4,\)"):
+        call(dy, g, backend.xp.ones(4))
+    with pytest.raises(TypeError, match="moving_variance: expected dtype float64 like dy, got float32"):
+        call(dy, g, v.astype(np.float32))
+    with pytest.raises(ValueError, match=r"dy: expected a 2-D \(N, C\) or 4-D \(N, H, W, C\) array, got 3-D"):
+        call(backend.xp.ones((2, 4, 3)), g, v)
+    with pytest.raises(ValueError, match="dy: expected a non-empty array"):
+        call(backend.xp.ones((0, 3)), g, v)
+    with pytest.raises(ValueError, match=r"dx: expected shape \(4, 3\) like dy, got \(4, 2\)"):
+        call(dy, g, v, out=backend.xp.empty((4, 2)))
+    with pytest.raises(ValueError, match="eps: expected eps > 0, got 0"):
+        call(dy, g, v, eps=0.0)
+    with pytest.raises(ValueError, match="dx: must not overlap gamma"):
+        call(backend.xp.ones((1, 3)), g, v, out=g.reshape(1, 3))

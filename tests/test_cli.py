@@ -178,7 +178,7 @@ def run_example(name, monkeypatch, *args):
     """Run examples/NAME as a script, its unseeded models seeded, so a short run's score repeats."""
     import runpy
 
-    monkeypatch.setattr(fastnn.models, "_default_seeds", None)  # restored after the test
+    monkeypatch.setattr(fastnn.seeds, "_default_seeds", None)  # restored after the test
     fastnn.set_random_seed(0)
     monkeypatch.setattr("sys.argv", [name, *args])
     runpy.run_path(str(EXAMPLES / name), run_name="__main__")

@@ -107,3 +107,52 @@ def test_max_norm_project_sizes_do_not_overflow():
 
     with pytest.raises(ValueError, match=r"rows, cols: expected positive sizes with rows \* cols == w.size \(8\)"):
         fastnn._C.max_norm_project(np.ones(8), 2**62 + 2, 4, 1.0)  # (2^62 + 2) * 4 wraps to 8
+
+
+def test_optimizer_kinds_one_table_in_every_kernel_module(backend):
+    """OPTIMIZERS and STATE_COUNT are read from the native table; every kernel module shares it."""
+    kinds = backend.kernels.optimizer_kinds()
+    assert kinds == [(name, ops.STATE_COUNT[name]) for name in ops.OPTIMIZERS]
+    assert ops.OPTIMIZERS[:2] == ("sgd", "momentum") and ops.STATE_COUNT["adam"] == 2  # Python callers' names
+    with pytest.raises(ValueError, match="kind: unknown optimizer 'lbfgs', expected one of " + ", ".join(ops.OPTIMIZERS)):
+        backend.kernels.optimizer_update("lbfgs", *to_backend(backend, np.zeros(2), np.zeros(2)), None, None, lr=0.1)
+
+
+@pytest.mark.parametrize("n", [1, 1037, 70001])  # 70001: several threads on the CPU, several blocks' strides on CUDA
+def test_ema_update_matches_reference(n, dtype, backend, rng):
+    average0 = rng.standard_normal(n).astype(dtype)
+    ws = [rng.standard_normal(n).astype(dtype) for _ in range(5)]
+    average = to_backend(backend, average0.copy())
+    expected = average0.astype(np.float64)
+    for w in ws:
+        assert ops.ema_update(average, to_backend(backend, w), 0.99, backend=backend) is average
+        ref.ema_update(expected, w.astype(np.float64), 0.99)
+    assert_close(average, expected, dtype)
+
+
+def test_ema_update_decay_zero_copies_w(backend, rng):
+    w = rng.standard_normal(9)
+    average = to_backend(backend, np.full(9, -1e300))
+    ops.ema_update(average, to_backend(backend, w), 0.0, backend=backend)
+    np.testing.assert_array_equal(to_numpy(average), w)
+
+
+def test_ema_update_bad_input(backend):
+    a, w = to_backend(backend, np.zeros(4), np.ones(4))
+    with pytest.raises(TypeError, match="w: expected dtype float64 like average, got float32"):
+        ops.ema_update(a, w.astype(np.float32), 0.9, backend=backend)
+    with pytest.raises(ValueError, match=r"w: expected shape \(4,\) like average, got \(5,\)"):
+        ops.ema_update(a, backend.xp.ones(5), 0.9, backend=backend)
+    with pytest.raises(ValueError, match="average: expected a 1-D array, got 2-D"):
+        ops.ema_update(backend.xp.zeros((2, 2)), backend.xp.ones((2, 2)), 0.9, backend=backend)
+    with pytest.raises(ValueError, match="average: must not overlap w"):
+        ops.ema_update(a, a, 0.9, backend=backend)
+    buf = backend.xp.zeros(6)
+    with pytest.raises(ValueError, match="average: must not overlap w"):
+        ops.ema_update(buf[:4], buf[2:], 0.9, backend=backend)
+    for decay in (1.0, -0.1, float("nan"), 1.5):
+        with pytest.raises(ValueError, match=f"decay: expected 0 <= decay < 1, got {decay:g}"):
+            ops.ema_update(a, w, decay, backend=backend)
+    with pytest.raises(ValueError, match="average: expected a C-contiguous array of the backend"):
+        ops.ema_update(backend.xp.zeros(8)[::2], w, 0.9, backend=backend)
+    np.testing.assert_array_equal(to_numpy(a), np.zeros(4))  # no failed call wrote

@@ -24,13 +24,13 @@ def test_optimizer_object_matches_reference_over_steps(opt, kind, hyper):
     x, y = rng.standard_normal((16, 3)), rng.standard_normal((16, 2))
     model = Sequential([Dense(4, activation="tanh", input_shape=(3,)), Dense(2)], dtype="float64", seed=0)
     model.compile(loss="mse", optimizer=opt)
-    xb, yb = model._prepare_data(x, y)
+    xb, yb = x, y
     w = model.flat_params.copy()
     states = [np.zeros_like(w) for _ in range(fastnn.ops.STATE_COUNT[kind])]
     for t in range(1, 6):
         model.compute_gradients(xb, yb)
         g = model.flat_grads.copy()
-        model.optimizer.step(model)
+        model.apply_gradients()
         ref.optimizer_update(kind, w, g, *states, *([None] * (2 - len(states))), lr=opt.learning_rate, step=t, **hyper)
         np.testing.assert_allclose(model.flat_params, w, rtol=1e-12, atol=1e-14)
     assert optimizers.get(opt.get_config()).get_config() == opt.get_config()

@@ -26,15 +26,15 @@ def test_optimizer_uses_schedule_each_step():
     sched = schedules.InverseTimeDecay(0.1, k=1.0)
     model.compile(loss="mse", optimizer=SGD(sched))
     w0 = model.flat_params.copy()
-    xb, yb = model._prepare_data(x, np.zeros((8, 1)))
+    xb, yb = x, np.zeros((8, 1))
     model.compute_gradients(xb, yb)
     g = model.flat_grads.copy()
-    model.optimizer.step(model)  # step 0 uses lr(0) = 0.1
+    model.apply_gradients()  # step 0 uses lr(0) = 0.1
     np.testing.assert_allclose(model.flat_params, w0 - 0.1 * g)
     w1 = model.flat_params.copy()
     model.compute_gradients(xb, yb)
     g = model.flat_grads.copy()
-    model.optimizer.step(model)  # step 1 uses lr(1) = 0.05
+    model.apply_gradients()  # step 1 uses lr(1) = 0.05
     np.testing.assert_allclose(model.flat_params, w1 - 0.05 * g)
 
 

@@ -112,6 +112,29 @@ void bind_batchnorm(py::module_& m) {
       py::arg("x"), py::arg("gamma"), py::arg("dy"), py::arg("save_mean"), py::arg("save_inv_std"), py::arg("dx"),
       py::arg("dgamma"), py::arg("dbeta"), py::arg("workspace"),
       "Gradients of the training-mode batchnorm_forward, written into dx, dgamma, dbeta (dx may be dy).");
+
+  m.def(
+      "batchnorm_inference_backward",
+      [](py::handle dy_, py::handle gamma_, py::handle var_, py::handle dx_, double eps) {
+        Tensor dy = tensor_arg<Dev>(dy_, "dy"), gamma = tensor_arg<Dev>(gamma_, "gamma"),
+               var = tensor_arg<Dev>(var_, "moving_variance"), dx = tensor_arg<Dev>(dx_, "dx", true);
+        int64_t M, C;
+        batchnorm_rows(dy, M, C);
+        check_shape(gamma, {C});
+        check_shape(var, {C});
+        check_same_shape(dx, dy);
+        check_same_float({&dy, &gamma, &var, &dx});
+        check_disjoint(dx, {&gamma, &var});  // dx may be dy
+        if (!(eps > 0)) throw ValueError("eps: expected eps > 0, got " + short_float(eps));
+        py::gil_scoped_release nogil;
+        dispatch_float(dy.dtype, [&](auto t) {
+          using T = decltype(t);
+          batchnorm_inference_backward(Dev{}, dy.ptr<T>(), gamma.ptr<T>(), var.ptr<T>(), dx.ptr<T>(), eps, M, C);
+        });
+      },
+      py::arg("dy"), py::arg("gamma"), py::arg("moving_variance"), py::arg("dx"), py::arg("eps"),
+      "dx = dy * gamma / sqrt(moving_variance + eps) over the last axis of a (N, C) or (N, H, W, C) dy: the "
+      "gradient of the inference-mode batchnorm_forward (a frozen layer). dx may be dy.");
 }
 
 }  // namespace fastnn

@@ -16,6 +16,7 @@
 #include "optimizer.h"
 #include "pool.h"
 #include "prelu.h"
+#include "regularizer.h"
 #include "softmax.h"
 
 namespace py = pybind11;
@@ -64,4 +65,5 @@ PYBIND11_MODULE(_C, m) {
   bind_gaussian_noise<Cpu>(m);
   bind_conv2d<Cpu>(m);
   bind_pool<Cpu>(m);
+  bind_regularizer<Cpu>(m);
 }

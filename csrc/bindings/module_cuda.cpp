@@ -17,6 +17,7 @@
 #include "optimizer.h"
 #include "pool.h"
 #include "prelu.h"
+#include "regularizer.h"
 #include "softmax.h"
 #ifndef FASTNN_CUDA_EMU
 #include "../cuda/device_query.h"
@@ -67,4 +68,5 @@ PYBIND11_MODULE(FASTNN_CUDA_MODULE, m) {
   bind_gaussian_noise<Cuda>(m);
   bind_conv2d<Cuda>(m);
   bind_pool<Cuda>(m);
+  bind_regularizer<Cuda>(m);
 }

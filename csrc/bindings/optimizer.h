@@ -1,4 +1,5 @@
-// Bindings of the fused optimizer update and max-norm projection for Dev.
+// Bindings of the fused optimizer update, the optimizer table, the weights'
+// moving average and the max-norm projection for Dev.
 #pragma once
 #include <cmath>
 #include <string>
@@ -10,23 +11,25 @@
 namespace fastnn {
 
 inline Optimizer parse_optimizer(const std::string& name) {
-  static const std::pair<const char*, Optimizer> table[] = {
-      {"sgd", Optimizer::SGD},           {"momentum", Optimizer::Momentum}, {"momentum_avg", Optimizer::MomentumAvg},
-      {"nesterov", Optimizer::Nesterov}, {"adagrad", Optimizer::Adagrad},   {"adadelta", Optimizer::Adadelta},
-      {"rmsprop", Optimizer::RMSProp},   {"adam", Optimizer::Adam},         {"adamw", Optimizer::AdamW}};
-  for (auto& [key, kind] : table)
-    if (name == key) return kind;
-  throw ValueError("kind: unknown optimizer '" + name +
-                   "', expected one of sgd, momentum, momentum_avg, nesterov, adagrad, adadelta, rmsprop, adam, adamw");
-}
-
-inline void check_finite_nonneg(double v, const char* name) {
-  if (!std::isfinite(v) || v < 0)
-    throw ValueError(std::string(name) + ": expected a finite value >= 0, got " + std::to_string(v));
+  std::string names;
+  for (const OptimizerKind& k : kOptimizerKinds) {
+    if (name == k.name) return k.kind;
+    names += (names.empty() ? "" : ", ") + std::string(k.name);
+  }
+  throw ValueError("kind: unknown optimizer '" + name + "', expected one of " + names);
 }
 
 template <class Dev>
 void bind_optimizer(py::module_& m) {
+  m.def(
+      "optimizer_kinds",
+      []() {
+        py::list kinds;
+        for (const OptimizerKind& k : kOptimizerKinds) kinds.append(py::make_tuple(k.name, k.states));
+        return kinds;
+      },
+      "The optimizer kinds optimizer_update knows, as (name, state_count) tuples in table order.");
+
   m.def(
       "optimizer_update",
       [](const std::string& kind_name, py::handle w_, py::handle g_, py::handle s1_, py::handle s2_, double lr,
@@ -67,6 +70,24 @@ void bind_optimizer(py::module_& m) {
       py::arg("rho") = 0.0, py::arg("beta2") = 0.0, py::arg("eps") = 0.0, py::arg("l1") = 0.0, py::arg("l2") = 0.0,
       py::arg("weight_decay") = 0.0, py::arg("step") = 1,
       "One fused optimizer step over the 1-D parameter range w (in place), with gradient g and state s1, s2.");
+
+  m.def(
+      "ema_update",
+      [](py::handle average_, py::handle w_, double decay) {
+        Tensor average = tensor_arg<Dev>(average_, "average", true), w = tensor_arg<Dev>(w_, "w");
+        check_ndim(average, 1);
+        check_same_shape(w, average);
+        check_same_float({&average, &w});
+        check_disjoint(average, {&w});
+        if (!(decay >= 0 && decay < 1)) throw ValueError("decay: expected 0 <= decay < 1, got " + short_float(decay));
+        py::gil_scoped_release nogil;
+        dispatch_float(average.dtype, [&](auto t) {
+          using T = decltype(t);
+          ema_update(Dev{}, average.ptr<T>(), w.ptr<T>(), decay, average.numel());
+        });
+      },
+      py::arg("average"), py::arg("w"), py::arg("decay"),
+      "average = decay * average + (1 - decay) * w over 1-D arrays, in place (average must not overlap w).");
 
   m.def(
       "max_norm_project",

@@ -3,6 +3,7 @@
 #pragma once
 #include <pybind11/pybind11.h>
 
+#include <cmath>
 #include <sstream>
 #include <string>
 
@@ -16,6 +17,12 @@ inline std::string short_float(double v) {
   std::ostringstream s;
   s << v;
   return s.str();
+}
+
+// A hyperparameter such as a learning rate or a penalty factor.
+inline void check_finite_nonneg(double v, const char* name) {
+  if (!std::isfinite(v) || v < 0)
+    throw ValueError(std::string(name) + ": expected a finite value >= 0, got " + std::to_string(v));
 }
 
 inline void check_float64(const Tensor& t) {

@@ -59,6 +59,14 @@ FASTNN_HD inline BatchnormAffine<T> batchnorm_infer_affine(T gamma, T beta, T ru
   return {running_mean, T(double(gamma) / sqrt(double(running_var) + eps)), beta};
 }
 
+// Inference-mode backward (a frozen layer trained through): y is affine in x
+// with slope a = gamma / sqrt(running_var + eps), so dx = a dy, which is the
+// inference map above with m = b0 = 0 applied to dy.
+template <class T>
+FASTNN_HD inline BatchnormAffine<T> batchnorm_infer_grad_affine(T gamma, T running_var, double eps) {
+  return {T(0), batchnorm_infer_affine(gamma, T(0), T(0), running_var, eps).a, T(0)};
+}
+
 // dx = k * dy + b * (x - m) + c0: the backward pass of one channel, with
 // k = gamma inv_std, b = -k inv_std^2 sum(dy (x - mean)) / M,
 // c0 = -k sum(dy) / M - b (mean - m) (the mean split as in the forward).

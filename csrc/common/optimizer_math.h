@@ -6,24 +6,74 @@
 // weight_decay shrinks w directly (decoupled, Loshchilov & Hutter).
 #pragma once
 #include <cmath>
+#include <type_traits>
 
 #include "hd.h"
 
 namespace fastnn {
 
+// The optimizer kinds, the one table every layer reads (the enum, the
+// CPU and CUDA dispatch, the binding's names and state counts, Python's
+// fastnn.ops.OPTIMIZERS): X(enumerator, Python name, state arrays kept).
+// Adding an optimizer = a row here, its branch of optimizer_step below and
+// its reference formula (python/fastnn/reference/optimizer.py).
+#define FASTNN_OPTIMIZERS(X)                                                                                  \
+  X(SGD, "sgd", 0)                    /* w -= lr g */                                                          \
+  X(Momentum, "momentum", 1)          /* v = rho v + g;             w -= lr v      (textbook form) */          \
+  X(MomentumAvg, "momentum_avg", 1)   /* v = rho v + (1 - rho) g;   w -= lr v      (averaged form) */          \
+  X(Nesterov, "nesterov", 1)          /* v = rho v + g;             w -= lr (g + rho v) */                     \
+  X(Adagrad, "adagrad", 1)            /* s += g^2;                  w -= lr g / (sqrt(s) + eps) */             \
+  X(Adadelta, "adadelta", 2)          /* s = rho s + (1-rho) g^2;  d = sqrt(u + eps) / sqrt(s + eps) g;        \
+                                         u = rho u + (1-rho) d^2;   w -= lr d */                               \
+  X(RMSProp, "rmsprop", 1)            /* s = rho s + (1-rho) g^2;  w -= lr g / (sqrt(s) + eps) */              \
+  X(Adam, "adam", 2)                  /* m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;                           \
+                                         w -= lr (m / c1) / (sqrt(v / c2) + eps), c = 1 - b^t */               \
+  X(AdamW, "adamw", 2)                /* w -= lr wd w, then Adam */
+
 enum class Optimizer : int {
-  SGD,          // w -= lr g
-  Momentum,     // v = rho v + g;             w -= lr v      (textbook form)
-  MomentumAvg,  // v = rho v + (1 - rho) g;   w -= lr v      (averaged form)
-  Nesterov,     // v = rho v + g;             w -= lr (g + rho v)
-  Adagrad,      // s += g^2;                  w -= lr g / (sqrt(s) + eps)
-  Adadelta,     // s = rho s + (1-rho) g^2;  d = sqrt(u + eps) / sqrt(s + eps) g;
-                // u = rho u + (1-rho) d^2;   w -= lr d
-  RMSProp,      // s = rho s + (1-rho) g^2;  w -= lr g / (sqrt(s) + eps)
-  Adam,         // m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
-                // w -= lr (m / c1) / (sqrt(v / c2) + eps), c = 1 - b^t
-  AdamW,        // w -= lr wd w, then Adam
+#define FASTNN_OPTIMIZER_ENUMERATOR(kind, name, states) kind,
+  FASTNN_OPTIMIZERS(FASTNN_OPTIMIZER_ENUMERATOR)
+#undef FASTNN_OPTIMIZER_ENUMERATOR
 };
+
+struct OptimizerKind {
+  Optimizer kind;
+  const char* name;
+  int states;  // state arrays kept per parameter: s1, s2
+};
+
+// The table as data, in table order (host side: names and state counts for
+// the binding).
+inline constexpr OptimizerKind kOptimizerKinds[] = {
+#define FASTNN_OPTIMIZER_ROW(kind, name, states) {Optimizer::kind, name, states},
+    FASTNN_OPTIMIZERS(FASTNN_OPTIMIZER_ROW)
+#undef FASTNN_OPTIMIZER_ROW
+};
+
+// How many state arrays each optimizer keeps per parameter. A switch rather
+// than a read of kOptimizerKinds, so device code may call it.
+FASTNN_HD constexpr int optimizer_state_count(Optimizer k) {
+  switch (k) {
+#define FASTNN_OPTIMIZER_STATES(kind, name, states) \
+  case Optimizer::kind: return states;
+    FASTNN_OPTIMIZERS(FASTNN_OPTIMIZER_STATES)
+#undef FASTNN_OPTIMIZER_STATES
+  }
+  return 0;
+}
+
+// Calls f(std::integral_constant<Optimizer, K>{}) for the run-time kind:
+// the one switch from a kind to the kernels instantiated per optimizer
+// (CPU loop and CUDA kernel).
+template <class F>
+void dispatch_optimizer(Optimizer kind, F&& f) {
+  switch (kind) {
+#define FASTNN_OPTIMIZER_CASE(k, name, states) \
+  case Optimizer::k: return f(std::integral_constant<Optimizer, Optimizer::k>{});
+    FASTNN_OPTIMIZERS(FASTNN_OPTIMIZER_CASE)
+#undef FASTNN_OPTIMIZER_CASE
+  }
+}
 
 // Hyperparameters of one step of one parameter group, in the kernel's type.
 // rho doubles as beta1 (momentum, Adam) and beta2 as the second decay.
@@ -67,23 +117,22 @@ FASTNN_HD inline void optimizer_step(const StepParams<T>& p, T& w, T g, T& s1, T
   } else if constexpr (K == Optimizer::RMSProp) {
     s1 = p.rho * s1 + (T(1) - p.rho) * g * g;
     w -= p.lr * g / (sqrt(s1) + p.eps);
-  } else {  // Adam, AdamW
+  } else if constexpr (K == Optimizer::Adam || K == Optimizer::AdamW) {
     if constexpr (K == Optimizer::AdamW) w -= p.lr * p.weight_decay * w;
     s1 = p.rho * s1 + (T(1) - p.rho) * g;
     s2 = p.beta2 * s2 + (T(1) - p.beta2) * g * g;
     w -= p.lr * (s1 * p.inv_c1) / (sqrt(s2) * p.inv_sqrt_c2 + p.eps);
+  } else {
+    static_assert(K != K, "optimizer_step: a row of FASTNN_OPTIMIZERS has no update rule here");
   }
 }
 
-// How many state arrays each optimizer keeps per parameter.
-FASTNN_HD constexpr int optimizer_state_count(Optimizer k) {
-  switch (k) {
-    case Optimizer::SGD: return 0;
-    case Optimizer::Adadelta:
-    case Optimizer::Adam:
-    case Optimizer::AdamW: return 2;
-    default: return 1;
-  }
+// Keras's moving average of the weights (use_ema):
+// average = decay * average + (1 - decay) * w, with 1 - decay formed in
+// double by the caller before rounding to T (as NumPy does with a Python float).
+template <class T>
+FASTNN_HD inline T ema_step(T average, T w, T decay, T one_minus_decay) {
+  return decay * average + one_minus_decay * w;
 }
 
 }  // namespace fastnn

@@ -259,6 +259,18 @@ void batchnorm_forward_infer(Cpu, const T* x, const T* gamma, const T* beta, con
   }
 }
 
+// dx = a dy through the inference forward's walk (apply_affine), with m = b0 = 0.
+template <class T>
+void batchnorm_inference_backward(Cpu, const T* dy, const T* gamma, const T* running_var, T* dx, double eps,
+                                  int64_t M, int64_t C) {
+  const RowBlocks blocks(M, C);
+#pragma omp parallel if (M * C > kParallelMin)
+  {
+    apply_affine(dy, dx, blocks, M, C, thread_share(blocks.count), false,
+                 [&](int64_t c) { return batchnorm_infer_grad_affine(gamma[c], running_var[c], eps); });
+  }
+}
+
 template <class T>
 void batchnorm_backward(Cpu, const T* x, const T* gamma, const T* dy, const double* save_mean,
                         const double* save_inv_std, T* dx, T* dgamma, T* dbeta, double* workspace, int64_t M,
@@ -315,6 +327,7 @@ void batchnorm_backward(Cpu, const T* x, const T* gamma, const T* dy, const doub
                                            double*, double, double, int64_t, int64_t);                           \
   template void batchnorm_forward_infer<T>(Cpu, const T*, const T*, const T*, const T*, const T*, T*, double,     \
                                            int64_t, int64_t);                                                     \
+  template void batchnorm_inference_backward<T>(Cpu, const T*, const T*, const T*, T*, double, int64_t, int64_t); \
   template void batchnorm_backward<T>(Cpu, const T*, const T*, const T*, const double*, const double*, T*, T*, T*, \
                                       double*, int64_t, int64_t);
 INSTANTIATE(float)

@@ -1,6 +1,7 @@
 // Fused optimizer updates on the CPU. The loop is instantiated per optimizer
 // so each body is branch-free and vectorizes; it streams w, g and the state
-// once, so it runs at memory bandwidth.
+// once, so it runs at memory bandwidth. The weights' moving average is one
+// such pass too.
 #include "../ops/optimizer.h"
 
 #include <cmath>
@@ -37,17 +38,20 @@ static void update_loop(const StepParams<T>& p, T* w, const T* g, T* s1, T* s2, 
 
 template <class T>
 void optimizer_update(Cpu, Optimizer kind, const StepParams<T>& p, T* w, const T* g, T* s1, T* s2, int64_t n) {
-  switch (kind) {
-    case Optimizer::SGD: return update_loop<Optimizer::SGD>(p, w, g, s1, s2, n);
-    case Optimizer::Momentum: return update_loop<Optimizer::Momentum>(p, w, g, s1, s2, n);
-    case Optimizer::MomentumAvg: return update_loop<Optimizer::MomentumAvg>(p, w, g, s1, s2, n);
-    case Optimizer::Nesterov: return update_loop<Optimizer::Nesterov>(p, w, g, s1, s2, n);
-    case Optimizer::Adagrad: return update_loop<Optimizer::Adagrad>(p, w, g, s1, s2, n);
-    case Optimizer::Adadelta: return update_loop<Optimizer::Adadelta>(p, w, g, s1, s2, n);
-    case Optimizer::RMSProp: return update_loop<Optimizer::RMSProp>(p, w, g, s1, s2, n);
-    case Optimizer::Adam: return update_loop<Optimizer::Adam>(p, w, g, s1, s2, n);
-    case Optimizer::AdamW: return update_loop<Optimizer::AdamW>(p, w, g, s1, s2, n);
-  }
+  dispatch_optimizer(kind, [&](auto k) { update_loop<decltype(k)::value>(p, w, g, s1, s2, n); });
+}
+
+template <class T>
+FASTNN_SIMD_CLONES void ema_range(T* __restrict__ average, const T* __restrict__ w, T decay, T one_minus_decay,
+                                  int64_t lo, int64_t hi) {
+#pragma omp simd
+  for (int64_t i = lo; i < hi; ++i) average[i] = ema_step(average[i], w[i], decay, one_minus_decay);
+}
+
+template <class T>
+void ema_update(Cpu, T* average, const T* w, double decay, int64_t n) {
+  const T d = T(decay), rest = T(1 - decay);
+  cpu::for_ranges(n, n, [&](int64_t lo, int64_t hi) { ema_range(average, w, d, rest, lo, hi); });
 }
 
 template <class T>
@@ -68,6 +72,8 @@ template void optimizer_update<float>(Cpu, Optimizer, const StepParams<float>&, 
                                       int64_t);
 template void optimizer_update<double>(Cpu, Optimizer, const StepParams<double>&, double*, const double*, double*,
                                        double*, int64_t);
+template void ema_update<float>(Cpu, float*, const float*, double, int64_t);
+template void ema_update<double>(Cpu, double*, const double*, double, int64_t);
 template void max_norm_project<float>(Cpu, float*, int64_t, int64_t, float);
 template void max_norm_project<double>(Cpu, double*, int64_t, int64_t, double);
 

@@ -184,6 +184,16 @@ __global__ void batchnorm_infer_apply_kernel(const BatchnormLayout L, const T* x
   for_each_element(L, lane, [&](int64_t e) { y[e] = batchnorm_affine(x[e], f.m, f.a, f.b0); });
 }
 
+// No __restrict__ on dy, dx: dx may alias dy.
+template <class T>
+__global__ void batchnorm_infer_grad_kernel(const BatchnormLayout L, const T* dy, const T* __restrict__ gamma,
+                                            const T* __restrict__ running_var, double eps, T* dx) {
+  const BatchnormLane lane = batchnorm_lane(L);
+  if (!lane.active) return;
+  const BatchnormAffine<T> f = batchnorm_infer_grad_affine(gamma[lane.channel], running_var[lane.channel], eps);
+  for_each_element(L, lane, [&](int64_t e) { dx[e] = batchnorm_affine(dy[e], f.m, f.a, f.b0); });
+}
+
 // sum(dy), sum(dy (x - mean)). (dx, which may alias x or dy, is written only
 // later, by the apply kernel.)
 template <class T>
@@ -260,6 +270,15 @@ void batchnorm_forward_infer(Cuda dev, const T* x, const T* gamma, const T* beta
 }
 
 template <class T>
+void batchnorm_inference_backward(Cuda dev, const T* dy, const T* gamma, const T* running_var, T* dx, double eps,
+                                  int64_t M, int64_t C) {
+  const BatchnormLayout L(M, C);
+  launch(batchnorm_infer_grad_kernel<T>, L.grid(), cuda::strip_block(), 0, cuda::stream_of(dev), L, dy, gamma,
+         running_var, eps, dx);
+  FASTNN_CHECK_LAUNCH("batchnorm_inference_backward");
+}
+
+template <class T>
 void batchnorm_backward(Cuda dev, const T* x, const T* gamma, const T* dy, const double* save_mean,
                         const double* save_inv_std, T* dx, T* dgamma, T* dbeta, double* workspace, int64_t M,
                         int64_t C) {
@@ -279,6 +298,7 @@ void batchnorm_backward(Cuda dev, const T* x, const T* gamma, const T* dy, const
                                            double*, double, double, int64_t, int64_t);                            \
   template void batchnorm_forward_infer<T>(Cuda, const T*, const T*, const T*, const T*, const T*, T*, double,     \
                                            int64_t, int64_t);                                                      \
+  template void batchnorm_inference_backward<T>(Cuda, const T*, const T*, const T*, T*, double, int64_t, int64_t); \
   template void batchnorm_backward<T>(Cuda, const T*, const T*, const T*, const double*, const double*, T*, T*, T*, \
                                       double*, int64_t, int64_t);
 INSTANTIATE(float)

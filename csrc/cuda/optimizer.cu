@@ -2,8 +2,9 @@
 // over the flat parameter range calling optimizer_step<K> from
 // common/optimizer_math.h, the rule the CPU loop uses. The kernel is
 // instantiated per optimizer (as csrc/cpu/optimizer.cpp), so each body is
-// branch-free and touches only the state arrays its optimizer keeps. And
-// the max-norm projection, with column norms summed in a fixed order.
+// branch-free and touches only the state arrays its optimizer keeps. The
+// weights' moving average, one element-wise launch. And the max-norm
+// projection, with column norms summed in a fixed order.
 #include "../ops/optimizer.h"
 
 #include <cmath>
@@ -38,18 +39,22 @@ static void update(Cuda dev, const StepParams<T>& p, T* w, const T* g, T* s1, T*
 
 template <class T>
 void optimizer_update(Cuda dev, Optimizer kind, const StepParams<T>& p, T* w, const T* g, T* s1, T* s2, int64_t n) {
-  switch (kind) {
-    case Optimizer::SGD: update<Optimizer::SGD>(dev, p, w, g, s1, s2, n); break;
-    case Optimizer::Momentum: update<Optimizer::Momentum>(dev, p, w, g, s1, s2, n); break;
-    case Optimizer::MomentumAvg: update<Optimizer::MomentumAvg>(dev, p, w, g, s1, s2, n); break;
-    case Optimizer::Nesterov: update<Optimizer::Nesterov>(dev, p, w, g, s1, s2, n); break;
-    case Optimizer::Adagrad: update<Optimizer::Adagrad>(dev, p, w, g, s1, s2, n); break;
-    case Optimizer::Adadelta: update<Optimizer::Adadelta>(dev, p, w, g, s1, s2, n); break;
-    case Optimizer::RMSProp: update<Optimizer::RMSProp>(dev, p, w, g, s1, s2, n); break;
-    case Optimizer::Adam: update<Optimizer::Adam>(dev, p, w, g, s1, s2, n); break;
-    case Optimizer::AdamW: update<Optimizer::AdamW>(dev, p, w, g, s1, s2, n); break;
-  }
+  dispatch_optimizer(kind, [&](auto k) { update<decltype(k)::value>(dev, p, w, g, s1, s2, n); });
   FASTNN_CHECK_LAUNCH("optimizer_update");
+}
+
+template <class T>
+__global__ void ema_update_kernel(T* __restrict__ average, const T* __restrict__ w, T decay, T one_minus_decay,
+                                  int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    average[i] = ema_step(average[i], w[i], decay, one_minus_decay);
+}
+
+template <class T>
+void ema_update(Cuda dev, T* average, const T* w, double decay, int64_t n) {
+  launch(ema_update_kernel<T>, cuda::blocks_for(n), cuda::kThreads, 0, cuda::stream_of(dev), average, w, T(decay),
+         T(1 - decay), n);
+  FASTNN_CHECK_LAUNCH("ema_update");
 }
 
 // One block per 32-column strip (common.cuh) holds every row of its columns,
@@ -79,6 +84,8 @@ template void optimizer_update<float>(Cuda, Optimizer, const StepParams<float>&,
                                       int64_t);
 template void optimizer_update<double>(Cuda, Optimizer, const StepParams<double>&, double*, const double*, double*,
                                        double*, int64_t);
+template void ema_update<float>(Cuda, float*, const float*, double, int64_t);
+template void ema_update<double>(Cuda, double*, const double*, double, int64_t);
 template void max_norm_project<float>(Cuda, float*, int64_t, int64_t, float);
 template void max_norm_project<double>(Cuda, double*, int64_t, int64_t, double);
 

@@ -43,6 +43,15 @@ template <class T>
 void batchnorm_forward_infer(Cuda, const T* x, const T* gamma, const T* beta, const T* running_mean,
                              const T* running_var, T* y, double eps, int64_t M, int64_t C);
 
+// Backward of the inference forward (the running statistics are constants):
+// dx = dy * gamma / sqrt(running_var + eps). dx may alias dy.
+template <class T>
+void batchnorm_inference_backward(Cpu, const T* dy, const T* gamma, const T* running_var, T* dx, double eps,
+                                  int64_t M, int64_t C);
+template <class T>
+void batchnorm_inference_backward(Cuda, const T* dy, const T* gamma, const T* running_var, T* dx, double eps,
+                                  int64_t M, int64_t C);
+
 // Backward of the training forward, with xhat = (x - mean) * inv_std:
 //   dbeta = sum(dy), dgamma = sum(dy * xhat),
 //   dx = gamma * inv_std / M * (M * dy - dbeta - xhat * dgamma).

@@ -1,7 +1,8 @@
 // Fused optimizer update of one parameter group: a contiguous range of the
 // model's flat parameter buffer, its gradients and its optimizer state,
-// updated in a single pass (regularization included). And the max-norm
-// constraint, a projection applied after the update.
+// updated in a single pass (regularization included). The moving average
+// of the weights (EMA). And the max-norm constraint, a projection applied
+// after the update.
 #pragma once
 #include <cstdint>
 
@@ -15,6 +16,13 @@ template <class T>
 void optimizer_update(Cpu, Optimizer kind, const StepParams<T>& p, T* w, const T* g, T* s1, T* s2, int64_t n);
 template <class T>
 void optimizer_update(Cuda, Optimizer kind, const StepParams<T>& p, T* w, const T* g, T* s1, T* s2, int64_t n);
+
+// average = decay * average + (1 - decay) * w, in place (Keras's EMA of the
+// weights); average and w do not overlap.
+template <class T>
+void ema_update(Cpu, T* average, const T* w, double decay, int64_t n);
+template <class T>
+void ema_update(Cuda, T* average, const T* w, double decay, int64_t n);
 
 // w viewed as (rows, cols) row-major: every column whose L2 norm exceeds
 // max_norm is scaled down to it (Keras max_norm: one column = one unit's

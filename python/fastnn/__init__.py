@@ -2,14 +2,17 @@
 from . import backend, ops
 from ._native import _C
 from . import (
-    augment, callbacks, constraints, datasets, initializers, layers, losses, optimizers, regularizers, schedules, tune,
+    augment, callbacks, constraints, data, datasets, initializers, layers, losses, optimizers, regularizers, schedules,
+    tune,
 )
+from .callbacks import History
 from .layers import (
     Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GaussianNoise,
     GlobalAveragePooling2D, LeakyReLU, MaxPooling2D, PReLU, ReLU, Softmax,
 )
-from .models import Ensemble, History, Sequential, load_model, set_random_seed
+from .models import Ensemble, Sequential, load_model
 from .optimizers import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop
+from .seeds import set_random_seed
 
 __version__ = "0.1.0"
 

@@ -22,12 +22,7 @@ Pixels that come from outside the image are filled with ``fill`` (0).
 """
 from __future__ import annotations
 
-import math
-import time
-
 import numpy as np
-
-from . import callbacks as fcallbacks
 
 _CHUNK = 2048  # samples per gather: bounds the (n, H, W) index arrays to a few MB
 
@@ -151,7 +146,7 @@ def _gather(batch, rows, cols, fill):
 def flow(x, y, batch_size=32, augmenter=None, seed=0, shuffle=True):
     """Endless augmented mini-batches ``(x_batch, y_batch)``, reshuffled every epoch.
 
-    For loops of your own; to train a model with ``fit`` use ``fit_augmented``.
+    For loops of your own; to train a model, pass the Augmenter to ``fit(..., augment=...)``.
     Each epoch is a pass over (x, y) in ``batch_size`` pieces (the last may be
     smaller); transforms are drawn from a generator seeded with ``seed``.
     ``augmenter=None`` yields the batches unchanged.
@@ -172,95 +167,3 @@ def flow(x, y, batch_size=32, augmenter=None, seed=0, shuffle=True):
             idx = order[start:start + batch_size]
             xb = x[idx] if augmenter is None else augmenter(x[idx], rng)
             yield xb, y[idx]
-
-
-class _AcrossCalls(fcallbacks.Callback):
-    """Lets a callback see one training run across many one-epoch ``fit`` calls:
-    ``on_train_begin`` reaches it once, ``on_train_end`` is left to the caller."""
-
-    def __init__(self, inner):
-        if not isinstance(inner, fcallbacks.Callback):
-            raise TypeError(f"callbacks: expected Callback objects, got {type(inner).__name__}")
-        self.inner = inner
-        self.wants_batch_loss = inner.wants_batch_loss
-        self.started = False
-
-    def set_model(self, model):
-        super().set_model(model)
-        self.inner.set_model(model)
-
-    def on_train_begin(self, logs=None):
-        if not self.started:
-            self.started = True
-            self.inner.on_train_begin(logs)
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.inner.on_epoch_begin(epoch, logs)
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.inner.on_epoch_end(epoch, logs)
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.inner.on_train_batch_end(batch, logs)
-
-
-def fit_augmented(model, x, y, augmenter, epochs, batch_size=32, seed=None, validation_split=0.0,
-                  validation_data=None, callbacks=None, verbose=1, shuffle=True):
-    """Train ``model`` with freshly augmented training data every epoch; returns a ``History``.
-
-    Each epoch augments the whole training set once (new random transforms)
-    and runs one epoch of ``model.fit`` on it. Like ``fit``, ``epochs`` is the
-    index of the last epoch: training continues from ``model.epoch``, so a
-    reloaded checkpoint resumes. Epoch e's transforms come from a generator
-    seeded with ``(seed, e)`` (``seed`` defaults to the model's seed), so a
-    resumed run sees the same augmented data as an uninterrupted one.
-
-    ``validation_split`` holds out the last fraction of (x, y) before
-    augmenting, and ``validation_data`` is used as given: validation data
-    are never augmented. Callbacks see one training run (EarlyStopping,
-    CSVLogger and friends work as with ``fit``). ``verbose``: 0 silent, 1 or
-    2 one line per epoch.
-    """
-    from .models import History
-
-    if not isinstance(augmenter, Augmenter) and not callable(augmenter):
-        raise TypeError(f"augmenter: expected an Augmenter or a callable (batch, rng) -> batch, "
-                        f"got {type(augmenter).__name__}")
-    if not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"epochs: expected an int >= 0, got {epochs!r}")
-    if not 0 <= validation_split < 1:
-        raise ValueError(f"validation_split: expected a fraction in [0, 1), got {validation_split!r}")
-    if validation_split and validation_data is not None:
-        raise ValueError("validation_split, validation_data: give one, not both")
-    x, y = np.asarray(x), np.asarray(y)
-    if len(x) != len(y):
-        raise ValueError(f"x, y: expected the same number of samples, got {len(x)} and {len(y)}")
-    if isinstance(augmenter, Augmenter):
-        _check_batch(x[:1])
-    if validation_split:
-        n_val = int(math.ceil(len(x) * validation_split))
-        if n_val >= len(x):
-            raise ValueError(f"validation_split: leaves no training samples out of {len(x)}")
-        validation_data = (x[-n_val:], y[-n_val:])
-        x, y = x[:-n_val], y[:-n_val]
-    seed = model.seed if seed is None else seed
-    wrapped = [_AcrossCalls(cb) for cb in callbacks or []]
-    history = History()
-    try:
-        for epoch in range(model.epoch, epochs):
-            t0 = time.perf_counter()
-            x_aug = augmenter(x, np.random.default_rng([seed, epoch]))
-            h = model.fit(x_aug, y, batch_size=batch_size, epochs=epoch + 1, verbose=0, callbacks=wrapped,
-                          validation_data=validation_data, shuffle=shuffle)
-            for e, logs in zip(h.epoch, zip(*h.history.values())):
-                history.append(e, dict(zip(h.history, logs)))
-            if verbose and h.epoch:
-                items = " - ".join(f"{k}: {v[-1]:.4f}" for k, v in h.history.items())
-                print(f"Epoch {epoch + 1}/{epochs}: {time.perf_counter() - t0:.2f}s - {items}", flush=True)
-            if model.stop_training or getattr(model, "stop_now", False):
-                break
-    finally:
-        for w in wrapped:
-            if w.started:
-                w.inner.on_train_end()
-    return history

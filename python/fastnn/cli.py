@@ -85,13 +85,10 @@ def _train(args):
     print(f"training {_describe(model, args.model)} on {args.dataset} ({len(x_train)} train / {len(x_test)} test), "
           f"{args.optimizer} lr {lr:g}, batch {args.batch_size}, {epochs} epochs, device {args.device}", flush=True)
     t0 = time.perf_counter()
-    if augmenting:
-        aug = augment.Augmenter(shift=args.augment_shift, flip=args.augment_flip, rotate=args.augment_rotate)
-        history = augment.fit_augmented(model, x_train, y_train, aug, epochs=epochs, batch_size=args.batch_size,
-                                        validation_split=args.validation_split, verbose=min(args.verbose, 1))
-    else:
-        history = model.fit(x_train, y_train, batch_size=args.batch_size, epochs=epochs, verbose=args.verbose,
-                            validation_split=args.validation_split)
+    aug = augment.Augmenter(shift=args.augment_shift, flip=args.augment_flip, rotate=args.augment_rotate) \
+        if augmenting else None
+    history = model.fit(x_train, y_train, batch_size=args.batch_size, epochs=epochs, verbose=args.verbose,
+                        validation_split=args.validation_split, augment=aug)
     seconds = time.perf_counter() - t0
     result = model.evaluate(x_test, y_test, verbose=0, return_dict=True)
     print(f"test accuracy: {result['accuracy']:.4f}  (test loss {result['loss']:.4f}, trained in {seconds:.1f}s)")

@@ -33,24 +33,23 @@ class Optimizer:
         lr = self.learning_rate
         return float(lr(self.iterations)) if callable(lr) else lr
 
-    def build(self, model):
-        """Allocate the optimizer state beside the model's parameter buffer."""
+    def build(self, parameters):
+        """Allocate the optimizer state beside a model's flat parameter buffer (``models.parameters.Parameters``)."""
         n = ops.STATE_COUNT[self.kind]
-        if len(self.state) != n or (n and self.state[0].shape != model.flat_params.shape):
-            self.state = [model.backend.zeros(model.flat_params.shape, model.flat_params.dtype) for _ in range(n)]
+        flat = parameters.params
+        if len(self.state) != n or (n and self.state[0].shape != flat.shape):
+            self.state = [parameters.backend.zeros(flat.shape, flat.dtype) for _ in range(n)]
 
-    def step(self, model):
-        """Apply one update to every trainable parameter group of ``model``."""
+    def apply(self, parameters):
+        """One update of every trainable parameter group from the gradients in ``parameters.grads``."""
         lr = self.current_learning_rate()  # the schedule sees the 0-based step
         self.iterations += 1
-        s = self.state
-        for g in model.param_groups():
-            sl = slice(g.start, g.stop)
-            ops.optimizer_update(self.kind, model.flat_params[sl], model.flat_grads[sl],
-                                 s[0][sl] if len(s) > 0 else None, s[1][sl] if len(s) > 1 else None,
-                                 lr=lr * g.lr_multiplier, l1=g.l1, l2=g.l2, step=self.iterations,
-                                 backend=model.backend, **self.hyper)
-        model.apply_constraints()
+        s, w, g = self.state, parameters.params, parameters.grads
+        for group in parameters.groups:
+            sl = slice(group.start, group.stop)
+            ops.optimizer_update(self.kind, w[sl], g[sl], s[0][sl] if len(s) > 0 else None,
+                                 s[1][sl] if len(s) > 1 else None, lr=lr * group.lr_multiplier, l1=group.l1,
+                                 l2=group.l2, step=self.iterations, backend=parameters.backend, **self.hyper)
 
     def get_config(self):
         """Constructor arguments that rebuild this optimizer (saved with a compiled model).

@@ -9,14 +9,14 @@ where a docstring allows in-place use. ``fastnn.reference`` holds a plain
 NumPy twin of each.
 """
 from .activation import ACTIVATIONS, activation_backward, activation_forward
-from .batchnorm import batchnorm_backward, batchnorm_forward
+from .batchnorm import batchnorm_backward, batchnorm_forward, batchnorm_inference_backward
 from .conv2d import conv2d_backward, conv2d_forward, conv2d_output_shape, conv2d_workspace_size
 from .dense import bias_grad, dense_backward, dense_forward
 from .dropout import dropout_backward, dropout_forward, dropout_mask
 from .gaussian_noise import gaussian_noise
 from .hinge import hinge_backward, hinge_forward
 from .loss import bce_logits_backward, bce_logits_forward, mse_backward, mse_forward
-from .optimizer import OPTIMIZERS, STATE_COUNT, max_norm_project, optimizer_update
+from .optimizer import OPTIMIZERS, STATE_COUNT, ema_update, max_norm_project, optimizer_update
 from .pool import (
     avg_pool2d_backward,
     avg_pool2d_forward,
@@ -27,6 +27,7 @@ from .pool import (
     pool2d_output_shape,
 )
 from .prelu import prelu_backward, prelu_forward
+from .regularizer import activity_regularizer_backward, activity_regularizer_penalty
 from .softmax import (
     softmax_backward,
     softmax_cross_entropy_backward,

@@ -93,3 +93,25 @@ def batchnorm_backward(x, gamma, dy, save_mean, save_inv_std, *, dx=None, dgamma
     workspace = _workspace(be, workspace, M, C)
     be.kernels.batchnorm_backward(x, gamma, dy, save_mean, save_inv_std, dx, dgamma, dbeta, workspace)
     return dx, dgamma, dbeta
+
+
+def batchnorm_inference_backward(dy, gamma, moving_variance, *, eps, out=None, backend=None):
+    """Gradient of inference-mode batch normalization with respect to its input.
+
+    With the running statistics fixed (a frozen layer, or ``training=False``
+    during training), ``y = gamma * (x - moving_mean) / sqrt(moving_variance + eps) + beta``
+    is affine in ``x``, so::
+
+        dx = dy * gamma / sqrt(moving_variance + eps)
+
+    per channel (the last axis of an (N, C) or (N, H, W, C) ``dy``); ``gamma`` and
+    ``moving_variance`` have shape (C,) and the dtype of ``dy``; ``eps`` > 0 is
+    the forward's. ``out`` may be ``dy`` itself (computed in place), or any
+    array like ``dy`` that does not overlap ``gamma`` / ``moving_variance``.
+    Returns ``dx`` only: a frozen (``trainable=False``) layer trains no
+    ``gamma`` or ``beta``.
+    """
+    be, dy, gamma, moving_variance = prepare(backend, dy, gamma, moving_variance)
+    dx = output(be, out, shape_of(dy, "dy"), dy)
+    be.kernels.batchnorm_inference_backward(dy, gamma, moving_variance, dx, eps)
+    return dx

@@ -5,11 +5,13 @@ second and each optimizer state in others; a parameter *group* is a
 contiguous slice of those buffers with its own hyperparameters, and one call
 here updates the whole group in one pass.
 """
+from .._native import _C
 from ._util import prepare
 
-OPTIMIZERS = ("sgd", "momentum", "momentum_avg", "nesterov", "adagrad", "adadelta", "rmsprop", "adam", "adamw")
-STATE_COUNT = {"sgd": 0, "momentum": 1, "momentum_avg": 1, "nesterov": 1, "adagrad": 1, "adadelta": 2,
-               "rmsprop": 1, "adam": 2, "adamw": 2}
+# The optimizer kinds and the state arrays each keeps, read from the native
+# table (FASTNN_OPTIMIZERS in csrc/common/optimizer_math.h), in its order.
+OPTIMIZERS = tuple(name for name, _ in _C.optimizer_kinds())
+STATE_COUNT = dict(_C.optimizer_kinds())
 
 
 def optimizer_update(kind, w, g, s1=None, s2=None, *, lr, rho=0.0, beta2=0.0, eps=0.0, l1=0.0, l2=0.0,
@@ -39,6 +41,21 @@ def optimizer_update(kind, w, g, s1=None, s2=None, *, lr, rho=0.0, beta2=0.0, ep
             raise ValueError(f"{name}: expected a C-contiguous array of the backend (it is updated in place)")
     be.kernels.optimizer_update(kind, w, g, s1, s2, lr=lr, rho=rho, beta2=beta2, eps=eps, l1=l1, l2=l2,
                                 weight_decay=weight_decay, step=step)
+
+
+def ema_update(average, w, decay, *, backend=None):
+    """Update the moving average of the weights in place, in one pass:
+    ``average = decay * average + (1 - decay) * w`` (Keras's ``use_ema``).
+
+    ``average`` and ``w`` are 1-D arrays of the backend with the same shape
+    and dtype; ``average`` must be C-contiguous (it is updated in place) and
+    must not overlap ``w``. ``decay`` is in [0, 1). Returns ``average``.
+    """
+    be, w = prepare(backend, w)
+    if not be.owns(average) or not average.flags.c_contiguous:
+        raise ValueError("average: expected a C-contiguous array of the backend (it is updated in place)")
+    be.kernels.ema_update(average, w, decay)
+    return average
 
 
 def max_norm_project(w, max_norm, *, backend=None):

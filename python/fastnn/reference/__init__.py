@@ -6,14 +6,14 @@ backward is the chain rule / delta rule applied to it. They favour clarity
 over speed and allocate freely.
 """
 from .activation import ACTIVATIONS, activation_backward, activation_forward
-from .batchnorm import batchnorm_backward, batchnorm_forward
+from .batchnorm import batchnorm_backward, batchnorm_forward, batchnorm_inference_backward
 from .conv2d import conv2d_backward, conv2d_forward
 from .dense import bias_grad, dense_backward, dense_forward
 from .dropout import dropout_backward, dropout_forward, dropout_mask, philox4x32_10, philox_stream
 from .gaussian_noise import gaussian_noise
 from .hinge import hinge_backward, hinge_forward
 from .loss import bce_logits_backward, bce_logits_forward, mse_backward, mse_forward
-from .optimizer import max_norm_project, optimizer_update
+from .optimizer import ema_update, max_norm_project, optimizer_update
 from .pool import (
     avg_pool2d_backward,
     avg_pool2d_forward,
@@ -23,6 +23,7 @@ from .pool import (
     max_pool2d_forward,
 )
 from .prelu import prelu_backward, prelu_forward
+from .regularizer import activity_regularizer_backward, activity_regularizer_penalty
 from .softmax import (
     softmax_backward,
     softmax_cross_entropy_backward,

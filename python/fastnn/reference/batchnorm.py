@@ -35,3 +35,8 @@ def batchnorm_backward(x, gamma, dy, mean, inv_std):
     dgamma = (dy * xhat).sum(axis=axes)
     dx = gamma * inv_std / M * (M * dy - dbeta - xhat * dgamma)
     return dx, dgamma, dbeta
+
+
+def batchnorm_inference_backward(dy, gamma, moving_variance, eps):
+    """Inference mode: mean and variance are constants, so y is affine in x and dx = dy * gamma / sqrt(var + eps)."""
+    return dy * gamma / np.sqrt(moving_variance + eps)

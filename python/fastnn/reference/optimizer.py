@@ -43,6 +43,11 @@ def optimizer_update(kind, w, g, s1=None, s2=None, *, lr, rho=0.0, beta2=0.0, ep
         raise ValueError(f"kind: unknown optimizer {kind!r}")
 
 
+def ema_update(average, w, decay):
+    """Exponential moving average of the weights, in place: average = decay * average + (1 - decay) * w."""
+    average[:] = decay * average + (1 - decay) * w
+
+
 def max_norm_project(w, max_norm):
     """Rescale each unit's incoming weight vector (a column, last axis = units) to norm <= max_norm."""
     W = w.reshape(-1, w.shape[-1])

@@ -86,3 +86,102 @@ def _array_module(a):
     import cupy
 
     return cupy
+
+
+# -- checking and converting batches ---------------------------------------------------------
+
+class BatchConverter:
+    """Checks a batch against a model and converts it to the model's dtype and target form.
+
+    ``where`` (e.g. ``" in batch 3"``) is appended to every error, so a bad
+    batch from a generator or memmap is named by its index.
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self.loss = model.loss
+        self.input_shape = model.input_shape
+        self.output_shape = model.output_shape
+        self.n_outputs = int(np.prod(model.output_shape))
+
+    def x(self, x, where="", name="x"):
+        x = to_host(x)
+        if x.dtype.kind not in "fiub":
+            raise TypeError(f"{name}: expected numeric data, got dtype {x.dtype}{where}")
+        if x.ndim == 0 or x.shape[1:] != self.input_shape:
+            raise ValueError(f"{name}: expected samples of shape {self.input_shape}, got {x.shape[1:]} "
+                             f"({name}.shape = {x.shape}){where}")
+        if len(x) == 0:
+            raise ValueError(f"{name}: expected at least one sample{where}")
+        x = x.astype(self.model.dtype, copy=False)
+        if not np.isfinite(x).all():
+            raise ValueError(f"{name}: contains NaN or infinite values{where}")
+        return x
+
+    def y(self, y, n, where="", name="y"):
+        if self.loss is None:
+            raise RuntimeError("call compile(loss=..., optimizer=...) first")
+        y = to_host(y)
+        if len(y) != n:
+            raise ValueError(f"x, {name}: expected the same number of samples, got {n} and {len(y)}{where}")
+        if y.dtype.kind not in "fiub":
+            raise TypeError(f"{name}: expected numeric labels or targets, got dtype {y.dtype}{where}")
+        if y.dtype.kind == "f" and not np.isfinite(y).all():
+            raise ValueError(f"{name}: contains NaN or infinite values{where}")
+        if self.loss.takes_class_indices:
+            if y.ndim == 2 and y.shape[1] > 1 and self.loss.name == "hinge":
+                y = y.argmax(axis=1)  # one-hot rows to class indices
+            elif y.dtype.kind == "f" and not np.all(y == np.round(y)):
+                raise ValueError(f"{name}: class labels must be integers{where}")
+            y = y.astype(np.int64)
+            if y.ndim == 2 and y.shape[1] == 1:
+                y = y[:, 0]
+        else:
+            y = y.astype(self.model.dtype, copy=False)
+            if y.ndim == 1:
+                y = y.reshape(-1, 1)
+        try:
+            self.loss.check_targets(y, self.output_shape, self.n_outputs)
+        except ValueError as e:
+            raise ValueError(f"{e}{where}") from None
+        return y
+
+    def sample_weight(self, sw, n, where="", name="sample_weight"):
+        sw = to_host(sw)
+        if sw.dtype.kind not in "fiub" or sw.shape != (n,):
+            raise ValueError(f"{name}: expected {n} non-negative numbers, one per sample, got dtype {sw.dtype} "
+                             f"shape {sw.shape}{where}")
+        sw = sw.astype(self.model.dtype, copy=False)
+        if not np.isfinite(sw).all() or (sw < 0).any():
+            raise ValueError(f"{name}: expected finite, non-negative weights{where}")
+        return sw
+
+    def class_weights(self, class_weight):
+        """``class_weight`` ({class: weight}) as a lookup array over the model's classes (NaN: not given)."""
+        if class_weight is None:
+            return None
+        if not isinstance(class_weight, dict) or not class_weight:
+            raise TypeError(f"class_weight: expected a dict {{class index: weight}}, got {class_weight!r}")
+        n_classes = 2 if self.n_outputs == 1 else self.n_outputs
+        table = np.full(n_classes, np.nan, dtype=self.model.dtype)
+        for k, w in class_weight.items():
+            if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < n_classes:
+                raise ValueError(f"class_weight: key {k!r} is not a class index in [0, {n_classes})")
+            if isinstance(w, bool) or not isinstance(w, (int, float, np.number)) or not np.isfinite(w) or w < 0:
+                raise ValueError(f"class_weight: weight of class {k} must be a finite number >= 0, got {w!r}")
+            table[k] = w
+        return table
+
+    def weights_of_classes(self, table, y, where=""):
+        """Per-sample weights from a ``class_weights`` table and converted targets ``y``."""
+        if self.loss.takes_class_indices:
+            labels = y
+        elif y.shape[1] == 1:
+            labels = (y[:, 0] > 0.5).astype(np.int64)
+        else:
+            labels = y.argmax(axis=1)
+        w = table[labels]
+        if np.isnan(w).any():
+            missing = sorted(set(labels[np.isnan(w)].tolist()))
+            raise ValueError(f"class_weight: no weight for class {missing[0]}, which y holds{where}")
+        return w

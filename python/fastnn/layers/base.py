@@ -1,0 +1,178 @@
+"""The layer base class: parameters declared in ``build``, a forward and a backward pass.
+
+A layer declares its parameters in ``build`` (``add_weight``); the model
+places every parameter in one flat buffer and hands the layer views into it
+(``self.params``, ``self.grads``), which the fused optimizer updates in place.
+Layers keep their activation and gradient buffers per batch shape, so a
+training step in steady state allocates nothing.
+
+Shapes passed to ``build`` exclude the batch axis.
+"""
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+from .. import constraints as fconstraints
+from .. import initializers
+from .. import regularizers as fregularizers
+from .._checks import boolean, name_arg, number
+from ..backend import Buffers
+
+
+@dataclass
+class ParamSpec:
+    """A parameter a layer asks the model for.
+
+    Trainable parameters live in the model's flat parameter buffer (updated by
+    the optimizer); non-trainable ones (batch-norm running statistics) in its
+    flat state buffer.
+    """
+
+    name: str
+    shape: tuple
+    initializer: initializers.Initializer
+    fan_in: int
+    fan_out: int
+    is_bias: bool = False
+    regularizer: fregularizers.Regularizer = None
+    constraint: fconstraints.MaxNorm = None
+    trainable: bool = True
+
+
+class Layer:
+    """Base class of all layers.
+
+    Subclasses implement ``build(input_shape) -> output_shape``,
+    ``forward(x, training, step) -> y`` and ``backward(dy) -> dx``;
+    ``backward`` writes parameter gradients into ``self.grads`` (views into
+    the model's flat gradient buffer).
+    """
+
+    def __init__(self, name=None, input_shape=None, trainable=True, lr_multiplier=1.0, activity_regularizer=None):
+        self.name = name_arg("name", name)
+        self.input_shape = None if input_shape is None else shape_arg("input_shape", input_shape)
+        self._trainable = boolean("trainable", trainable)
+        self._lr_multiplier = number("lr_multiplier", lr_multiplier, lo=0)
+        self.activity_regularizer = fregularizers.get(activity_regularizer)
+        self.output_shape = None
+        self.specs: list[ParamSpec] = []
+        self.params: dict = {}
+        self.grads: dict = {}
+        self.backend = None
+        self.dtype = None
+        self.owner = None             # the model whose parameter buffer holds this layer's weights
+        self.default_seed = 0         # seed of random layers built without one (from the model's seed)
+        self.needs_input_grad = True  # False for the first layer: its dx is never used
+        self._buffers = Buffers()
+
+    # -- hyperparameters the optimizer groups by ------------------------------------
+    @property
+    def trainable(self):
+        """False freezes the parameters (and puts batch norm in inference mode)."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = boolean("trainable", value)
+        self._changed()
+
+    @property
+    def lr_multiplier(self):
+        """Scales this layer's learning rate (fine-tuning with a smaller rate for early layers)."""
+        return self._lr_multiplier
+
+    @lr_multiplier.setter
+    def lr_multiplier(self, value):
+        self._lr_multiplier = number("lr_multiplier", value, lo=0)
+        self._changed()
+
+    def _changed(self):
+        # The owner computes its optimizer groups once; tell it they changed.
+        if self.owner is not None:
+            self.owner.layers_changed()
+
+    # -- building -------------------------------------------------------------
+    def attach(self, backend, dtype, owner=None, default_seed=0, needs_input_grad=True):
+        """Place the layer on a model's backend and dtype (before ``build``)."""
+        self.backend, self.dtype, self.owner = backend, dtype, owner
+        self.default_seed, self.needs_input_grad = default_seed, needs_input_grad
+
+    def build(self, input_shape):
+        """Declare parameters for inputs of ``input_shape``; return the output shape."""
+        return input_shape
+
+    def add_weight(self, name, shape, initializer, fan_in=1, fan_out=1, is_bias=False, regularizer=None,
+                   constraint=None, trainable=True):
+        """Declare a parameter (in ``build``); the model allocates it and hands the layer a view."""
+        self.specs.append(ParamSpec(name, tuple(shape), initializers.get(initializer), fan_in, fan_out, is_bias,
+                                    fregularizers.get(regularizer), fconstraints.get(constraint), trainable))
+
+    def buffer(self, name, shape, dtype=None):
+        """A reusable array of ``shape``: allocated on first use, then returned again."""
+        return self._buffers.get(self.backend, name, shape, dtype or self.dtype)
+
+    # -- computing --------------------------------------------------------------
+    def forward(self, x, training=False, step=0):
+        """The layer's output for a batch ``x``.
+
+        ``training`` selects dropout/batch-statistics behaviour; ``step`` (the
+        optimizer's step count) keys the random draws of dropout and noise.
+        """
+        raise NotImplementedError
+
+    def backward(self, dy):
+        """dx from dy for the last ``forward``, writing parameter gradients into ``self.grads``."""
+        raise NotImplementedError
+
+    def count_params(self, trainable=None):
+        """Number of parameters (only trainable or non-trainable ones when asked)."""
+        return sum(prod(s.shape) for s in self.specs if trainable is None or s.trainable == trainable)
+
+    def get_config(self):
+        """Constructor arguments that rebuild this layer (saved with the model)."""
+        cfg = {"name": self.name, "trainable": self.trainable, "lr_multiplier": self.lr_multiplier}
+        if self.input_shape is not None:
+            cfg["input_shape"] = list(self.input_shape)
+        if self.activity_regularizer is not None:
+            cfg["activity_regularizer"] = self.activity_regularizer.get_config()
+        return cfg
+
+
+def shape_arg(name, shape):
+    """A shape without the batch axis: a tuple of positive ints."""
+    expected = f"{name}: expected a tuple of positive ints, got"
+    if not isinstance(shape, (tuple, list)):
+        raise TypeError(f"{expected} {type(shape).__name__}")
+    if not shape or not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and d > 0 for d in shape):
+        raise ValueError(f"{expected} {shape!r}")
+    return tuple(int(d) for d in shape)
+
+
+def pair_arg(v, name, lo=1, expected="a positive int or a pair of them"):
+    """An int or a pair of ints -> a pair of ints >= ``lo``."""
+    pair = tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+    if len(pair) != 2 or not all(isinstance(p, numbers.Integral) and not isinstance(p, bool) and p >= lo
+                                 for p in pair):
+        raise ValueError(f"{name}: expected {expected}, got {v!r}")
+    return tuple(int(p) for p in pair)
+
+
+def prod(shape):
+    n = 1
+    for s in shape:
+        n *= int(s)
+    return n
+
+
+def registry():
+    """Layer classes by name, for rebuilding saved models."""
+    out = {}
+    stack = [Layer]
+    while stack:
+        cls = stack.pop()
+        for sub in cls.__subclasses__():
+            if not sub.__name__.startswith("_"):
+                out[sub.__name__] = sub
+            stack.append(sub)
+    return out

@@ -1,0 +1,330 @@
+"""``Model``: what every model has: compile, the step API, the loops, weights and saving.
+
+A subclass supplies the structure: ``build`` (placing ``parameters``),
+``layers``, ``_forward`` and ``_backward``; ``Sequential`` is the chain of
+layers. Epoch loops, data sources and callbacks live in ``fastnn.training``;
+the file format in ``models.saving``.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+
+import numpy as np
+
+from .. import backend as fbackend
+from .. import losses as flosses
+from .. import optimizers as foptimizers
+from .._checks import integer
+from ..seeds import next_default_seed
+from ..training import loop
+from ..training.adapters import unpack
+from ..training.data import BatchConverter, count_correct
+
+ACCURACY_NAMES = ("accuracy", "acc")
+
+
+class Model:
+    """Base class of fastnn's models (see ``Sequential``).
+
+    Inference (``predict``, ``evaluate``, ``model(x)``) may be called from
+    several threads at once: each batch runs under the model's lock (the
+    kernels already use every core, so threads gain nothing by overlapping).
+    Training from two threads at once is an error.
+    """
+
+    def __init__(self, name="model", device="cpu", dtype="float32", seed=None):
+        self.name = name
+        self.backend = fbackend.get(device)
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise TypeError(f"dtype: expected float32 or float64, got {self.dtype}")
+        self.seed = next_default_seed() if seed is None else integer("seed", seed, lo=0)
+        self.rng = np.random.default_rng(self.seed)
+        self.layers = []
+        self.built = False
+        self.parameters = None
+        self.loss = self.optimizer = None
+        self.metrics: list[str] = []
+        self.epoch = 0            # epochs completed; fit(..., initial_epoch=model.epoch) resumes a checkpoint
+        self.stop_training = False
+        self.history = None
+        self._lock = threading.RLock()
+        self._trainer = None      # the thread running fit or train_on_batch now
+        self._buffers = fbackend.Buffers()  # output-gradient buffers reused across steps
+
+    def ensure_built(self):
+        """Build from the first layer's ``input_shape`` if not built yet."""
+        if not self.built:
+            self.build()
+
+    @property
+    def flat_params(self):
+        """All trainable parameters, one flat array (layers hold views into it); assigning copies in place."""
+        self.ensure_built()
+        return self.parameters.params
+
+    @flat_params.setter
+    def flat_params(self, values):
+        if values is not self.flat_params:
+            self.parameters.params[...] = values
+
+    @property
+    def flat_grads(self):
+        """Their gradients, filled by ``compute_gradients``."""
+        self.ensure_built()
+        return self.parameters.grads
+
+    @property
+    def flat_state(self):
+        """Non-trainable state (batch-norm moving statistics), one flat array."""
+        self.ensure_built()
+        return self.parameters.state
+
+    # -- weights ----------------------------------------------------------------
+    def get_flat_weights(self):
+        """A copy of all parameters and state (for restoring later)."""
+        return self.parameters.snapshot()
+
+    def set_flat_weights(self, weights):
+        """Restore a copy made by ``get_flat_weights``."""
+        self.parameters.restore(weights)
+
+    def averaged_weights(self):
+        """A context manager: within it the model uses its Polyak-averaged weights."""
+        return self.parameters.averaged()
+
+    @property
+    def average_params(self):
+        """The Polyak average kept by ``callbacks.ExponentialMovingAverage`` (None if none)."""
+        return None if self.parameters is None else self.parameters.average
+
+    # -- compiling --------------------------------------------------------------
+    def compile(self, loss, optimizer="sgd", metrics=None):
+        """Choose the loss, the optimizer and the metrics (``['accuracy']`` or ``['acc']``), by name or object."""
+        self.loss = flosses.get(loss)
+        self.optimizer = foptimizers.get(optimizer)
+        metrics = list(metrics or [])
+        for m in metrics:
+            if m not in ACCURACY_NAMES:
+                raise ValueError(f"metrics: unknown metric {m!r}, expected 'accuracy' (or 'acc')")
+        self.metrics = metrics[:1]
+        self.ensure_built()
+        last = self.layers[-1]
+        fused = self.loss.fused_activation
+        if fused is not None and getattr(last, "activation", None) != fused:
+            raise ValueError(f"loss: {self.loss.name} expects the last layer to have activation='{fused}' "
+                             f"(it is fused into the loss), got {getattr(last, 'activation', None)!r}")
+        self.optimizer.build(self.parameters)
+
+    def require_compiled(self, caller):
+        if self.loss is None:
+            raise RuntimeError(f"{caller}: call compile(loss=..., optimizer=...) first")
+        self.ensure_built()
+
+    @property
+    def metrics_names(self):
+        """``['loss', *metrics]``: the order of ``evaluate``'s list."""
+        return ["loss", *self.metrics]
+
+    def _logits(self):
+        return self.loss is not None and self.loss.fused_activation is not None
+
+    def _loss(self, out, y, sw):
+        """Per-sample losses (weighted by ``sw`` if given)."""
+        loss = self.loss.forward(out, y, self.backend)
+        if sw is not None:
+            loss = loss * sw
+        return loss
+
+    def _gradients(self, x, y, sw):
+        out = self._forward(x, training=True, logits=self._logits())
+        loss = self._loss(out, y, sw)
+        dout = self._buffers.get(self.backend, "dout", out.shape, self.dtype)
+        self.loss.backward(out, y, self.backend, dout)
+        if sw is not None:
+            dout *= sw.reshape((-1,) + (1,) * (dout.ndim - 1))
+        self._backward(dout)
+        return out, loss
+
+    def _totals(self, out, y, loss):
+        """(summed loss, correct count) of a batch, on the device."""
+        if not self.metrics:
+            return [loss.sum()]
+        threshold = None
+        if isinstance(self.loss, flosses.BinaryCrossentropy):
+            threshold = 0.0 if self.loss.fused_activation == "sigmoid" else 0.5
+        return [loss.sum(), count_correct(out, y, class_indices=self.loss.takes_class_indices,
+                                          binary_threshold=threshold)]
+
+    def logs_from(self, totals, seen):
+        """Means of a run's summed loss and correct counts: ``{'loss': .., 'accuracy': ..}``."""
+        if not totals:
+            return {}
+        logs = {"loss": float(totals[0]) / seen}
+        for name, total in zip(self.metrics, totals[1:]):
+            logs[name] = float(total) / seen
+        return logs
+
+    # Steps on converted host batches (the training loop's): each runs under the lock.
+    def train_step_host(self, x, y, sw=None):
+        with self._lock:
+            out, loss = self._gradients(x, y, sw)
+            self.apply_gradients()
+            return self._totals(out, y, loss)
+
+    def test_step_host(self, x, y, sw=None):
+        with self._lock:
+            out = self._forward(x, training=False, logits=self._logits())
+            return self._totals(out, y, self._loss(out, y, sw))
+
+    def predict_step_host(self, x):
+        with self._lock:
+            out = self._forward(x, training=False, logits=False)
+            return np.array(out.get() if hasattr(out, "get") else out, copy=True)
+
+    @contextlib.contextmanager
+    def training_thread(self):
+        """Marks the calling thread as the one training this model; another thread training too is an error."""
+        me = threading.get_ident()
+        with self._lock:
+            if self._trainer not in (None, me):
+                raise RuntimeError(f"{self.name}: another thread is training this model; training from two threads "
+                                   "at once is not supported (inference from several threads is)")
+            outer, self._trainer = self._trainer, me
+        try:
+            yield
+        finally:
+            self._trainer = outer
+
+    # -- the public step API ---------------------------------------------------------
+    def _batch(self, x, y=None, sample_weight=None, class_weight=None):
+        conv = BatchConverter(self)
+        x, y, sw = unpack(conv, (x, y, sample_weight), "", conv.class_weights(class_weight))
+        xp = self.backend.xp
+        return xp.asarray(x), None if y is None else xp.asarray(y), None if sw is None else xp.asarray(sw)
+
+    def _result(self, totals, n, return_dict):
+        logs = self.logs_from(totals, n)
+        logs["loss"] += self.parameters.penalty()
+        if return_dict:
+            return logs
+        return logs["loss"] if len(logs) == 1 else list(logs.values())
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """One training step on one batch, as Keras: returns the loss, or ``[loss, *metrics]``
+        (a dict with ``return_dict=True``), of this batch before the update."""
+        self.require_compiled("train_on_batch")
+        x, y, sw = self._batch(x, y, sample_weight, class_weight)
+        with self.training_thread():
+            return self._result(self.train_step_host(x, y, sw), len(x), return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """Loss (and metrics) of one batch in inference mode, as ``evaluate`` returns them."""
+        self.require_compiled("test_on_batch")
+        x, y, sw = self._batch(x, y, sample_weight)
+        return self._result(self.test_step_host(x, y, sw), len(x), return_dict)
+
+    def predict_on_batch(self, x):
+        """The model's outputs for one batch, in inference mode, as a NumPy array."""
+        self.ensure_built()
+        return self.predict_step_host(self._batch(x)[0])
+
+    def __call__(self, x, training=False):
+        """The outputs for the batch ``x`` (a backend array: NumPy, or CuPy on the GPU).
+
+        ``training=True`` runs dropout and batch statistics as in training
+        (and updates batch norm's moving statistics), without a gradient step.
+        """
+        self.ensure_built()
+        x = self._batch(x)[0]
+        with self._lock:
+            return self._forward(x, training=bool(training), logits=False).copy()
+
+    def compute_gradients(self, x, y, sample_weight=None):
+        """Forward and backward on a batch: fills ``flat_grads`` with the gradient of the mean loss
+        (weighted by ``sample_weight``); returns the outputs and the per-sample losses.
+
+        With ``apply_gradients`` this is ``train_on_batch`` cut in two, the seam
+        where a distribution strategy combines the gradients of several processes.
+        """
+        self.require_compiled("compute_gradients")
+        x, y, sw = self._batch(x, y, sample_weight)
+        with self._lock:
+            return self._gradients(x, y, sw)
+
+    def apply_gradients(self):
+        """One optimizer step from ``flat_grads``, then the weight constraints (max-norm)."""
+        with self._lock:
+            self.optimizer.apply(self.parameters)
+            self.parameters.apply_constraints()
+
+    # -- the loops ----------------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
+            validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
+            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1,
+            augment=None):
+        """Train for epochs ``initial_epoch`` .. ``epochs - 1`` (Keras' semantics); returns a ``History``.
+
+        Every call trains ``epochs - initial_epoch`` epochs from the current
+        weights, so a second ``fit(x, y, epochs=5)`` trains 5 more. To resume a
+        reloaded checkpoint at its epoch, pass ``initial_epoch=model.epoch``.
+
+        Args:
+            x: inputs: a NumPy array, a memory-mapped array (``np.load(path,
+                mmap_mode='r')``, read batch by batch, never loaded whole), a
+                generator or iterator of ``(x, y)``/``(x, y, sample_weight)``
+                batches, or a ``fastnn.data.Sequence``.
+            y: targets, for array inputs.
+            batch_size: samples per step (default 32) for array inputs.
+            verbose: ``'auto'`` (a bar on a terminal, a line per epoch
+                otherwise), 0, 1 or 2 (a line per epoch).
+            callbacks: list of ``fastnn.callbacks.Callback``.
+            validation_split: fraction of the array data, taken from the end, held out.
+            validation_data: ``(x_val, y_val[, sample_weight])``, a generator or a Sequence.
+            shuffle: reshuffle array samples (or a Sequence's batches) every epoch.
+            class_weight: ``{class: weight}`` scaling each sample's loss by its class's weight.
+            sample_weight: per-sample loss weights for array inputs.
+            steps_per_epoch, validation_steps: batches per epoch (needed for endless generators).
+            validation_batch_size, validation_freq: as in Keras.
+            augment: a fastnn addition: a callable ``(x_batch, rng) -> x_batch``
+                (e.g. ``fastnn.augment.Augmenter``) applied to every training
+                batch on the prefetch thread; validation data stay unaugmented.
+
+        Batches are gathered (and copied to the GPU) by a background thread
+        while the previous step runs. Array data are checked before training;
+        batches from generators, Sequences and memmaps as they arrive, and a
+        bad one stops training with an error naming it, after the last
+        completed step.
+        """
+        return loop.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
+                        shuffle, class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps,
+                        validation_batch_size, validation_freq, augment)
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False, use_average=False):
+        """Loss (and metrics) in inference mode, as Keras returns them: the loss alone when the
+        model has no metrics, else ``[loss, *metrics]``; a dict with ``return_dict=True``.
+
+        ``x`` may be any source ``fit`` takes. ``use_average=True`` (a fastnn
+        addition) evaluates the Polyak-averaged weights.
+        """
+        with self.averaged_weights() if use_average else contextlib.nullcontext():
+            return loop.evaluate(self, x, y, batch_size, verbose, sample_weight, steps, callbacks, return_dict)
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, use_average=False):
+        """Model outputs for ``x`` in inference mode, computed in batches: a NumPy array.
+
+        ``x`` may be any source ``fit`` takes (targets in its batches are
+        ignored). ``use_average=True`` (a fastnn addition) predicts with the
+        Polyak-averaged weights.
+        """
+        with self.averaged_weights() if use_average else contextlib.nullcontext():
+            return loop.predict(self, x, batch_size, verbose, steps, callbacks)
+
+    def save(self, path):
+        """Save architecture (JSON) and weights, plus optimizer state, epoch/step counters and
+        RNG state for resuming, in one safetensors file. No pickle."""
+        from .saving import save_model
+
+        save_model(self, path)

@@ -1,0 +1,163 @@
+"""``Sequential``: a chain of layers, each feeding the next; the rest of the model API is ``Model``'s."""
+from __future__ import annotations
+
+import re
+
+from .. import ops
+from ..layers.base import Layer
+from .model import Model
+from .parameters import Parameters
+
+
+class Sequential(Model):
+    """A stack of layers, each feeding the next (Keras' ``Sequential``).
+
+    Args:
+        layers: optional list of layers (more can be added with ``add``).
+        name: the model's name.
+        device: backend name: ``'cpu'`` (default), ``'cuda'`` or ``'cuda-emu'``
+            (see ``fastnn.backend.available()``). A fastnn addition.
+        dtype: parameter and activation dtype, float32 (default) or float64.
+        seed: seed of everything random in the model: initialization,
+            shuffling, dropout masks, noise. Same seed, same run. ``None``:
+            fresh entropy, or the next seed of ``fastnn.set_random_seed``.
+
+    Inference (``predict``, ``evaluate``, ``model(x)``) may be called from
+    several threads at once; training from two threads at once is an error.
+    """
+
+    def __init__(self, layers=None, name="sequential", device="cpu", dtype="float32", seed=None):
+        super().__init__(name=name, device=device, dtype=dtype, seed=seed)
+        self.layers: list[Layer] = []
+        for layer in layers or []:
+            self.add(layer)
+
+    # -- structure --------------------------------------------------------------
+    def add(self, layer):
+        """Append a layer. The first layer needs ``input_shape=``, unless ``build`` is given one."""
+        if not isinstance(layer, Layer):
+            raise TypeError(f"layer: expected a fastnn Layer, got {type(layer).__name__}")
+        self.layers.append(layer)
+        self.built = False
+
+    def pop(self):
+        """Remove and return the last layer (e.g. a classifier head before transfer learning)."""
+        if not self.layers:
+            raise ValueError("pop: the model has no layers")
+        self.built = False
+        return self.layers.pop()
+
+    def build(self, input_shape=None):
+        """Create every layer's parameters for inputs of ``input_shape`` (no batch axis).
+
+        Trainable parameters go into one flat buffer (``flat_params``, gradients in
+        ``flat_grads``), the rest into ``flat_state``. Layers that already hold
+        weights (taken from another model) keep them.
+        """
+        if not self.layers:
+            raise ValueError("build: the model has no layers")
+        shape = input_shape or self.layers[0].input_shape
+        if shape is None:
+            raise ValueError("input_shape: give the first layer input_shape=(...) or call build(input_shape)")
+        self.input_shape = tuple(int(s) for s in shape)
+        _name_layers(self.layers)
+        previous = {layer: {name: w.copy() for name, w in layer.params.items()} for layer in self.layers}
+        for i, layer in enumerate(self.layers):
+            layer.attach(self.backend, self.dtype, owner=self, default_seed=(self.seed * 1_000_003 + i) % 2**63,
+                         needs_input_grad=i > 0)
+            layer.params, layer.grads = {}, {}
+            layer.specs.clear()
+            layer.output_shape = shape = tuple(layer.build(shape))
+        self.output_shape = shape
+        self.parameters = Parameters(self.layers, self.backend, self.dtype, self.rng, previous)
+        self.built = True
+        if self.optimizer is not None:
+            self.optimizer.build(self.parameters)
+
+    def layers_changed(self):
+        """Called by a layer when frozen, unfrozen or re-rated: the optimizer's groups follow."""
+        if self.parameters is not None:
+            self.parameters.layers_changed()
+
+    def count_params(self, trainable=None):
+        """Number of parameters; only trainable (True) or non-trainable (False) ones if asked."""
+        self.ensure_built()
+        return self.parameters.count(self.layers, trainable)
+
+    def summary(self, print_fn=print):
+        """Print a Keras-style table: layer (type), output shape, param #, and the totals. Returns None."""
+        self.ensure_built()
+        rows = [(f"{l.name} ({type(l).__name__})", str((None,) + tuple(l.output_shape)), f"{l.count_params():,}")
+                for l in self.layers]
+        w0 = max(28, max(len(r[0]) for r in rows) + 2)
+        w1 = max(26, max(len(r[1]) for r in rows) + 2)
+        width = w0 + w1 + 12
+        lines = [f'Model: "{self.name}"', "_" * width, f"{' Layer (type)':<{w0}}{'Output Shape':<{w1}}{'Param #':>10}",
+                 "=" * width]
+        for i, (a, b, c) in enumerate(rows):
+            lines.append(f"{' ' + a:<{w0}}{b:<{w1}}{c:>10}")
+            lines.append("_" * width if i < len(rows) - 1 else "=" * width)
+        lines += [f"Total params: {self.count_params():,}",
+                  f"Trainable params: {self.count_params(True):,}",
+                  f"Non-trainable params: {self.count_params(False):,}", "_" * width]
+        print_fn("\n".join(lines))
+
+    # -- the step ---------------------------------------------------------------
+    def check_owns_layers(self):
+        """Raise if a layer's weights now live in another model (built from the same layer objects)."""
+        for layer in self.layers:
+            if layer.owner is not self:
+                raise RuntimeError(
+                    f"layer {layer.name!r} now belongs to another model, which was built from it: a layer's "
+                    "weights live in one model's parameter buffer. Use that model, or call build() on this "
+                    "one to take its layers back (with their current weights).")
+
+    def _forward(self, x, training, logits):
+        self.check_owns_layers()
+        last = self.layers[-1]
+        if hasattr(last, "logits_only"):
+            last.logits_only = logits
+        step = self.optimizer.iterations if self.optimizer is not None else 0
+        self._outputs = []
+        for layer in self.layers:
+            x = layer.forward(x, training, step)
+            self._outputs.append(x)
+        return x
+
+    def _backward(self, dout):
+        for layer, y in zip(reversed(self.layers), reversed(self._outputs)):
+            reg = layer.activity_regularizer
+            if reg is not None:  # dL/dy += (l1 sign(y) + 2 l2 y) / batch, in place
+                ops.activity_regularizer_backward(y, dout, l1=reg.l1, l2=reg.l2, backend=self.backend)
+            dout = layer.backward(dout)
+
+    # -- saving ---------------------------------------------------------------------
+    def get_config(self):
+        """The architecture as JSON-able data (saved with the model)."""
+        return {"name": self.name, "dtype": self.dtype.name, "seed": self.seed,
+                "input_shape": list(self.input_shape) if self.built else None,
+                "layers": [{"class_name": type(l).__name__, "config": l.get_config()} for l in self.layers]}
+
+
+
+def _name_layers(layers):
+    """Unnamed layers, and repeats of a name (layers reused from two models), get kind, kind_1, ...:
+    names no other layer of the model has, since saved weights are looked up by name."""
+    taken = {layer.name for layer in layers if layer.name is not None}
+    counts, seen = {}, set()
+    for layer in layers:
+        if layer.name is None or layer.name in seen:
+            kind = snake_case(type(layer).__name__)
+            n = counts.get(kind, 0)
+            while (name := kind if n == 0 else f"{kind}_{n}") in taken:
+                n += 1
+            counts[kind] = n + 1
+            layer.name = name
+            taken.add(name)
+        seen.add(layer.name)
+
+
+def snake_case(name):
+    """Keras' layer-name rule: Conv2D -> conv2d, MaxPooling2D -> max_pooling2d, PReLU -> p_re_lu."""
+    name = re.sub("(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()

@@ -1,0 +1,262 @@
+"""Data adapters: arrays, memmaps, generators and Sequences as one stream of batches.
+
+Each adapter knows its number of batches per epoch (``steps``; None when a
+generator runs until exhausted) and, per epoch, returns a generator of host
+batches ``(x, y, sample_weight)`` already checked and converted for the model
+(``data.BatchConverter``). That generator runs on the prefetch thread, so
+everything it does (gathering, reading files, converting) overlaps the step.
+The shuffle order is drawn when the epoch starts, on the caller's thread, from
+the model's generator: the run is repeatable.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import mmap
+import os
+
+import numpy as np
+
+from ..backend import Buffers
+
+PREFETCH_DEPTH = 2
+_RING = PREFETCH_DEPTH + 2  # buffers a batch can be in: consumed, queued (depth), being filled
+
+
+def adapter(conv, x, y=None, sample_weight=None, class_weight=None, batch_size=None, shuffle=False, steps=None,
+            name="x"):
+    """The adapter for the source ``x`` (with ``y``/``sample_weight`` for arrays)."""
+    from ..data import Sequence
+
+    if isinstance(x, Sequence) or (hasattr(x, "__getitem__") and hasattr(x, "__len__")
+                                   and hasattr(x, "on_epoch_end")):
+        _no_arrays_with(name, y, sample_weight)
+        return SequenceAdapter(conv, x, steps, shuffle, class_weight, name)
+    if hasattr(x, "__next__") or (hasattr(x, "__iter__") and not hasattr(x, "__len__")):
+        _no_arrays_with(name, y, sample_weight)
+        return GeneratorAdapter(conv, x, steps, class_weight, name)
+    if x is None:
+        raise ValueError(f"{name}: expected data (arrays, a generator or a fastnn.data.Sequence), got None")
+    return ArrayAdapter(conv, x, y, sample_weight, class_weight, 32 if batch_size is None else batch_size, shuffle,
+                        steps, name)
+
+
+def _no_arrays_with(name, y, sample_weight):
+    for arg, value in (("y", y), ("sample_weight", sample_weight)):
+        if value is not None:
+            raise ValueError(f"{arg}: not allowed when {name} is a generator or Sequence (its batches carry them)")
+
+
+def _check_steps(steps, available, source):
+    if steps is not None and steps > available:
+        raise ValueError(f"steps_per_epoch: {steps} is more than the {available} batches {source} has per epoch")
+    return available if steps is None else steps
+
+
+class ArrayAdapter:
+    """NumPy arrays, in memory (checked and converted once) or memory-mapped (read batch by batch)."""
+
+    def __init__(self, conv, x, y, sample_weight, class_weight, batch_size, shuffle, steps, name="x"):
+        self.conv, self.batch_size, self.shuffle, self.name = conv, batch_size, shuffle, name
+        self.mapped = isinstance(x, np.memmap)
+        if self.mapped:
+            if x.ndim == 0 or x.shape[1:] != conv.input_shape or x.dtype.kind not in "fiub":
+                raise ValueError(f"{name}: expected samples of shape {conv.input_shape}, got {x.dtype} {x.shape}")
+            self.x = _FileRows(x)
+        else:
+            self.x = conv.x(x, name=name)
+        self.n = len(x)
+        if self.n == 0:
+            raise ValueError(f"{name}: expected at least one sample")
+        self.y = None if y is None else (_FileRows(y) if isinstance(y, np.memmap) else conv.y(y, self.n))
+        sw = None if sample_weight is None else conv.sample_weight(sample_weight, self.n)
+        self.class_table = conv.class_weights(class_weight)
+        if self.class_table is not None and self.y is not None and not isinstance(self.y, _FileRows):
+            cw = conv.weights_of_classes(self.class_table, self.y)
+            sw, self.class_table = (cw if sw is None else sw * cw), None
+        self.sw = sw
+        self.steps = _check_steps(steps, math.ceil(self.n / batch_size), f"{name} ({self.n} samples)")
+        self._ring = [Buffers() for _ in range(_RING)]
+
+    def epoch(self, rng):
+        """The batches of one epoch (shuffled from ``rng`` if asked)."""
+        order = rng.permutation(self.n) if self.shuffle else None
+        return self._batches(order)
+
+    def _batches(self, order):
+        for k in range(self.steps):
+            lo, hi = k * self.batch_size, min((k + 1) * self.batch_size, self.n)
+            where = f" (batch {k})"
+            if order is None:
+                idx = slice(lo, hi)
+            elif self.mapped:
+                idx = np.sort(order[lo:hi])  # ascending reads from the file
+            else:
+                idx = order[lo:hi]
+            ring = self._ring[k % _RING]
+            x, y, sw = self.x, self.y, self.sw
+            if self.mapped:
+                x = self.conv.x(self.x.rows(idx), where, self.name)
+            elif order is not None:
+                x = np.take(x, idx, axis=0, out=ring.get(_HOST, "x", (hi - lo,) + x.shape[1:], x.dtype))
+            else:
+                x = x[idx]
+            if isinstance(y, _FileRows):
+                y = self.conv.y(y.rows(idx), hi - lo, where)
+            elif y is not None:
+                y = y[idx]
+            sw = None if sw is None else sw[idx]
+            if self.class_table is not None:
+                cw = self.conv.weights_of_classes(self.class_table, y, where)
+                sw = cw if sw is None else sw * cw
+            yield x, y, sw
+
+    def end_epoch(self):
+        pass
+
+
+class _Host:
+    name, xp = "host", np
+
+    @staticmethod
+    def empty(shape, dtype):
+        return np.empty(shape, dtype)
+
+
+_HOST = _Host()
+
+
+class _FileRows:
+    """Rows of a memory-mapped array, read from its file with ``preadv`` straight into the batch.
+
+    Reading through the mapping would leave every page it touched resident in
+    this process (a scattered row maps a whole large folio, up to 2 MB, here),
+    so a shuffled epoch over a file larger than RAM would grow the process to
+    the file's size. ``preadv`` copies from the page cache without mapping
+    anything: resident memory stays at a few batches.
+    """
+
+    def __init__(self, array):
+        root = array
+        while not isinstance(root.base, mmap.mmap) and isinstance(root.base, np.ndarray):
+            root = root.base  # a slice of the array np.load returned: find where it starts in the file
+        if not array.flags.c_contiguous or not isinstance(root, np.memmap) or not isinstance(root.base, mmap.mmap):
+            raise ValueError("x: expected a C-ordered memory-mapped array (np.load(path, mmap_mode='r') or a slice "
+                             "of one along the first axis)")
+        self.offset = root.offset + (array.ctypes.data - root.ctypes.data)
+        self.shape, self.dtype = array.shape, array.dtype
+        self.row_bytes = array.itemsize * int(np.prod(array.shape[1:]))
+        self._file = open(root.filename, "rb")
+
+    def __len__(self):
+        return self.shape[0]
+
+    def rows(self, idx):
+        """A copy of the rows ``idx`` (a slice or indices)."""
+        fd = self._file.fileno()
+        if isinstance(idx, slice):
+            lo, hi, _ = idx.indices(self.shape[0])
+            out = np.empty((hi - lo,) + self.shape[1:], self.dtype)
+            self._read(fd, out, self.offset + lo * self.row_bytes)
+            return out
+        out = np.empty((len(idx),) + self.shape[1:], self.dtype)
+        for row, i in zip(out.reshape(len(idx), -1), idx.tolist()):  # views, also for 1-D arrays
+            self._read(fd, row, self.offset + i * self.row_bytes)
+        return out
+
+    @staticmethod
+    def _read(fd, out, offset):
+        view = memoryview(out.reshape(-1)).cast("B")
+        while len(view):  # a read may return less than asked
+            n = os.preadv(fd, [view], offset)
+            if n <= 0:
+                raise ValueError(f"x: the file ended at byte {offset}; it is shorter than its header says")
+            view, offset = view[n:], offset + n
+
+
+class SequenceAdapter:
+    """A ``fastnn.data.Sequence``: ``seq[i]`` is batch i; shuffling permutes the batch order."""
+
+    def __init__(self, conv, seq, steps, shuffle, class_weight, name="x"):
+        self.conv, self.seq, self.shuffle, self.name = conv, seq, shuffle, name
+        n = len(seq)
+        if n == 0:
+            raise ValueError(f"{name}: the {type(seq).__name__} has no batches (len() is 0)")
+        self.steps = _check_steps(steps, n, f"the {type(seq).__name__}")
+        self.class_table = conv.class_weights(class_weight)
+
+    def epoch(self, rng):
+        order = rng.permutation(len(self.seq)) if self.shuffle else np.arange(len(self.seq))
+        return self._batches(order[:self.steps])
+
+    def _batches(self, order):
+        for k, i in enumerate(order):
+            try:
+                item = self.seq[int(i)]
+            except Exception as e:
+                raise ValueError(f"{self.name}: {type(self.seq).__name__}[{i}] raised {type(e).__name__}: {e} "
+                                 f"(batch {k})") from e
+            yield unpack(self.conv, item, f" (batch {k}, {type(self.seq).__name__}[{i}])", self.class_table,
+                         self.name)
+
+    def end_epoch(self):
+        self.seq.on_epoch_end()
+
+
+class GeneratorAdapter:
+    """A generator or iterator of batches; consumed across epochs as Keras does."""
+
+    def __init__(self, conv, source, steps, class_weight, name="x"):
+        self.conv, self.it, self.steps, self.name = conv, iter(source), steps, name
+        self.class_table = conv.class_weights(class_weight)
+        self.epochs = 0
+
+    def epoch(self, rng):
+        self.epochs += 1
+        return self._batches(self.epochs)
+
+    def _batches(self, epoch):
+        for k in (range(self.steps) if self.steps is not None else itertools.count()):
+            try:
+                item = next(self.it)
+            except StopIteration:
+                if self.steps is not None:
+                    raise ValueError(f"steps_per_epoch: the generator ran out after {k} batches of epoch {epoch}, "
+                                     f"expected {self.steps}; make it loop forever or lower steps_per_epoch") from None
+                if k == 0:
+                    raise ValueError(f"{self.name}: the generator yielded no batches"
+                                     + (f" in epoch {epoch} (it was used up by the epochs before; give "
+                                        f"steps_per_epoch and a generator that loops forever, or a "
+                                        f"fastnn.data.Sequence)" if epoch > 1 else "")) from None
+                return
+            except Exception as e:
+                raise ValueError(f"{self.name}: the generator raised {type(e).__name__}: {e} (batch {k})") from e
+            yield unpack(self.conv, item, f" (batch {k})", self.class_table, self.name)
+
+    def end_epoch(self):
+        pass
+
+
+def unpack(conv, item, where, class_table=None, name="x"):
+    """A source's batch ``x``, ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``, checked and converted."""
+    if isinstance(item, (tuple, list)) and 1 <= len(item) <= 3:
+        x, y, sw = (tuple(item) + (None, None))[:3]
+    elif isinstance(item, (tuple, list)):
+        raise ValueError(f"{name}: expected batches x, (x, y) or (x, y, sample_weight), got a {type(item).__name__} "
+                         f"of {len(item)}{where}")
+    else:
+        x, y, sw = item, None, None
+    x = conv.x(x, where, name)
+    if y is not None:
+        y = conv.y(y, len(x), where)
+    if sw is not None:
+        sw = conv.sample_weight(sw, len(x), where)
+    if class_table is not None and y is not None:
+        cw = conv.weights_of_classes(class_table, y, where)
+        sw = cw if sw is None else sw * cw
+    return x, y, sw
+
+
+def to_device(backend):
+    """The prefetch thread's copy to the model's device (None: the arrays are already there)."""
+    return None if backend.xp is np else backend.xp.asarray

@@ -1,0 +1,209 @@
+"""The one epoch loop behind ``fit``, ``evaluate`` and ``predict``.
+
+A data adapter yields converted host batches; a prefetch thread gathers
+(and copies to the device) the next ones while the model's step runs; the
+callbacks see each batch only if one of them asks to.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .adapters import adapter, to_device
+from .callbacks import CallbackList
+from .data import BatchConverter
+from .history import History
+from .prefetch import Prefetcher
+from .progress import ProgbarLogger
+
+
+def _verbose(verbose):
+    if verbose not in ("auto", 0, 1, 2) or isinstance(verbose, bool):
+        raise ValueError(f"verbose: expected 'auto', 0, 1 or 2, got {verbose!r}")
+    return verbose
+
+
+def _positive(name, value, none_ok=True):
+    if value is None and none_ok:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name}: expected a positive int{' or None' if none_ok else ''}, got {value!r}")
+    return int(value)
+
+
+def _callback_list(model, callbacks, verbose, params, history=None):
+    if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"callbacks: expected a list of Callback objects, got {type(callbacks).__name__}")
+    cbs = list(callbacks or [])
+    if history is not None:
+        cbs.append(history)
+    if verbose and not any(isinstance(cb, ProgbarLogger) for cb in cbs):
+        cbs.append(ProgbarLogger(verbose))
+    return CallbackList(cbs, model, {**params, "verbose": verbose})
+
+
+def _run_batches(model, source, rng, step, callbacks, mode, transform=None):
+    """One pass over ``source``: ``step(x, y, sw)`` per batch; returns the logs (loss and metrics means)."""
+    batches = source.epoch(rng)
+    if transform is not None:
+        batches = transform(batches)
+    want_batches = callbacks.wants_batches(mode)
+    totals, seen = None, 0
+    prefetch = Prefetcher(batches, to_device(model.backend))
+    try:
+        for k, (x, y, sw) in enumerate(prefetch):
+            if want_batches:
+                callbacks.on_batch_begin(mode, k)
+            result = step(x, y, sw)
+            seen += len(x)
+            totals = result if totals is None else [a + b for a, b in zip(totals, result)]
+            if want_batches:
+                callbacks.on_batch_end(mode, k, model.logs_from(totals, seen))
+            if mode == "train" and model.stop_training:
+                break
+    finally:
+        prefetch.close()
+    source.end_epoch()
+    return model.logs_from(totals, seen) if seen else {}
+
+
+def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
+        validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
+        steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1, augment=None):
+    """``Sequential.fit``: see its docstring."""
+    verbose = _verbose(verbose)
+    batch_size = _positive("batch_size", batch_size)
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError(f"epochs: expected an int >= 0, got {epochs!r}")
+    if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) or initial_epoch < 0:
+        raise ValueError(f"initial_epoch: expected an int >= 0, got {initial_epoch!r}")
+    steps_per_epoch = _positive("steps_per_epoch", steps_per_epoch)
+    validation_steps = _positive("validation_steps", validation_steps)
+    validation_batch_size = _positive("validation_batch_size", validation_batch_size)
+    if isinstance(validation_freq, (list, tuple, set, range)):
+        val_epochs = {int(e) for e in validation_freq}
+        run_validation = lambda epoch: epoch + 1 in val_epochs  # noqa: E731 (1-based, as Keras)
+    else:
+        freq = _positive("validation_freq", validation_freq, none_ok=False)
+        run_validation = lambda epoch: (epoch + 1) % freq == 0  # noqa: E731
+    if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)) \
+            or not 0 <= validation_split < 1:
+        raise ValueError(f"validation_split: expected a fraction in [0, 1), got {validation_split!r}")
+    if validation_split and validation_data is not None:
+        raise ValueError("validation_split, validation_data: give one, not both")
+    if augment is not None and not callable(augment):
+        raise TypeError(f"augment: expected a callable (x_batch, rng) -> x_batch such as fastnn.augment.Augmenter, "
+                        f"got {type(augment).__name__}")
+    model.require_compiled("fit")
+    conv = BatchConverter(model)
+    if validation_split:
+        x, y, sample_weight, validation_data = _split(x, y, sample_weight, validation_split)
+    train = adapter(conv, x, y, sample_weight, class_weight, batch_size, shuffle, steps_per_epoch)
+    val = None
+    if validation_data is not None:
+        val = adapter(conv, *_validation_arrays(validation_data), batch_size=validation_batch_size or batch_size,
+                      steps=validation_steps, name="validation_data")
+    history = History()
+    cbs = _callback_list(model, callbacks, verbose, {"epochs": epochs, "steps": train.steps, "in_fit": True}, history)
+    transform = None if augment is None else _augmenting(augment, model.rng)
+    with model.training_thread():
+        model.stop_training = False
+        cbs.on_train_begin()
+        logs = {}
+        for epoch in range(initial_epoch, epochs):
+            cbs.on_epoch_begin(epoch)
+            logs = _run_batches(model, train, model.rng, model.train_step_host, cbs, "train",
+                                transform and transform(epoch))
+            if not logs:
+                break  # stopped before its first batch
+            logs["loss"] += model.parameters.penalty()
+            if val is not None and run_validation(epoch):
+                cbs.on_begin("test")
+                val_logs = _run_batches(model, val, None, model.test_step_host, cbs, "test")
+                val_logs["loss"] += model.parameters.penalty()
+                cbs.on_end("test", val_logs)
+                logs.update({"val_" + k: v for k, v in val_logs.items()})
+            model.epoch = epoch + 1
+            cbs.on_epoch_end(epoch, logs)
+            if model.stop_training:
+                break
+        cbs.on_train_end(logs)
+    model.history = history
+    return history
+
+
+def _split(x, y, sample_weight, fraction):
+    """Keras' validation_split: the last ``fraction`` of the samples, before any shuffling."""
+    if not hasattr(x, "__len__") or not hasattr(x, "shape"):
+        raise ValueError("validation_split: only works with array data; use validation_data for generators "
+                         "and Sequences")
+    n = len(x)
+    if y is not None and len(y) != n:
+        raise ValueError(f"x, y: expected the same number of samples, got {n} and {len(y)}")
+    n_val = int(math.ceil(n * fraction))
+    if n_val >= n:
+        raise ValueError(f"validation_split: leaves no training samples out of {n}")
+    cut = lambda a: (None, None) if a is None else (a[:n - n_val], a[n - n_val:])  # noqa: E731
+    (x_tr, x_va), (y_tr, y_va), (sw_tr, sw_va) = cut(x), cut(y), cut(sample_weight)
+    return x_tr, y_tr, sw_tr, (x_va, y_va) if sw_va is None else (x_va, y_va, sw_va)
+
+
+def _validation_arrays(validation_data):
+    expected = "validation_data: expected (x_val, y_val), (x_val, y_val, sample_weight), a generator or a Sequence"
+    if isinstance(validation_data, tuple) and len(validation_data) in (2, 3) and validation_data[1] is not None:
+        return validation_data
+    if isinstance(validation_data, (tuple, list)):
+        raise ValueError(f"{expected}, got a {type(validation_data).__name__} of {len(validation_data)}")
+    if hasattr(validation_data, "shape"):
+        raise ValueError(f"{expected}, got an array alone")
+    return (validation_data,)
+
+
+def _augmenting(augment, rng):
+    """Per epoch, a transform of the batch stream applying ``augment`` with a seed drawn from the model's rng."""
+    def for_epoch(epoch):
+        seed = int(rng.integers(2**63))  # drawn on this thread, so the run repeats
+
+        def transform(batches):
+            aug_rng = np.random.default_rng(seed)
+            for x, y, sw in batches:
+                yield np.asarray(augment(x, aug_rng), dtype=x.dtype), y, sw
+        return transform
+    return for_epoch
+
+
+def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None, callbacks=None,
+             return_dict=False):
+    """``Sequential.evaluate``: see its docstring."""
+    verbose = _verbose(verbose)
+    model.require_compiled("evaluate")
+    source = adapter(BatchConverter(model), x, y, sample_weight, None, _positive("batch_size", batch_size), False,
+                     _positive("steps", steps))
+    cbs = _callback_list(model, callbacks, verbose, {"steps": source.steps})
+    cbs.on_begin("test")
+    logs = _run_batches(model, source, None, model.test_step_host, cbs, "test")
+    logs["loss"] += model.parameters.penalty()
+    cbs.on_end("test", logs)
+    if return_dict:
+        return logs
+    return logs["loss"] if len(logs) == 1 else list(logs.values())
+
+
+def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+    """``Sequential.predict``: see its docstring."""
+    verbose = _verbose(verbose)
+    model.ensure_built()
+    source = adapter(BatchConverter(model), x, None, None, None, _positive("batch_size", batch_size), False,
+                     _positive("steps", steps))
+    cbs = _callback_list(model, callbacks, verbose, {"steps": source.steps})
+    outputs = []
+
+    def step(xb, yb, sw):
+        outputs.append(model.predict_step_host(xb))
+        return ()
+
+    cbs.on_begin("predict")
+    _run_batches(model, source, None, step, cbs, "predict")
+    cbs.on_end("predict")
+    return np.concatenate(outputs) if len(outputs) != 1 else outputs[0]
