@@ -139,7 +139,7 @@ def test_tune_config_errors_name_the_key(tmp_path, capsys):
     path.write_text(json.dumps({"space": {"learning_rate": [0.1]}, "strategy": "hyperband", "sampler": "grid"}))
     assert cli.main(["tune", str(path)]) == 1
     assert "sampler: expected one of random, tpe, got 'grid'" in capsys.readouterr().err
-    path.write_text(json.dumps({"space": {"learning_rate": [0.1]}, "epochs": 1}))
+    path.write_text(json.dumps({"space": {"learning_rate": [0.1]}, "epochs": 1, "n_trials": 2, "retrain": False}))
     for argv, message in ((["--study", "s"], "--study: names a study in a --storage; give --storage too"),
                           (["--storage", "nosuchdb://x"], "--storage: cannot open 'nosuchdb://x'"),
                           (["--storage", str(tmp_path / "no" / "s.log")], "--storage: cannot open")):

@@ -21,7 +21,6 @@ from .space import TRAINING_KEYS
 
 #: ``fit`` arguments the search sets itself (a ``fit_kwargs`` entry for one of them is an error).
 SEARCH_FIT_KEYS = ("x", "y", "epochs", "batch_size", "verbose", "validation_data", "validation_split", "initial_epoch")
-WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
 
 def fmt(v):
@@ -154,7 +153,8 @@ class Objective:
     def __call__(self, trial):
         import optuna
 
-        trial.set_user_attr("worker", WORKER)
+        # who runs it (host:pid): a rerun on this host retries the trials of processes that died
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         params = self.space.suggest(trial)
         t0 = time.perf_counter()
         attrs = {"epochs": 0, "fold_scores": []}
