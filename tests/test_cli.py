@@ -231,3 +231,31 @@ def test_tune_with_a_storage_continues_the_study(tmp_path, capsys):
     assert cli.main(["tune", str(config), "--storage", str(journal), "--study", "grid", "--verbose", "1"]) == 0
     out = capsys.readouterr().out
     assert "trial " not in out.split("12 trials")[0] and "best parameters" in out  # nothing left to train
+
+
+def test_ctrl_c_prints_the_finished_trials_and_where_they_are(tmp_path, capsys, monkeypatch):
+    builder = fastnn.zoo.model_builder
+
+    def interrupted_at_the_third_trial(*args, **kwargs):
+        build, calls = builder(*args, **kwargs), []
+
+        def build_fn(params):
+            calls.append(params)
+            if len(calls) == 4:  # the probe, two trials, then Ctrl-C
+                raise KeyboardInterrupt
+            return build(params)
+        return build_fn
+
+    monkeypatch.setattr(fastnn.zoo, "model_builder", interrupted_at_the_third_trial)
+    path = tmp_path / "grid.json"
+    path.write_text(json.dumps({"strategy": "grid", "epochs": 1, "space": {"learning_rate": [1e-3, 3e-3, 1e-2]}}))
+    journal = tmp_path / "search.log"
+    assert cli.main(["tune", str(path), "--storage", str(journal), "--verbose", "0"]) == 130
+    captured = capsys.readouterr()
+    assert f"interrupted: 2 finished trials kept in study 'grid' of {journal}" in captured.err
+    assert "2 trials (study 'grid'" in captured.out and "best parameters" in captured.out
+    assert "test accuracy" not in captured.out  # no retraining after an interruption
+    monkeypatch.setattr(fastnn.zoo, "model_builder", builder)
+    assert cli.main(["tune", str(path), "--storage", str(journal), "--verbose", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("trial ") == 1 and "3 trials (study 'grid'" in out and accuracy(out) > 0.3  # the third, retried
