@@ -129,8 +129,6 @@ def _run(strategy, build_fn, space, x, y, *, sampler, pruner, n_trials, epochs, 
                          fit_kwargs, study, interrupted)
 
 
-
-
 _COMMON_DOC = """
     Common arguments:
         build_fn: returns a compiled model for one configuration, called as
@@ -157,6 +155,7 @@ _COMMON_DOC = """
     (``Trial.error``, score NaN, ranked last) and the search goes on; if every
     trial fails, the first failure's exception is raised. Returns ``SearchResults``.
 """
+
 
 def grid_search(build_fn, space, x, y, epochs=10, batch_size=32, validation_split=0.2, validation_data=None, cv=None,
                 metric=None, seed=0, verbose=1, fit_kwargs=None, storage=None, study_name=None):

@@ -19,13 +19,13 @@ HEARTBEAT_SECONDS = 10
 
 
 def optuna_module():
+    """The optuna module (quiet below warnings), or an ImportError that says how to install it."""
     try:
         import optuna
     except ImportError:
         raise ImportError(f"fastnn.tune needs Optuna: {TUNE_HINT}") from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
-
 
 
 def open_storage(storage, heartbeat_interval=HEARTBEAT_SECONDS):
@@ -57,7 +57,6 @@ def open_storage(storage, heartbeat_interval=HEARTBEAT_SECONDS):
         raise ValueError(f"storage: cannot open {storage!r}: {type(e).__name__}: {e}") from None
 
 
-
 def _retry():
     """Optuna's callback that queues a copy (same parameters) of a trial that died, at most 3 times."""
     import optuna
@@ -75,7 +74,6 @@ def describe(storage):
     return getattr(backend, "_file_path", type(storage).__name__)
 
 
-
 def _counted(trial):
     """A trial that takes one of the study's n_trials: finished (also pruned or failed in the
     objective), running, or waiting to run; not one killed before it finished (it is retried)."""
@@ -83,7 +81,6 @@ def _counted(trial):
     if "skipped" in trial.user_attrs:
         return False
     return state in ("COMPLETE", "PRUNED", "RUNNING", "WAITING") or (state == "FAIL" and "error" in trial.user_attrs)
-
 
 
 def _retry_interrupted(optuna, study):
@@ -105,7 +102,6 @@ def _retry_interrupted(optuna, study):
                 _retry()(study, t)
 
 
-
 def _alive(pid):
     if pid == os.getpid():
         return True
@@ -116,7 +112,6 @@ def _alive(pid):
     except PermissionError:
         return True
     return True
-
 
 
 def optimize(optuna, study, objective, n_trials):
@@ -137,8 +132,8 @@ def optimize(optuna, study, objective, n_trials):
         while True:
             _retry_interrupted(optuna, study)
             trials = study.get_trials(deepcopy=False)
-            if sum(_counted(t) for t in trials) >= n_trials and not any(t.state == TrialState.WAITING
-                                                                         for t in trials):
+            waiting = any(t.state == TrialState.WAITING for t in trials)  # a retry to run, even at the total
+            if sum(_counted(t) for t in trials) >= n_trials and not waiting:
                 return False
             study.optimize(run_one, n_trials=1, catch=(Exception,))
     except KeyboardInterrupt:
