@@ -94,10 +94,11 @@ class SearchResults:
         return [n for n in self.space.names if n != "epochs"]
 
     def to_records(self):
-        """One dict per trial, best first: parameters, score, epochs, seconds, state, trial number
+        """One dict per trial, best first: parameters, score, epochs, seconds, state, error, trial number
         (for ``pandas.DataFrame(records)`` or JSON)."""
         return [{**{n: t.params.get(n) for n in self._columns()}, self.metric: t.score, "epochs": t.epochs,
-                 "seconds": round(t.seconds, 3), "state": t.state, "trial": t.number} for t in self.trials]
+                 "seconds": round(t.seconds, 3), "state": t.state, "error": t.error, "trial": t.number}
+                for t in self.trials]
 
     def table(self, max_rows=None, print_fn=print):
         """Print (and return) the trials as a table, best first: rank, parameters, score, epochs, time

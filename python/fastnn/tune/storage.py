@@ -128,6 +128,8 @@ def optimize(optuna, study, objective, n_trials):
             raise optuna.TrialPruned()
         return objective(trial)
 
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # each trial prints its own line (verbose=1), failures too
     try:
         while True:
             _retry_interrupted(optuna, study)
@@ -138,3 +140,5 @@ def optimize(optuna, study, objective, n_trials):
             study.optimize(run_one, n_trials=1, catch=(Exception,))
     except KeyboardInterrupt:
         return True
+    finally:
+        optuna.logging.set_verbosity(verbosity)
