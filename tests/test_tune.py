@@ -156,6 +156,9 @@ def test_hyperband_prunes_at_the_rungs_and_trains_each_model_once():
     build = Recorder()
     results = tune.hyperband(build, SPACE, x, y, max_epochs=9, eta=3, verbose=0, seed=1)
     assert tune.hyperband_trials(9, 3) == 17 and len(results) == 17 and len(build.models) == 18
+    # the paper's plans: R = 81, eta = 3 has brackets of 81, 34, 15, 8 and 5 configurations
+    assert [tune.hyperband_trials(81), tune.hyperband_trials(27), tune.hyperband_trials(8, 2)] == [143, 49, 22]
+    assert tune.hyperband_trials(9, 3, min_epochs=9) == 1
     assert isinstance(results.study.pruner, optuna.pruners.HyperbandPruner)
     steps_per_epoch = math.ceil(120 / 32)
     by_number = sorted(results.trials, key=lambda t: t.number)

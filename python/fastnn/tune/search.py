@@ -198,16 +198,21 @@ def bayesian(build_fn, space, x, y, n_trials=20, epochs=10, pruner=None, batch_s
                 study_name=study_name)
 
 
-def _budget(space, eta, min_epochs, max_epochs):
+def _check_budget(eta, min_epochs, max_epochs):
     if not isinstance(eta, (int, np.integer)) or isinstance(eta, bool) or eta < 2:
         raise ValueError(f"eta: expected an int >= 2, got {eta!r}")
     min_epochs, max_epochs = _positive("min_epochs", min_epochs), _positive("max_epochs", max_epochs)
     if min_epochs > max_epochs:
         raise ValueError(f"min_epochs: expected <= max_epochs ({max_epochs}), got {min_epochs}")
+    return int(eta), min_epochs, max_epochs
+
+
+def _budget(space, eta, min_epochs, max_epochs):
+    eta, min_epochs, max_epochs = _check_budget(eta, min_epochs, max_epochs)
     if "epochs" in space.names:
         raise ValueError("epochs: the pruner decides how long each trial trains (up to max_epochs); "
                          "remove epochs from the space")
-    return int(eta), min_epochs, max_epochs
+    return eta, min_epochs, max_epochs
 
 
 def successive_halving(build_fn, space, x, y, n_trials=27, max_epochs=27, min_epochs=1, eta=3, sampler="random",
@@ -230,6 +235,7 @@ def successive_halving(build_fn, space, x, y, n_trials=27, max_epochs=27, min_ep
 def hyperband_trials(max_epochs, eta=3, min_epochs=1):
     """The number of configurations in Hyperband's plan (Li et al., 2018): brackets of successive
     halving from many short runs to a few full ones, ``ceil((s_max + 1) / (s + 1) * eta**s)`` each."""
+    eta, min_epochs, max_epochs = _check_budget(eta, min_epochs, max_epochs)
     s_max = int(math.floor(math.log(max_epochs / min_epochs, eta) + 1e-9))
     return sum(math.ceil((s_max + 1) / (s + 1) * eta ** s) for s in range(s_max + 1))
 
