@@ -432,8 +432,9 @@ def grid_trials(storage):
     return study, [t for t in study.trials if t.state.name == "COMPLETE"]
 
 
-def test_a_killed_run_keeps_its_finished_trials_and_the_rerun_retries_the_one_it_was_running(tmp_path):
-    storage = f"sqlite:///{tmp_path}/search.db"
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_a_killed_run_keeps_its_finished_trials_and_the_rerun_retries_the_one_it_was_running(tmp_path, kind):
+    storage = f"sqlite:///{tmp_path}/search.db" if kind == "sqlite" else str(tmp_path / "search.log")
     proc = worker(tmp_path, storage, slow=0.1)
     assert proc.stdout.readline() == "slow trial started\n"  # mid-trial: now kill it
     proc.send_signal(signal.SIGKILL)
