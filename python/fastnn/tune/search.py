@@ -75,7 +75,7 @@ def _median_pruner(optuna, pruner):
         return None
     if pruner not in PRUNERS:
         raise ValueError(f"pruner: expected None or one of {', '.join(PRUNERS)}, got {pruner!r}")
-    return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+    return optuna.pruners.MedianPruner(n_startup_trials=5)  # the first 5 trials run in full, to set a median
 
 
 def _positive(name, value):
