@@ -41,6 +41,29 @@ def adapter(conv, x, y=None, sample_weight=None, class_weight=None, batch_size=N
                         steps, name)
 
 
+def sample_shape(x):
+    """``(shape of one sample, x)`` for building a model on its first data; a generator is
+    peeked at and handed back whole. The shape is None where there is nothing to look at."""
+    from ..data import Sequence
+
+    def first_x(item):
+        return item[0] if isinstance(item, (tuple, list)) and item else item
+
+    if hasattr(x, "shape"):
+        return tuple(x.shape[1:]), x
+    if isinstance(x, Sequence) or (hasattr(x, "__getitem__") and hasattr(x, "__len__")
+                                   and hasattr(x, "on_epoch_end")):
+        return (tuple(np.shape(first_x(x[0]))[1:]) if len(x) else None), x
+    if hasattr(x, "__next__") or (hasattr(x, "__iter__") and not hasattr(x, "__len__")):
+        it = iter(x)
+        try:
+            first = next(it)
+        except StopIteration:
+            return None, iter(())
+        return tuple(np.shape(first_x(first))[1:]), itertools.chain([first], it)
+    return (tuple(np.shape(x)[1:]) if x is not None else None), x
+
+
 def _no_arrays_with(name, y, sample_weight):
     for arg, value in (("y", y), ("sample_weight", sample_weight)):
         if value is not None:
