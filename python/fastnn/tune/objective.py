@@ -144,7 +144,7 @@ class Objective:
         accuracy when the model tracks it, else loss. Returns ``(metric, direction)``."""
         if metric is not None and metric not in ("accuracy", "loss"):
             raise ValueError(f"metric: expected 'accuracy' or 'loss', got {metric!r}")
-        tracked = "accuracy" in getattr(self.build(self.space.probe()), "metrics", [])
+        tracked = "accuracy" in getattr(self.build(self.space.probe()), "metrics_names", [])  # as in Keras
         if metric == "accuracy" and not tracked:
             raise ValueError("metric: 'accuracy' needs models compiled with metrics=['accuracy']")
         self.metric = metric or ("accuracy" if tracked else "loss")
