@@ -16,6 +16,7 @@ import numpy as np
 from . import backend as fbackend
 from . import callbacks as fcallbacks
 from . import losses as flosses
+from . import model_file
 from . import optimizers as foptimizers
 from ._checks import integer
 from .layers import Layer, registry
@@ -581,9 +582,7 @@ class Sequential:
 
     def save(self, path):
         """Save architecture (JSON) and weights, plus optimizer state, epoch/step counters and
-        RNG state for resuming, in one safetensors file. No pickle."""
-        from safetensors.numpy import save_file
-
+        RNG state for resuming, in one safetensors file (with a CRC32 per tensor). No pickle."""
         if not self.built:
             self.build()
         self._check_owns_layers()
@@ -599,45 +598,79 @@ class Sequential:
             meta["iterations"] = str(self.optimizer.iterations)
         if self.average_params is not None:
             tensors["average/params"] = to_np(self.average_params)
-        tmp = f"{os.fspath(path)}.tmp"
-        try:
-            save_file(tensors, tmp, metadata=meta)
-            os.replace(tmp, path)  # never leave a half-written checkpoint
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.remove(tmp)
-            raise
+        model_file.write(path, tensors, meta)  # temp file, fsync, rename: never a torn file
 
 
 def load_model(path, device=None):
     """Rebuild a model saved by ``Sequential.save``: architecture, weights, and (if it was
-    compiled) loss, optimizer with its state, counters and RNG state, ready to resume ``fit``."""
-    from safetensors import safe_open
+    compiled) loss, optimizer with its state, counters and RNG state, ready to resume ``fit``.
 
-    with safe_open(os.fspath(path), framework="numpy") as f:
-        meta = f.metadata() or {}
-        if meta.get("format") != FORMAT:
-            raise ValueError(f"path: {path} is not a fastnn model file (format {meta.get('format')!r})")
-        tensors = {k: f.get_tensor(k) for k in f.keys()}
-    cfg = json.loads(meta["config"])
+    The file must be exactly what ``save`` wrote: checksums intact, the tensors the config
+    implies with their dtypes and shapes, config values in range. Anything else is a
+    ``ValueError`` starting with the path (a file saved before checksums loads with a warning).
+    """
+    where = os.fspath(path)
+    backend = fbackend.get(device or "cpu")
+    meta, tensors = model_file.read(where, ("format", "config", "epoch", "rng", "compile", "iterations"))
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"{where}: not a fastnn model file (format {meta.get('format')!r})")
+    missing = [k for k in ("config", "epoch", "rng") + (("iterations",) if "compile" in meta else ()) if k not in meta]
+    if missing:
+        raise ValueError(f"{where}: metadata key {missing[0]!r} is missing")
+    epoch = model_file.check_int(where, "epoch", meta["epoch"])
+    iterations = model_file.check_int(where, "iterations", meta["iterations"]) if "compile" in meta else 0
+    cfg = model_file.parse_json(where, "config", meta["config"])
+    if (not isinstance(cfg, dict) or set(cfg) != {"name", "dtype", "seed", "input_shape", "layers"}
+            or not isinstance(cfg["layers"], list)
+            or not all(isinstance(l, dict) and set(l) == {"class_name", "config"} and isinstance(l["config"], dict)
+                       for l in cfg["layers"])):
+        raise ValueError(f"{where}: config: expected name, dtype, seed, input_shape and "
+                         "layers [{class_name, config}, ...]")
     classes = registry()
-    layers = [classes[l["class_name"]](**l["config"]) for l in cfg["layers"]]
-    model = Sequential(layers, name=cfg["name"], device=device or "cpu", dtype=cfg["dtype"], seed=cfg["seed"])
-    model.build(cfg["input_shape"])
+    for l in cfg["layers"]:
+        if not isinstance(l["class_name"], str) or l["class_name"] not in classes:
+            raise ValueError(f"{where}: config: unknown layer class {l['class_name']!r}")
+    dtype = model_file.check_choice(where, "config: dtype", cfg["dtype"], ("float32", "float64"))
+    shape = input_shape = model_file.check_shape(where, "config: input_shape", cfg["input_shape"])
+    try:
+        layers = [classes[l["class_name"]](**l["config"]) for l in cfg["layers"]]
+        declared = {}
+        for layer in layers:  # parameters are declared here, not allocated: checked against the file first
+            shape = tuple(layer.build(shape))
+            declared.update({f"params/{layer.name}/{s.name}": (dtype, s.shape) for s in layer.specs})
+            layer.specs.clear()
+        model = Sequential(layers, name=cfg["name"], device=backend, dtype=dtype, seed=cfg["seed"])
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{where}: config: {e}") from None
+    model_file.check_tensors(where, {k: t for k, t in tensors.items() if k.startswith("params/")}, declared)
+    model.build(input_shape)
     if "compile" in meta:
-        comp = json.loads(meta["compile"])
-        model.compile(loss=comp["loss"], optimizer=foptimizers.get(comp["optimizer"]), metrics=comp["metrics"])
-        model.optimizer.iterations = int(meta["iterations"])
-        for i, s in enumerate(model.optimizer.state):
-            s[...] = model.backend.xp.asarray(tensors[f"optimizer/state{i}"])
+        comp = model_file.parse_json(where, "compile", meta["compile"])
+        try:
+            model.compile(loss=comp["loss"], optimizer=foptimizers.get(comp["optimizer"]), metrics=comp["metrics"])
+        except (TypeError, ValueError, KeyError) as e:
+            raise ValueError(f"{where}: compile: {e}") from None
+        model.optimizer.iterations = iterations
+    expected = {f"params/{l.name}/{s.name}": (model.dtype, s.shape) for l in model.layers for s in l.specs}
+    if model.optimizer is not None:
+        expected.update({f"optimizer/state{i}": (model.dtype, s.shape) for i, s in enumerate(model.optimizer.state)})
+    if "average/params" in tensors:
+        expected["average/params"] = (model.dtype, model.flat_params.shape)
+    model_file.check_tensors(where, tensors, expected)
     xp = model.backend.xp
+    if model.optimizer is not None:
+        for i, s in enumerate(model.optimizer.state):
+            s[...] = xp.asarray(tensors[f"optimizer/state{i}"])
     for layer in model.layers:
         for spec in layer.specs:
             layer.params[spec.name][...] = xp.asarray(tensors[f"params/{layer.name}/{spec.name}"])
     if "average/params" in tensors:
         model.average_params = xp.asarray(tensors["average/params"])
-    model.epoch = int(meta["epoch"])
-    model.rng.bit_generator.state = json.loads(meta["rng"])
+    model.epoch = epoch
+    try:
+        model.rng.bit_generator.state = model_file.parse_json(where, "rng", meta["rng"])
+    except (TypeError, ValueError, KeyError) as e:
+        raise ValueError(f"{where}: rng: {e}") from None
     return model
 
 
