@@ -76,6 +76,22 @@ def test_round_trip_resumes_exactly(tmp_path, dtype, device):
     np.testing.assert_array_equal(np.asarray(loaded.flat_params), np.asarray(model.flat_params))
 
 
+def test_round_trip_uncompiled_and_with_averaged_weights(tmp_path):
+    plain = fastnn.Sequential([fastnn.Conv2D(4, (3, 3), input_shape=(6, 6, 2)), fastnn.Flatten(), fastnn.Dense(2)],
+                              seed=5)
+    plain.build()
+    plain.save(tmp_path / "plain.safetensors")
+    loaded = fastnn.load_model(tmp_path / "plain.safetensors")
+    assert loaded.optimizer is None
+    np.testing.assert_array_equal(loaded.flat_params, plain.flat_params)
+
+    model, x, y = _model()
+    model.fit(x, y, batch_size=16, epochs=3, verbose=0, callbacks=[fastnn.callbacks.ExponentialMovingAverage(0.9)])
+    model.save(tmp_path / "ema.safetensors")
+    loaded = fastnn.load_model(tmp_path / "ema.safetensors")
+    np.testing.assert_array_equal(loaded.average_params, model.average_params)
+
+
 def test_file_round_trip_every_dtype(tmp_path):
     tensors = {"f64": np.arange(6.0).reshape(2, 3), "f32": np.float32([1.5, -2]), "f16": np.float16([[0.5]]),
                "i64": np.int64([2**40]), "i32": np.int32([-7]), "u8": np.uint8([255, 0]), "b": np.bool_([True]),
