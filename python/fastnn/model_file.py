@@ -156,6 +156,40 @@ def parse_json(path, key, text):
     return value
 
 
+MODEL_METADATA_KEYS = ("format", "config", "epoch", "rng", "compile", "iterations")
+
+
+def check_model_metadata(path, metadata, format_name):
+    """The metadata of a saved ``Sequential``: ``(epoch, iterations, config)``, each checked."""
+    where = os.fspath(path)
+    if metadata.get("format") != format_name:
+        raise ValueError(f"{where}: not a fastnn model file (format {metadata.get('format')!r})")
+    required = ("config", "epoch", "rng") + (("iterations",) if "compile" in metadata else ())
+    missing = [k for k in required if k not in metadata]
+    if missing:
+        raise ValueError(f"{where}: metadata key {missing[0]!r} is missing")
+    epoch = check_int(where, "epoch", metadata["epoch"])
+    iterations = check_int(where, "iterations", metadata["iterations"]) if "compile" in metadata else 0
+    return epoch, iterations, parse_json(where, "config", metadata["config"])
+
+
+def check_model_config(path, config, layer_classes):
+    """The structure of a ``Sequential`` config, its layer class names (keys of ``layer_classes``),
+    dtype and input shape: returns ``(dtype, input_shape)``. The layers check their own arguments."""
+    where = os.fspath(path)
+    if (not isinstance(config, dict) or set(config) != {"name", "dtype", "seed", "input_shape", "layers"}
+            or not isinstance(config["layers"], list)
+            or not all(isinstance(l, dict) and set(l) == {"class_name", "config"} and isinstance(l["config"], dict)
+                       for l in config["layers"])):
+        raise ValueError(f"{where}: config: expected name, dtype, seed, input_shape and "
+                         "layers [{class_name, config}, ...]")
+    for layer in config["layers"]:
+        if not isinstance(layer["class_name"], str) or layer["class_name"] not in layer_classes:
+            raise ValueError(f"{where}: config: unknown layer class {layer['class_name']!r}")
+    return (check_choice(where, "config: dtype", config["dtype"], ("float32", "float64")),
+            check_shape(where, "config: input_shape", config["input_shape"]))
+
+
 def check_int(path, key, text, lo=0, hi=MAX_INT):
     """A decimal integer stored as a string (``"12"``), within ``lo`` <= value <= ``hi``."""
     if not isinstance(text, str) or not re.fullmatch(r"-?[0-9]{1,20}", text) or not lo <= int(text) <= hi:

@@ -611,27 +611,11 @@ def load_model(path, device=None):
     """
     where = os.fspath(path)
     backend = fbackend.get(device or "cpu")
-    meta, tensors = model_file.read(where, ("format", "config", "epoch", "rng", "compile", "iterations"))
-    if meta.get("format") != FORMAT:
-        raise ValueError(f"{where}: not a fastnn model file (format {meta.get('format')!r})")
-    missing = [k for k in ("config", "epoch", "rng") + (("iterations",) if "compile" in meta else ()) if k not in meta]
-    if missing:
-        raise ValueError(f"{where}: metadata key {missing[0]!r} is missing")
-    epoch = model_file.check_int(where, "epoch", meta["epoch"])
-    iterations = model_file.check_int(where, "iterations", meta["iterations"]) if "compile" in meta else 0
-    cfg = model_file.parse_json(where, "config", meta["config"])
-    if (not isinstance(cfg, dict) or set(cfg) != {"name", "dtype", "seed", "input_shape", "layers"}
-            or not isinstance(cfg["layers"], list)
-            or not all(isinstance(l, dict) and set(l) == {"class_name", "config"} and isinstance(l["config"], dict)
-                       for l in cfg["layers"])):
-        raise ValueError(f"{where}: config: expected name, dtype, seed, input_shape and "
-                         "layers [{class_name, config}, ...]")
+    meta, tensors = model_file.read(where, model_file.MODEL_METADATA_KEYS)
+    epoch, iterations, cfg = model_file.check_model_metadata(where, meta, FORMAT)
     classes = registry()
-    for l in cfg["layers"]:
-        if not isinstance(l["class_name"], str) or l["class_name"] not in classes:
-            raise ValueError(f"{where}: config: unknown layer class {l['class_name']!r}")
-    dtype = model_file.check_choice(where, "config: dtype", cfg["dtype"], ("float32", "float64"))
-    shape = input_shape = model_file.check_shape(where, "config: input_shape", cfg["input_shape"])
+    dtype, input_shape = model_file.check_model_config(where, cfg, classes)
+    shape = input_shape
     try:
         layers = [classes[l["class_name"]](**l["config"]) for l in cfg["layers"]]
         declared = {}
