@@ -113,8 +113,15 @@ def load_model(path, device=None):
     The file must be exactly what ``save`` wrote: checksums intact, the tensors the config
     implies with their dtypes and shapes, config values in range. Anything else is a
     ``ValueError`` starting with the path (a file saved before checksums loads with a warning).
+
+    A Keras 3 ``.keras`` file (a ``Sequential`` model of layers fastnn has) loads too, with its
+    weights (``models.keras_file``).
     """
     where = os.fspath(path)
+    if where.endswith(".keras"):
+        from .keras_file import load_keras_model
+
+        return load_keras_model(where, device)
     backend = fbackend.get(device or "cpu")
     meta, tensors = model_file.read(where, model_file.MODEL_METADATA_KEYS)
     epoch, iterations, cfg = model_file.check_model_metadata(where, meta, FORMAT)
