@@ -169,6 +169,9 @@ def test_info(capsys):
     assert cli.main(["info"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"fastnn {fastnn.__version__}") and "backends: " in out
+    if fastnn._native._cuda is not None:  # built with nvcc (CI): the cupy wheel to install is named
+        major = fastnn.backend.cuda_version()[0]
+        assert f"its cupy: cupy-cuda{major}x (pip install '.[cuda{major}]'" in out
 
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

@@ -34,7 +34,10 @@ def _info(args):
         print("CUDA: not built")
     else:
         devices = cuda.devices()
-        print(f"CUDA: built (runtime {cuda.runtime_version()}), GPUs visible: {len(devices)}")
+        major, minor = fastnn.backend.cuda_version()
+        package = fastnn.backend.cupy_package()
+        print(f"CUDA: built with CUDA {major}.{minor}, GPUs visible: {len(devices)}; its cupy: {package} "
+              f"(pip install '.[cuda{major}]' or pip install {package})")
         for d in devices:
             print(f"  [{d['index']}] {d['name']}, compute capability {d['compute_capability']}, "
                   f"{d['total_memory'] / 2**30:.1f} GiB")
