@@ -280,9 +280,9 @@ def test_batchnorm_inference_backward_bad_input(backend):
         call(backend.xp.ones((2, 4, 3)), g, v)
     with pytest.raises(ValueError, match="dy: expected a non-empty array"):
         call(backend.xp.ones((0, 3)), g, v)
-    with pytest.raises(ValueError, match=r"dx: expected shape \(4, 3\) like dy, got \(4, 2\)"):
+    with pytest.raises(ValueError, match=r"out: expected shape \(4, 3\) like dy, got \(4, 2\)"):
         call(dy, g, v, out=backend.xp.empty((4, 2)))
     with pytest.raises(ValueError, match="eps: expected eps > 0, got 0"):
         call(dy, g, v, eps=0.0)
-    with pytest.raises(ValueError, match="dx: must not overlap gamma"):
+    with pytest.raises(ValueError, match="out: must not overlap gamma"):
         call(backend.xp.ones((1, 3)), g, v, out=g.reshape(1, 3))

@@ -49,7 +49,7 @@ def test_clip_gradients_bad_input():
     r, l = np.array([[0, 5]], np.int64), np.zeros(1)
     with pytest.raises(ValueError, match="mode: expected 'clipnorm'"):
         ops.clip_gradients(w, g, r, l, l, mode="norm", clip=1.0)
-    with pytest.raises(ValueError, match="clipnorm: expected a finite number > 0"):
+    with pytest.raises(ValueError, match="clip: expected a finite number > 0"):
         ops.clip_gradients(w, g, r, l, l, mode="clipnorm", clip=0.0)
     with pytest.raises(ValueError, match=r"ranges: pair 1 \[3, 8\) is not a sorted, non-overlapping range"):
         ops.clip_gradients(w, g, np.array([[0, 5], [3, 8]], np.int64), np.zeros(2), np.zeros(2), mode="clipvalue",

@@ -6,7 +6,8 @@ import pytest
 import fastnn as keras
 from fastnn import layers, regularizers
 
-DEVICES = ["cpu", "cuda-emu"]
+DEVICES = ["cpu", pytest.param("cuda-emu", marks=pytest.mark.skipif(
+    "cuda-emu" not in keras.backend.available(), reason="fastnn built without FASTNN_CUDA_EMU=ON"))]
 
 
 def images(n=5, h=6, w=5, c=2, seed=0):

@@ -8,7 +8,8 @@ import fastnn as keras
 from fastnn import layers, losses
 from fastnn import reference as ref
 
-DEVICES = ["cpu", "cuda-emu"]
+DEVICES = ["cpu", pytest.param("cuda-emu", marks=pytest.mark.skipif(
+    "cuda-emu" not in keras.backend.available(), reason="fastnn built without FASTNN_CUDA_EMU=ON"))]
 
 
 def data(n=48, classes=3, seed=0):
@@ -121,6 +122,12 @@ def test_get_accepts_keras_names_functions_instances_and_configs():
     assert losses.get(huber) is huber
     again = losses.get(losses.serialize(losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1)))
     assert again.from_logits and again.label_smoothing == 0.1
+    keras_config = {"module": "keras.losses", "class_name": "SparseCategoricalCrossentropy", "registered_name": None,
+                    "config": {"name": "sparse_categorical_crossentropy", "reduction": "sum_over_batch_size",
+                               "from_logits": True, "ignore_class": None, "dtype": None}}
+    assert losses.get(keras_config).from_logits  # as a .keras file stores it
+    with pytest.raises(ValueError, match="loss: fastnn does not support ignore_class=0"):
+        losses.get({"class_name": "SparseCategoricalCrossentropy", "config": {"ignore_class": 0}})
     with pytest.raises(ValueError, match="loss: expected one of"):
         losses.get("poisson")
     with pytest.raises(ValueError, match="label_smoothing"):

@@ -6,7 +6,8 @@ import fastnn as keras
 from fastnn import layers, optimizers, regularizers
 from fastnn import reference as ref
 
-DEVICES = ["cpu", "cuda-emu"]
+DEVICES = ["cpu", pytest.param("cuda-emu", marks=pytest.mark.skipif(
+    "cuda-emu" not in keras.backend.available(), reason="fastnn built without FASTNN_CUDA_EMU=ON"))]
 
 
 def data(n=32, seed=0):

@@ -28,5 +28,5 @@ def test_rescaling_gradient_is_numerical_gradient_and_in_place(rng):
 def test_rescaling_bad_input():
     with pytest.raises(ValueError, match="scale: expected a finite number, got nan"):
         ops.rescaling_forward(np.ones(3), float("nan"))
-    with pytest.raises(TypeError, match="y: expected dtype float64 like x"):
+    with pytest.raises(TypeError, match="out: expected dtype float64 like x"):
         ops.rescaling_forward(np.ones(3), 2.0, out=np.ones(3, np.float32))

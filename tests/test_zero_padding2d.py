@@ -29,7 +29,7 @@ def test_zero_padding2d_gradient_is_numerical_gradient(rng):
 def test_zero_padding2d_bad_input():
     with pytest.raises(ValueError, match="x: expected a 4-D array"):
         ops.zero_padding2d_forward(np.ones((2, 3, 3)), ((1, 1), (1, 1)))
-    with pytest.raises(ValueError, match="padding: expected sizes >= 0, got top = -1"):
+    with pytest.raises(ValueError, match=r"padding: expected sizes in \[0, 2\*\*24\)"):
         ops.zero_padding2d_forward(np.ones((1, 2, 2, 1)), ((-1, 1), (1, 1)))
-    with pytest.raises(ValueError, match=r"y: expected shape \(1, 4, 4, 1\)"):
+    with pytest.raises(ValueError, match=r"out: expected shape \(1, 4, 4, 1\)"):
         ops.zero_padding2d_forward(np.ones((1, 2, 2, 1)), ((1, 1), (1, 1)), out=np.ones((1, 3, 4, 1)))

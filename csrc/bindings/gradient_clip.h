@@ -37,14 +37,13 @@ void bind_gradient_clip(py::module_& m) {
          const std::string& mode_name, double clip) {
         const ClipMode mode = parse_clip_mode(mode_name);
         if (!(clip > 0 && std::isfinite(clip)))
-          throw ValueError(mode_name + ": expected a finite number > 0, got " + short_float(clip));
+          throw ValueError("clip: expected a finite number > 0, got " + short_float(clip));
         Tensor w = tensor_arg<Dev>(w_, "w"), g = tensor_arg<Dev>(g_, "g", true),
                ranges = tensor_arg<Dev>(ranges_, "ranges"), l1 = tensor_arg<Dev>(l1_, "l1"),
                l2 = tensor_arg<Dev>(l2_, "l2"), sq = tensor_arg<Dev>(sq_, "sq", true);
         check_ndim(w, 1);
         check_same_shape(g, w);
         check_same_float({&w, &g});
-        check_disjoint(g, {&w});
         if (ranges.dtype != DType::Int64) throw TypeError("ranges: expected int64, got " + ranges.dtype_str());
         check_ndim(ranges, 2);
         const int64_t R = ranges.dim(0);
@@ -55,6 +54,8 @@ void bind_gradient_clip(py::module_& m) {
         check_same_float({&w, &l1, &l2});
         check_float64(sq);
         check_shape(sq, {R});
+        check_disjoint(g, {&w, &ranges, &l1, &l2, &sq});
+        check_disjoint(sq, {&w, &ranges, &l1, &l2});
         if constexpr (host_arrays<Dev>) check_clip_ranges(ranges, w.numel());
         py::gil_scoped_release nogil;
         dispatch_float(w.dtype, [&](auto t) {

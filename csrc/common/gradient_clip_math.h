@@ -20,10 +20,11 @@ FASTNN_HD inline T regularized_gradient(T g, T w, T l1, T l2) {
   return g + l2 * w + l1 * T((w > T(0)) - (w < T(0)));
 }
 
-// The factor that brings a gradient of squared norm sq down to norm clip (1 if already within).
+// The factor that brings a gradient of squared norm sq down to norm clip (1 if already within):
+// clip / max(norm, clip), so a NaN norm makes the whole range NaN, as in Keras.
 FASTNN_HD inline double clip_norm_scale(double sq, double clip) {
   const double norm = sqrt(sq);
-  return norm > clip ? clip / norm : 1.0;
+  return norm > clip ? clip / norm : (norm == norm ? 1.0 : norm);
 }
 
 // Comparisons, not fmin/fmax (library calls on the CPU); a NaN passes through, as in np.clip.

@@ -60,7 +60,7 @@ template <PointwiseLoss K, class T>
 FASTNN_HD inline T pointwise_loss_grad(T p, T t, T param) {
   if constexpr (K == PointwiseLoss::MAE) {
     const T e = p - t;
-    return T((e > T(0)) - (e < T(0)));
+    return e > T(0) ? T(1) : (e < T(0) ? T(-1) : e * T(0));  // sign(e); NaN stays NaN
   } else if constexpr (K == PointwiseLoss::Huber) {
     return clamp_to(p - t, -param, param);
   } else {
@@ -100,7 +100,7 @@ FASTNN_HD inline T categorical_hinge_row_loss(const T* p, const T* t, int64_t C,
   for (int64_t j = 0; j < C; ++j) {
     pos += t[j] * p[j];
     const T n = (T(1) - t[j]) * p[j];
-    if (n > neg) neg = n, k = j;
+    if (n > neg || n != n) neg = n, k = j;  // a NaN term makes the max NaN, as in Keras
   }
   if (argmax_neg) *argmax_neg = k;
   const T margin = neg - pos + T(1);

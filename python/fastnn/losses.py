@@ -303,9 +303,25 @@ def get(identifier):
     if callable(identifier) and identifier in _BY_FUNCTION:
         return _BY_FUNCTION[identifier]()
     if isinstance(identifier, dict) and identifier.get("class_name") in _BY_NAME:
-        return _BY_NAME[identifier["class_name"]](**identifier.get("config", {}))
+        return _BY_NAME[identifier["class_name"]](**_fastnn_config(identifier.get("config") or {}))
     raise ValueError(f"loss: expected one of {', '.join(sorted(_BY_NAME))}, a Loss or a fastnn.losses function, "
                      f"got {identifier!r}")
+
+
+# Keys of a Keras loss config fastnn has no use for, with the values it can ignore (None: any value).
+_KERAS_ONLY = {"name": None, "dtype": None, "axis": -1, "ignore_class": None}
+
+
+def _fastnn_config(config):
+    """A Keras (or fastnn) loss config without Keras-only keys at values fastnn can ignore."""
+    out = {}
+    for key, value in config.items():
+        if key in ("name", "dtype") or (key in _KERAS_ONLY and value == _KERAS_ONLY[key]):
+            continue
+        if key in _KERAS_ONLY:
+            raise ValueError(f"loss: fastnn does not support {key}={value!r}")
+        out[key] = value
+    return out
 
 
 def serialize(loss):

@@ -17,14 +17,16 @@ training step (and a different ``seed`` per dropout layer).
 """
 import numpy as np
 
-from ._util import output, prepare, shape_of
+from ._util import flag, output, prepare, real, renames, shape_arg, shape_of
 
 
 def _check_p(p):
+    real("p", p)
     if not 0 <= p < 1:
         raise ValueError(f"p: expected 0 <= p < 1, got {p}")
 
 
+@renames({"y": "out"})
 def dropout_forward(x, p, *, seed, step, training=True, out=None, backend=None):
     """Inverted dropout: each unit kept with probability ``1 - p`` and scaled by ``1 / (1 - p)``.
 
@@ -34,6 +36,7 @@ def dropout_forward(x, p, *, seed, step, training=True, out=None, backend=None):
     identity too; ``p = 1`` is rejected.
     """
     _check_p(p)
+    training = flag("training", training)
     be, x = prepare(backend, x)
     if not training:
         if out is None:
@@ -45,6 +48,7 @@ def dropout_forward(x, p, *, seed, step, training=True, out=None, backend=None):
     return y
 
 
+@renames({"dx": "out"})
 def dropout_backward(dy, p, *, seed, step, out=None, backend=None):
     """Gradient of ``dropout_forward`` (training): ``dx = dy * keep / (1 - p)``.
 
@@ -62,6 +66,6 @@ def dropout_mask(shape, p, seed, step, *, backend=None):
     """The keep mask of dropout for an array of ``shape``: uint8, 1 = kept."""
     _check_p(p)
     be = prepare(backend)[0]
-    mask = be.empty(shape, np.uint8)
+    mask = output(be, None, shape_arg("shape", shape), np.empty(0, np.uint8), "shape")
     be.kernels.dropout_mask(mask, p, seed, step)
     return mask

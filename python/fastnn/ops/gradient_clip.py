@@ -1,6 +1,6 @@
 """Keras' gradient clipping over ranges of a flat gradient buffer, in one native pass
 (two for the norm modes: the norms, then the clipped gradient)."""
-from ._util import prepare
+from ._util import prepare, real, text
 
 CLIP_MODES = ("clipnorm", "global_clipnorm", "clipvalue")
 
@@ -20,11 +20,13 @@ def clip_gradients(w, g, ranges, l1, l2, *, mode, clip, sq=None, backend=None):
     Returns ``sq``: each range's squared norm before clipping (float64 (R,); 0
     for clipvalue), written into ``sq`` if given.
     """
+    text("mode", mode), real("clip", clip)
     be, ranges, l1, l2 = prepare(backend, ranges, l1, l2)
     if not be.owns(g) or not g.flags.c_contiguous:
         raise ValueError("g: expected a C-contiguous array of the backend (it is updated in place)")
     w = be.contiguous(w)
     if sq is None:
-        sq = be.empty((ranges.shape[0] if ranges.ndim == 2 else 0,), "float64")
+        rows = ranges.shape[0] if getattr(ranges, "ndim", 0) == 2 else 0  # a bad ranges: the kernel names it
+        sq = be.empty((rows,), "float64")
     be.kernels.clip_gradients(w, g, ranges, l1, l2, sq, mode, clip)
     return sq

@@ -2,8 +2,10 @@
 from .dropout import dropout_mask
 
 
-def spatial_dropout_forward(x, p, seed, step):
-    """y = x * keep[n, c] / (1 - p), keep = dropout's mask of shape (N, C)."""
+def spatial_dropout_forward(x, p, seed, step, training=True):
+    """y = x * keep[n, c] / (1 - p), keep = dropout's mask of shape (N, C); the identity at inference."""
+    if not training:
+        return x.copy()
     keep = dropout_mask((x.shape[0], x.shape[3]), p, seed, step)
     return (x * keep[:, None, None, :] / (1 - p)).astype(x.dtype)
 
