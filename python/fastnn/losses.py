@@ -11,7 +11,10 @@ outputs go to the same fused kernels.
 
 Differences from Keras on purpose: ``reduction`` is always the batch mean
 (``"sum_over_batch_size"``); ``SparseCategoricalCrossentropy`` also takes
-``label_smoothing`` (applied to the one-hot form of the labels).
+``label_smoothing`` (applied to the one-hot form of the labels); ``"hinge"``
+is the multiclass SVM loss on class indices (Keras' ``Hinge`` is the binary
+one on -1/1 targets); a cross-entropy with ``from_logits=False`` needs the
+softmax/sigmoid last layer it fuses with (Keras would take any probabilities).
 """
 import warnings
 
@@ -19,7 +22,7 @@ import numpy as np
 
 from . import ops
 from ._checks import boolean, number
-from ._loss_functions import (
+from ._loss_functions import (  # noqa: F401 (the Keras function names are this module's too)
     binary_crossentropy, categorical_crossentropy, categorical_hinge, huber, kl_divergence, mae, mean_absolute_error,
     mean_squared_error, mse, sparse_categorical_crossentropy,
 )
