@@ -28,10 +28,16 @@ _LAYERS = {
     "Softmax": ("Softmax", ()),
     "PReLU": ("PReLU", ()),
     "GaussianNoise": ("GaussianNoise", ("stddev", "seed")),
+    "Reshape": ("Reshape", ("target_shape",)),
+    "Identity": ("Identity", ()),
+    "Rescaling": ("Rescaling", ("scale", "offset")),
+    "ZeroPadding2D": ("ZeroPadding2D", ("padding",)),
+    "GlobalMaxPooling2D": ("GlobalMaxPooling2D", ("keepdims",)),
+    "SpatialDropout2D": ("SpatialDropout2D", ("rate", "seed")),
 }
 # Keras settings fastnn cannot honour: (key, the only value fastnn supports)
 _FIXED = {"data_format": "channels_last", "groups": 1, "axis": -1, "center": True, "scale": True,
-          "noise_shape": None, "renorm": False, "keepdims": False}
+          "noise_shape": None, "renorm": False}
 
 
 def supported_layers():
