@@ -1,24 +1,28 @@
 """Throughput of ``fit`` on the lecture MLP from three data sources, beside the bare step loop.
 
 Model: 784-500-300-10, ReLU, Dropout(0.3) after each hidden layer, RMSprop(1e-3),
-batch 128, float32. Columns, each in its own process, interleaved over rounds:
+batch 128, float32. Columns:
 
 * ``bare``: ``model.train_on_batch(x[i:i+128], y[i:i+128])`` over an in-memory array, no shuffling
   (the floor: the step alone, called from a plain Python loop);
-* ``fit_array``: ``model.fit(x, y)`` on the same in-memory array, shuffled every epoch;
+* ``fit_array``: ``model.fit(x, y)`` on the same in-memory array (25,600 x 784), shuffled every epoch;
 * ``fit_memmap``: ``model.fit(np.load(path, mmap_mode='r'), y)`` on a 1,000,000 x 784 float32
-  file (3.1 GB) on disk, shuffled: read batch by batch, never loaded whole;
+  file (3.1 GB) on disk, shuffled: read batch by batch, never loaded whole; timed over as many
+  steps as the other columns (the step slows as the weights train, so every column starts from
+  the same fresh model and runs the same steps), then one whole untimed pass for the peak RSS;
 * ``fit_generator``: ``model.fit(generator, steps_per_epoch=...)`` over in-memory batches.
 
-Printed: samples/s (range over rounds), ratio to ``bare``, and each process's peak
-resident memory. The 3 GB file is written once under ``--dir`` (default: a temporary
-directory) and is in the page cache when read, as on a machine with enough RAM.
+Each round runs in a fresh process and measures the four columns one after another
+there, so the ratios compare like with like. Printed: samples/s (range over rounds),
+the ratio to ``bare``, and the round process's peak resident memory. The 3 GB file is
+written once under ``--dir`` (default: a temporary directory) and is in the page cache
+when read, as on a machine with enough RAM.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/fit.py   # as on users' machines
 """
 import argparse
+import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -28,8 +32,8 @@ import numpy as np
 
 BATCH = 128
 N_FILE = 1_000_000
-N_MEMORY = 200_000
-COLUMNS = ("bare", "fit_array", "fit_memmap", "fit_generator")
+N_MEMORY = 25_600  # in-memory columns: 200 steps an epoch, 4 epochs a measurement
+COLUMNS = ("bare", "fit_array", "fit_generator", "fit_memmap")
 
 
 def model():
@@ -50,43 +54,64 @@ def write_file(path):
     del x
 
 
-def run_column(column, path):
-    """Samples per second of one column, in this process."""
-    m = model()
+def peak_rss_mb():
+    """This process's peak resident memory (VmHWM: unlike ru_maxrss, not inherited from the parent)."""
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM")) / 1024
+
+
+def run_round(path):
+    """Samples per second of every column, interleaved in this one process (the VM's speed varies
+    from process to process by up to 30%, which a ratio between processes would measure instead)."""
     rng = np.random.default_rng(1)
-    if column == "fit_memmap":
-        x = np.load(path, mmap_mode="r")
-        y = rng.integers(0, 10, len(x))
-    else:
-        x = rng.random((N_MEMORY, 784), dtype=np.float32)
-        y = rng.integers(0, 10, N_MEMORY)
-    steps = len(x) // BATCH
-    m.fit(x[:BATCH * 20], y[:BATCH * 20], batch_size=BATCH, epochs=1, verbose=0)  # warm-up: buffers, threads
-    t0 = time.perf_counter()
-    if column == "bare":
-        for i in range(steps):
-            m.train_on_batch(x[i * BATCH:(i + 1) * BATCH], y[i * BATCH:(i + 1) * BATCH])
-    elif column == "fit_generator":
-        batches = ((x[i * BATCH:(i + 1) * BATCH], y[i * BATCH:(i + 1) * BATCH]) for i in range(steps))
-        m.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0)
-    else:
-        m.fit(x[:steps * BATCH] if column == "fit_array" else x, y[:steps * BATCH] if column == "fit_array" else y,
-              batch_size=BATCH, epochs=1, verbose=0)
-    seconds = time.perf_counter() - t0
-    return steps * BATCH / seconds
+    x = rng.random((N_MEMORY, 784), dtype=np.float32)
+    y = rng.integers(0, 10, N_MEMORY)
+    xm = np.load(path, mmap_mode="r")
+    ym = rng.integers(0, 10, len(xm))
+    steps, epochs = N_MEMORY // BATCH, 4
+
+    def bare():
+        for _ in range(epochs):
+            for i in range(steps):
+                m.train_on_batch(x[i * BATCH:(i + 1) * BATCH], y[i * BATCH:(i + 1) * BATCH])
+        return epochs * steps * BATCH
+
+    def fit_array():
+        m.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0)  # shuffled every epoch
+        return epochs * steps * BATCH
+
+    def fit_generator():
+        batches = ((x[i * BATCH:(i + 1) * BATCH], y[i * BATCH:(i + 1) * BATCH])
+                   for _ in range(epochs) for i in range(steps))
+        m.fit(batches, steps_per_epoch=steps, epochs=epochs, verbose=0)
+        return epochs * steps * BATCH
+
+    def fit_memmap():  # as many steps as the others, each batch drawn from the whole 3.1 GB file
+        m.fit(xm, ym, batch_size=BATCH, epochs=epochs, steps_per_epoch=steps, verbose=0)
+        return epochs * steps * BATCH
+
+    rates = {}
+    for column, fn in (("bare", bare), ("fit_array", fit_array), ("fit_generator", fit_generator),
+                       ("fit_memmap", fit_memmap)):
+        # A fresh model (same seed) for every column: the step's speed drifts as the weights train,
+        # so every column must start from the same weights.
+        m = model()
+        m.fit(x[:BATCH * 20], y[:BATCH * 20], batch_size=BATCH, epochs=1, verbose=0)  # warm-up: buffers, threads
+        t0 = time.perf_counter()
+        rates[column] = fn() / (time.perf_counter() - t0)
+    m.fit(xm, ym, batch_size=BATCH, epochs=1, verbose=0)  # untimed: one whole shuffled pass, for the peak RSS
+    return rates
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--column", choices=COLUMNS)
+    parser.add_argument("--round", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--file")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--dir", default=None, help="where to write the 3 GB file (default: a temporary directory)")
     args = parser.parse_args()
-    if args.column:
-        rate = run_column(args.column, args.file)
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"{rate} {peak_mb}")
+    if args.round:
+        print(json.dumps({"rates": run_round(args.file), "peak_rss_mb": peak_rss_mb()}))
         return
 
     from _common import describe_environment
@@ -97,29 +122,24 @@ def main():
         t0 = time.perf_counter()
         write_file(path)
         print(f"wrote {N_FILE:,} x 784 float32 ({os.path.getsize(path) / 1e9:.1f} GB) in {time.perf_counter() - t0:.0f}s")
-        results = {c: [] for c in COLUMNS}
+        rounds = []
         for r in range(args.rounds):
-            for column in COLUMNS:
-                out = subprocess.run([sys.executable, __file__, "--column", column, "--file", path],
-                                     capture_output=True, text=True, timeout=1800)
-                if out.returncode != 0:
-                    raise RuntimeError(f"{column} failed:\n{out.stderr}")
-                rate, peak = map(float, out.stdout.split())
-                results[column].append((rate, peak))
-                print(f"round {r + 1}: {column:<14} {rate:>9,.0f} samples/s, peak RSS {peak:,.0f} MB", flush=True)
-    bare = [rate for rate, _ in results["bare"]]
-    print(f"\n| column | samples/s | vs bare loop | peak RSS |\n|---|---|---|---|")
+            out = subprocess.run([sys.executable, __file__, "--round", "--file", path], capture_output=True,
+                                 text=True, timeout=1800)
+            if out.returncode != 0:
+                raise RuntimeError(f"round {r + 1} failed:\n{out.stderr}")
+            rounds.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            rates = rounds[-1]["rates"]
+            print(f"round {r + 1}: " + ", ".join(f"{c} {rates[c]:,.0f}" for c in COLUMNS)
+                  + f" samples/s; peak RSS {rounds[-1]['peak_rss_mb']:,.0f} MB", flush=True)
+    print("\n| column | samples/s | vs bare loop |\n|---|---|---|")
     for column in COLUMNS:
-        rates = [rate for rate, _ in results[column]]
-        ratios = [r / b for r, b in zip(rates, bare)]
-        peaks = [p for _, p in results[column]]
-        print(f"| {column} | {min(rates):,.0f} – {max(rates):,.0f} | {min(ratios):.3f} – {max(ratios):.3f} | "
-              f"{max(peaks):,.0f} MB |")
-    mem = [r for r, _ in results["fit_array"]]
-    mapped = [r for r, _ in results["fit_memmap"]]
-    print(f"\nfit_memmap / fit_array: {min(m / a for m, a in zip(mapped, mem)):.3f} – "
-          f"{max(m / a for m, a in zip(mapped, mem)):.3f}")
-
+        rates = [r["rates"][column] for r in rounds]
+        ratios = [r["rates"][column] / r["rates"]["bare"] for r in rounds]
+        print(f"| {column} | {min(rates):,.0f} – {max(rates):,.0f} | {min(ratios):.3f} – {max(ratios):.3f} |")
+    ratios = [r["rates"]["fit_memmap"] / r["rates"]["fit_array"] for r in rounds]
+    print(f"\nfit_memmap / fit_array: {min(ratios):.3f} – {max(ratios):.3f}; peak RSS of a round's process "
+          f"(all four columns, the 3.1 GB file read once): {max(r['peak_rss_mb'] for r in rounds):,.0f} MB")
 
 if __name__ == "__main__":
     main()

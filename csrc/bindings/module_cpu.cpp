@@ -17,6 +17,7 @@
 #include "optimizer.h"
 #include "pool.h"
 #include "prelu.h"
+#include "read_rows.h"
 #include "regularizer.h"
 #include "rescaling.h"
 #include "softmax.h"
@@ -68,6 +69,7 @@ PYBIND11_MODULE(_C, m) {
         "The OpenBLAS kernel family in use (e.g. SkylakeX, Haswell).");
   m.def("blas_config", []() { return std::string(scipy_openblas_get_config()); }, "OpenBLAS build configuration.");
 
+  bind_read_rows(m);
   bind_dense<Cpu>(m);
   bind_activation<Cpu>(m);
   bind_softmax<Cpu>(m);

@@ -13,10 +13,10 @@ from __future__ import annotations
 import itertools
 import math
 import mmap
-import os
 
 import numpy as np
 
+from .._native import _C
 from ..backend import Buffers
 
 PREFETCH_DEPTH = 2
@@ -79,6 +79,11 @@ def _check_steps(steps, available, source):
 class ArrayAdapter:
     """NumPy arrays, in memory (checked and converted once) or memory-mapped (read batch by batch)."""
 
+    @property
+    def background(self):
+        """Whether batches are worth preparing on a thread: only when they are read from a file."""
+        return self.mapped or isinstance(self.y, _FileRows)
+
     def __init__(self, conv, x, y, sample_weight, class_weight, batch_size, shuffle, steps, name="x"):
         self.conv, self.batch_size, self.shuffle, self.name = conv, batch_size, shuffle, name
         self.mapped = isinstance(x, np.memmap)
@@ -121,7 +126,9 @@ class ArrayAdapter:
             if self.mapped:
                 x = self.conv.x(self.x.rows(idx), where, self.name)
             elif order is not None:
-                x = np.take(x, idx, axis=0, out=ring.get(_HOST, "x", (hi - lo,) + x.shape[1:], x.dtype))
+                # mode="clip": the indices are a permutation; "raise" would buffer the output first (4x slower)
+                out = ring.get(_HOST, "x", (hi - lo,) + x.shape[1:], x.dtype)
+                x = np.take(x, idx, axis=0, mode="clip", out=out)
             else:
                 x = x[idx]
             if isinstance(y, _FileRows):
@@ -150,12 +157,12 @@ _HOST = _Host()
 
 
 class _FileRows:
-    """Rows of a memory-mapped array, read from its file with ``preadv`` straight into the batch.
+    """Rows of a memory-mapped array, read from its file with ``pread`` straight into the batch.
 
     Reading through the mapping would leave every page it touched resident in
     this process (a scattered row maps a whole large folio, up to 2 MB, here),
     so a shuffled epoch over a file larger than RAM would grow the process to
-    the file's size. ``preadv`` copies from the page cache without mapping
+    the file's size. ``pread`` copies from the page cache without mapping
     anything: resident memory stays at a few batches.
     """
 
@@ -175,30 +182,18 @@ class _FileRows:
         return self.shape[0]
 
     def rows(self, idx):
-        """A copy of the rows ``idx`` (a slice or indices)."""
-        fd = self._file.fileno()
+        """A copy of the rows ``idx`` (a slice or indices), read with the GIL released."""
         if isinstance(idx, slice):
-            lo, hi, _ = idx.indices(self.shape[0])
-            out = np.empty((hi - lo,) + self.shape[1:], self.dtype)
-            self._read(fd, out, self.offset + lo * self.row_bytes)
-            return out
+            idx = np.arange(*idx.indices(self.shape[0]), dtype=np.int64)
         out = np.empty((len(idx),) + self.shape[1:], self.dtype)
-        for row, i in zip(out.reshape(len(idx), -1), idx.tolist()):  # views, also for 1-D arrays
-            self._read(fd, row, self.offset + i * self.row_bytes)
+        _C.read_rows(self._file.fileno(), self.offset, self.row_bytes, np.ascontiguousarray(idx, np.int64), out)
         return out
-
-    @staticmethod
-    def _read(fd, out, offset):
-        view = memoryview(out.reshape(-1)).cast("B")
-        while len(view):  # a read may return less than asked
-            n = os.preadv(fd, [view], offset)
-            if n <= 0:
-                raise ValueError(f"x: the file ended at byte {offset}; it is shorter than its header says")
-            view, offset = view[n:], offset + n
 
 
 class SequenceAdapter:
     """A ``fastnn.data.Sequence``: ``seq[i]`` is batch i; shuffling permutes the batch order."""
+
+    background = True
 
     def __init__(self, conv, seq, steps, shuffle, class_weight, name="x"):
         self.conv, self.seq, self.shuffle, self.name = conv, seq, shuffle, name
@@ -228,6 +223,8 @@ class SequenceAdapter:
 
 class GeneratorAdapter:
     """A generator or iterator of batches; consumed across epochs as Keras does."""
+
+    background = True
 
     def __init__(self, conv, source, steps, class_weight, name="x"):
         self.conv, self.it, self.steps, self.name = conv, iter(source), steps, name

@@ -14,7 +14,7 @@ from .adapters import adapter, sample_shape, to_device
 from .callbacks import CallbackList
 from .data import BatchConverter
 from .history import History
-from .prefetch import Prefetcher
+from .prefetch import Inline, Prefetcher
 from .progress import ProgbarLogger
 
 
@@ -50,7 +50,10 @@ def _run_batches(model, source, rng, step, callbacks, mode, transform=None):
         batches = transform(batches)
     want_batches = callbacks.wants_batches(mode)
     totals, seen = None, 0
-    prefetch = Prefetcher(batches, to_device(model.backend))
+    copy = to_device(model.backend)
+    # Reading files, running user code, copying to a GPU: on a thread, overlapping the step. An in-memory
+    # gather takes microseconds and a thread beside OpenMP's would cost more than it saves: inline.
+    prefetch = Prefetcher(batches, copy) if source.background or copy is not None else Inline(batches)
     try:
         for k, (x, y, sw) in enumerate(prefetch):
             if want_batches:

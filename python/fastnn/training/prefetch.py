@@ -12,6 +12,19 @@ class _Raised:
         self.error = error
 
 
+class Inline:
+    """The same interface as ``Prefetcher``, producing each batch when asked, on the caller's thread."""
+
+    def __init__(self, batches):
+        self._batches = batches
+
+    def __iter__(self):
+        return iter(self._batches)
+
+    def close(self):
+        self._batches.close()
+
+
 class Prefetcher:
     """Runs the generator ``batches`` on a thread, ``depth`` batches ahead, applying ``to_device``.
 
