@@ -2,7 +2,8 @@
 from . import backend, ops
 from ._native import _C
 from . import (
-    augment, callbacks, constraints, data, datasets, initializers, layers, losses, optimizers, regularizers, schedules,
+    augment, callbacks, constraints, data, datasets, distribute, initializers, layers, losses, optimizers, regularizers,
+    schedules,
     tune,
 )
 from .callbacks import History
