@@ -111,6 +111,13 @@ class DataParallel:
             layer.default_seed = seed
         if shared["learning_rate"] is not None:
             opt.learning_rate = shared["learning_rate"]
+        for layer in _synchronized(model):
+            layer.combine = coll.allreduce
+
+    def release(self, model):
+        """At the end of ``fit``: synchronized batch norm goes back to one process's statistics."""
+        for layer in _synchronized(model):
+            layer.combine = None
 
     def agree(self, model):
         """At the end of an epoch, every rank takes rank 0's decisions: stop, learning rate."""
@@ -136,6 +143,12 @@ class DataParallel:
 
         def step(x, y, sw, shard):
             _place_rows(model, shard.first)
+            if not len(x):  # no rows here: still take part in synchronized batch norm's allreduces
+                synced = [layer for layer in _synchronized(model) if layer.trainable]
+                for layer in synced:
+                    layer.forward_without_rows()
+                for layer in reversed(synced):
+                    layer.backward_without_rows()
             return model.train_step_sharded(x, y, sw, shard.size, combine)
         return step
 
@@ -158,6 +171,10 @@ def _place_rows(model, first):
     for layer in model.layers:
         if hasattr(layer, "row_offset"):
             layer.row_offset = first
+
+
+def _synchronized(model):
+    return [layer for layer in model.layers if getattr(layer, "synchronized", False)]
 
 
 def _layout(model):

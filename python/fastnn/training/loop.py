@@ -154,6 +154,8 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
             if model.stop_training:
                 break
         cbs.on_train_end(logs)
+        if strategy is not None:
+            strategy.release(model)
     model.history = history
     return history
 
