@@ -57,6 +57,45 @@ def train(model, strategy=None, callbacks=None, epochs=EPOCHS, initial_epoch=0):
                      callbacks=callbacks, strategy=strategy, validation_split=0.0)
 
 
+class Batches(fastnn.data.Sequence):
+    """The global batches of (x, y), in order."""
+
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+    def __len__(self):
+        return -(-len(self.x) // BATCH)
+
+    def __getitem__(self, i):
+        return self.x[i * BATCH:(i + 1) * BATCH], self.y[i * BATCH:(i + 1) * BATCH]
+
+
+def endless(x, y):
+    batches = Batches(x, y)
+    while True:
+        yield from (batches[i] for i in range(len(batches)))
+
+
+class StopOnRank1(fastnn.callbacks.Callback):
+    """Asks to stop on rank 1 alone: the chief decides, so training goes on everywhere."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if fastnn.distribute.rank() == 1:
+            self.model.stop_training = True
+
+
+def fit_source(model, kind, path, strategy=None, **kwargs):
+    """Train from a memmap, a generator or a Sequence (the generator and Sequence yield global batches)."""
+    x, y = make_data("mlp", N_SAMPLES, "float64")
+    if kind == "memmap":
+        return model.fit(np.load(path, mmap_mode="r"), y, batch_size=BATCH, epochs=EPOCHS, strategy=strategy,
+                         **kwargs)
+    if kind == "generator":
+        return model.fit(endless(x, y), steps_per_epoch=len(Batches(x, y)), epochs=EPOCHS, strategy=strategy,
+                         **kwargs)
+    return model.fit(Batches(x, y), epochs=EPOCHS, strategy=strategy, **kwargs)
+
+
 # -- the worker ---------------------------------------------------------------------------------
 def worker(case, outdir, *args):
     from fastnn.distribute import DataParallel
@@ -79,6 +118,12 @@ def worker(case, outdir, *args):
             model = fastnn.load_model(path)
             train(model, strategy, epochs=EPOCHS + 1, initial_epoch=model.epoch)
         np.savez(out, params=model.flat_params)
+    elif case == "sources":
+        kind, path = args
+        model = make_model("mlp", "sgd", "float64")
+        logger = fastnn.callbacks.CSVLogger(os.path.join(outdir, "log.csv"))
+        history = fit_source(model, kind, path, strategy, verbose=2, callbacks=[logger, StopOnRank1()])
+        np.savez(out, params=model.flat_params, loss=history.history["loss"])
     elif case == "raise":
         class Fail(fastnn.callbacks.Callback):
             def on_train_batch_end(self, batch, logs=None):
@@ -145,6 +190,22 @@ def test_ranks_train_exactly_as_one_process(kind, optimizer, ranks, tmp_path):
         assert got[ranks - 1]["state"].tobytes() == got[0]["state"].tobytes()
     assert_close(got[0]["loss"], np.array(history.history["loss"]))
     np.testing.assert_array_equal(got[0]["accuracy"], history.history["accuracy"])
+
+
+@pytest.mark.parametrize("kind", ["memmap", "generator", "sequence"])
+def test_every_source_is_sharded_and_only_the_chief_writes(kind, tmp_path):
+    path = tmp_path / "x.npy"
+    np.save(path, make_data("mlp", N_SAMPLES, "float64")[0])
+    proc, _ = launch(3, "sources", tmp_path / "out", kind, path)
+    got = results(tmp_path / "out", 3)
+    assert got[1]["params"].tobytes() == got[0]["params"].tobytes() == got[2]["params"].tobytes()
+    model = make_model("mlp", "sgd", "float64")
+    history = fit_source(model, kind, path, verbose=0)
+    assert_close(got[0]["params"], model.flat_params)
+    assert_close(got[0]["loss"], np.array(history.history["loss"]))
+    assert proc.stdout.count(f"Epoch 1/{EPOCHS}") == 1  # the chief's progress alone
+    with open(tmp_path / "out" / "log.csv") as f:
+        assert len(f.read().splitlines()) == EPOCHS + 1  # the chief's log: a header and one line per epoch
 
 
 def test_evaluate_and_predict_shard_and_gather(tmp_path):
