@@ -31,7 +31,7 @@ def make_data(kind, n, dtype):
     return x, y
 
 
-def make_model(kind, optimizer, dtype, width=16):
+def make_model(kind, optimizer, dtype, width=16, device="cpu"):
     if kind == "mlp":
         stack = [layers.Dense(width, activation="relu", input_shape=(12,)), layers.Dropout(0.3),
                  layers.Dense(4, activation="softmax")]
@@ -40,7 +40,7 @@ def make_model(kind, optimizer, dtype, width=16):
         stack = [layers.Conv2D(6, 3, padding="same", use_bias=False, input_shape=(8, 8, 2)),
                  layers.BatchNormalization(synchronized=True), layers.Activation("relu"), layers.MaxPooling2D(2),
                  layers.Dropout(0.25), layers.Flatten(), layers.Dense(4, activation="softmax")]
-    model = fastnn.Sequential(stack, dtype=dtype, seed=11)
+    model = fastnn.Sequential(stack, dtype=dtype, seed=11, device=device)
     opt = fastnn.optimizers.SGD(0.05, momentum=0.9) if optimizer == "sgd" else fastnn.optimizers.Adam(0.01)
     model.compile(loss="sparse_categorical_crossentropy", optimizer=opt, metrics=["accuracy"])
     return model
@@ -124,6 +124,25 @@ def worker(case, outdir, *args):
         logger = fastnn.callbacks.CSVLogger(os.path.join(outdir, "log.csv"))
         history = fit_source(model, kind, path, strategy, verbose=2, callbacks=[logger, StopOnRank1()])
         np.savez(out, params=model.flat_params, loss=history.history["loss"])
+    elif case == "select":  # which collectives each backend gets
+        from fastnn.backend import Backend
+        from fastnn.distribute.collectives import HostStagedCollectives, MpiCollectives, for_backend
+
+        chosen = {name: type(strategy.collectives_for(fastnn.backend.get(name))).__name__
+                  for name in fastnn.backend.available() if name != "cuda"}
+        fake_gpu = Backend("cuda", np, None)  # a GPU backend on a machine whose cupy has no NCCL
+        staged = for_backend(strategy.comm, fake_gpu)
+        buf = np.full(5, strategy.rank + 1.0)
+        staged.allreduce(buf)
+        np.savez(out, staged=type(staged).__name__, sum=buf, **chosen)
+        assert isinstance(staged, HostStagedCollectives) or type(staged).__name__ == "NcclCollectives"
+        assert all(cls == MpiCollectives.__name__ for cls in chosen.values())
+    elif case == "gpu":
+        kind = args[0]
+        model = make_model(kind, "adam", "float64", device="cuda")
+        train(model, strategy)
+        np.savez(out, params=fastnn.backend.get("cuda").xp.asnumpy(model.flat_params),
+                 collectives=type(strategy.collectives_for(model.backend)).__name__)
     elif case == "raise":
         class Fail(fastnn.callbacks.Callback):
             def on_train_batch_end(self, batch, logs=None):
@@ -246,6 +265,31 @@ def test_mismatched_models_are_an_error_on_every_rank(tmp_path):
     assert proc.returncode != 0
     assert "model: rank 1 built a different model from rank 0's" in proc.stderr + proc.stdout
     assert seconds < 30
+
+
+def test_collectives_are_chosen_by_backend(tmp_path):
+    launch(2, "select", tmp_path)
+    got = results(tmp_path, 2)
+    for res in got:
+        assert str(res["cpu"]) == "MpiCollectives"
+        np.testing.assert_array_equal(res["sum"], np.full(5, 3.0))  # 1 + 2, through the host-staged path
+    if "cuda-emu" in fastnn.backend.available():
+        assert str(got[0]["cuda-emu"]) == "MpiCollectives"  # emulated GPU arrays are NumPy's
+
+
+@pytest.mark.skipif("cuda" not in fastnn.backend.available(), reason="needs a GPU (and cupy with NCCL)")
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+def test_gpu_ranks_train_over_nccl_as_one_process(kind, tmp_path):
+    import cupy
+
+    ranks = min(2, cupy.cuda.runtime.getDeviceCount())  # NCCL needs a GPU per rank
+    launch(ranks, "gpu", tmp_path, kind)
+    got = results(tmp_path, ranks)
+    assert str(got[0]["collectives"]) == "NcclCollectives"
+    model = make_model(kind, "adam", "float64")
+    train(model)
+    assert_close(got[0]["params"], model.flat_params)
+    assert got[-1]["params"].tobytes() == got[0]["params"].tobytes()
 
 
 def test_launch_detection_without_mpi():

@@ -49,8 +49,8 @@ class MpiCollectives:
 
 class NcclCollectives(MpiCollectives):
     """NCCL for CuPy arrays, on the current CuPy stream (the one fastnn's CUDA kernels use);
-    MPI for everything else. MPI broadcasts NCCL's unique id; each rank takes the GPU of
-    its rank on the host (``Split_type(COMM_TYPE_SHARED)``)."""
+    MPI for everything else. MPI broadcasts NCCL's unique id; each rank has already taken
+    the GPU of its rank on the host (``DataParallel``)."""
 
     name = "nccl"
 
@@ -60,8 +60,6 @@ class NcclCollectives(MpiCollectives):
         from cupy.cuda import nccl
 
         self.cupy, self.nccl = cupy, nccl
-        local = comm.Split_type(self.MPI.COMM_TYPE_SHARED)
-        cupy.cuda.Device(local.Get_rank() % cupy.cuda.runtime.getDeviceCount()).use()
         uid = nccl.get_unique_id() if self.rank == 0 else None
         self.nccl_comm = nccl.NcclCommunicator(self.size, comm.bcast(uid, root=0), self.rank)
         self._types = {np.dtype(np.float32): nccl.NCCL_FLOAT32, np.dtype(np.float64): nccl.NCCL_FLOAT64}

@@ -29,6 +29,10 @@ class DataParallel:
     process). Rank 0's weights, optimizer state and random state are
     broadcast when ``fit`` starts; only rank 0 prints and writes files.
 
+    On a machine with GPUs each rank uses the GPU of its rank on the host
+    (make it before the model), and models with ``device="cuda"`` combine
+    their gradients with NCCL.
+
     Args:
         comm: an mpi4py communicator (default ``MPI.COMM_WORLD``). mpi4py is
             imported here, not before: importing it initialises MPI.
@@ -45,7 +49,9 @@ class DataParallel:
 
         self.comm = MPI.COMM_WORLD if comm is None else comm
         self.rank, self.world_size = self.comm.Get_rank(), self.comm.Get_size()
-        self.local_size = self.comm.Split_type(MPI.COMM_TYPE_SHARED).Get_size()
+        host = self.comm.Split_type(MPI.COMM_TYPE_SHARED)  # the ranks on this machine
+        self.local_rank, self.local_size = host.Get_rank(), host.Get_size()
+        _use_local_gpu(self.local_rank)
         self._collectives = {}
         self.mpi = self.collectives_for(None)
         if abort_on_exception:
@@ -171,6 +177,15 @@ def _place_rows(model, first):
     for layer in model.layers:
         if hasattr(layer, "row_offset"):
             layer.row_offset = first
+
+
+def _use_local_gpu(local_rank):
+    """Each rank on a host takes its own GPU (before any model places arrays on one)."""
+    from .. import backend
+
+    if "cuda" in backend.available():
+        cupy = backend.get("cuda").xp
+        cupy.cuda.Device(local_rank % cupy.cuda.runtime.getDeviceCount()).use()
 
 
 def _synchronized(model):
