@@ -305,7 +305,9 @@ def test_launch_detection_without_mpi():
     assert detect.threads_per_rank(2, affinity=16, cpu_count=16) == 8  # unbound: a share of the host
     assert detect.threads_per_rank(8, affinity=4, cpu_count=16) == 4   # bound by the launcher: its cores
     assert detect.threads_per_rank(32, affinity=16, cpu_count=16) == 1
-    assert "mpi4py" not in sys.modules or fastnn.distribute.get_strategy() is None
+    # Importing fastnn and asking the rank leave MPI uninitialised (mpi4py unimported).
+    code = "import sys, fastnn; fastnn.distribute.rank(); fastnn.distribute.is_chief(); print('mpi4py' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout == "False\n"
 
 
 def test_shares_of_a_batch():
