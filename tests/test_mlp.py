@@ -93,7 +93,7 @@ def test_model_argument_errors():
         Dense(0)
     with pytest.raises(ValueError, match="activation: expected one of"):
         Dense(3, activation="gelu")
-    with pytest.raises(ValueError, match="input_shape: give the first layer"):
+    with pytest.raises(ValueError, match="input_shape: start the model with fastnn.Input"):
         Sequential([Dense(3)]).build()
     with pytest.raises(ValueError, match="expects the last layer to have activation='softmax'"):
         Sequential([Dense(3, input_shape=(2,))]).compile(loss="categorical_crossentropy")

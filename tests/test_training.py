@@ -77,9 +77,11 @@ def test_every_source_trains_the_same_weights(backend, tmp_path):
 def test_shuffled_memmap_and_array_agree_and_memmap_is_read_lazily(tmp_path):
     x, y = blobs(200)
     np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
     a, b = mlp(seed=1, dropout=0.0), mlp(seed=1, dropout=0.0)
     a.fit(x, y, batch_size=32, epochs=2, verbose=0)
-    b.fit(np.load(tmp_path / "x.npy", mmap_mode="r"), y, batch_size=32, epochs=2, verbose=0)
+    b.fit(np.load(tmp_path / "x.npy", mmap_mode="r"), np.load(tmp_path / "y.npy", mmap_mode="r"), batch_size=32,
+          epochs=2, verbose=0)
     # The same samples in every batch (a memmap batch is read in file order: sums differ in rounding only).
     np.testing.assert_allclose(params(a), params(b), rtol=1e-5, atol=1e-6)
     part = np.load(tmp_path / "x.npy", mmap_mode="r")[50:]  # a slice of a memmap is read from its own offset
@@ -327,3 +329,32 @@ def test_sources_that_cannot_serve_fail_clearly():
         mlp().fit(x, y, class_weight={0: 1.0, 3: 2.0}, epochs=1, verbose=0)
     with pytest.raises(ValueError, match="y: not allowed when x is a generator"):
         mlp().fit(generator(x, y, 16, 1), y, epochs=1, verbose=0)
+
+
+def test_a_memmap_larger_than_the_memory_budget_trains_in_constant_memory(tmp_path):
+    """A shuffled epoch over a 300 MB file: the process's peak resident memory stays far below the file."""
+    import subprocess
+    import sys
+
+    n = 100_000
+    x = np.lib.format.open_memmap(tmp_path / "x.npy", mode="w+", dtype=np.float32, shape=(n, 784))
+    x[:] = np.random.default_rng(0).random((1, 784), dtype=np.float32)
+    x.flush()
+    del x
+    np.save(tmp_path / "y.npy", np.arange(n) % 10)
+    code = f"""
+import numpy as np
+from fastnn import Dense, Sequential
+def peak():
+    return int([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]) // 1024
+model = Sequential([Dense(8, activation='relu', input_shape=(784,)), Dense(10, activation='softmax')], seed=0)
+model.compile(loss='sparse_categorical_crossentropy', optimizer='sgd')
+x, y = np.load(r'{tmp_path / "x.npy"}', mmap_mode='r'), np.load(r'{tmp_path / "y.npy"}', mmap_mode='r')
+before = peak()
+model.fit(x, y, batch_size=256, epochs=1, verbose=0)
+print(before, peak(), model.optimizer.iterations)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    before, after, steps = map(int, out.stdout.split())
+    assert steps == -(-n // 256) and after - before < 60, (before, after)  # the file is 300 MB

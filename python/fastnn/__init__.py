@@ -2,16 +2,15 @@
 from . import backend, ops
 from ._native import _C
 from . import (
-    augment, callbacks, constraints, data, datasets, distribute, initializers, layers, losses, optimizers, regularizers,
-    schedules,
-    tune,
+    activations, augment, callbacks, constraints, data, datasets, distribute, initializers, layers, losses, metrics,
+    models, optimizers, regularizers, schedules, tune, utils,
 )
 from .callbacks import History
 from .layers import (
-    Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GaussianNoise,
+    Input, Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GaussianNoise,
     GlobalAveragePooling2D, LeakyReLU, MaxPooling2D, PReLU, ReLU, Softmax,
 )
-from .models import Ensemble, Sequential, load_model
+from .models import Ensemble, Model, Sequential, load_model
 from .optimizers import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop
 from .seeds import set_random_seed
 

@@ -1,6 +1,6 @@
 """Callbacks for ``fit``, ``evaluate`` and ``predict`` (Keras' names): see ``fastnn.training.callbacks``."""
 from .training.callbacks import (
-    Callback, CallbackList, CSVLogger, EarlyStopping, ExponentialMovingAverage, LambdaCallback, LearningRateScheduler,
+    BackupAndRestore, Callback, CallbackList, CSVLogger, EarlyStopping, ExponentialMovingAverage, LambdaCallback, LearningRateScheduler,
     ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN,
 )
 from .training.history import History
@@ -8,6 +8,6 @@ from .training.progress import ProgbarLogger
 from .training.tensorboard import TensorBoard
 
 __all__ = [
-    "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "ExponentialMovingAverage", "History", "LambdaCallback",
+    "BackupAndRestore", "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "ExponentialMovingAverage", "History", "LambdaCallback",
     "LearningRateScheduler", "ModelCheckpoint", "ProgbarLogger", "ReduceLROnPlateau", "TensorBoard", "TerminateOnNaN",
 ]

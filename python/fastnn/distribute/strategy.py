@@ -141,10 +141,14 @@ class DataParallel:
         n_params = len(params.params)
 
         def combine(totals):
-            tail = params.grads_and_totals[n_params:]
+            if len(totals) > len(params.grads_and_totals) - n_params:  # more metrics than room: a second call
+                coll.allreduce(params.grads)
+                return list(self.mpi.allreduce(np.array([float(t) for t in totals])))
+            used = params.grads_and_totals[:n_params + len(totals)]
+            tail = used[n_params:]
             for i, total in enumerate(totals):
                 tail[i] = total
-            coll.allreduce(params.grads_and_totals)
+            coll.allreduce(used)
             return [tail[i].copy() for i in range(len(totals))]
 
         def step(x, y, sw, shard):
@@ -161,7 +165,7 @@ class DataParallel:
     def test_step(self, model):
         """The step of ``evaluate`` (and validation) on sharded batches: the global batch's sums."""
         def step(x, y, sw, shard):
-            totals = model.test_step_host(x, y, sw) if len(x) else [0.0] * len(model.metrics_names)
+            totals = model.test_step_host(x, y, sw) if len(x) else [0.0] * model.totals_count
             buf = np.array([float(t) for t in totals])
             return list(self.mpi.allreduce(buf))
         return step

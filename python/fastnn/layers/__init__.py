@@ -1,6 +1,6 @@
 """Layers: each a forward and a backward pass over ``fastnn.ops``, one file per family."""
 from .activation import ACTIVATIONS, Activation, LeakyReLU, PReLU, ReLU, Softmax
-from .base import Layer, ParamSpec, registry
+from .base import Input, InputSpec, Layer, ParamSpec, registry
 from .batchnorm import BatchNormalization
 from .conv2d import Conv2D
 from .dense import Dense
@@ -11,6 +11,6 @@ from .reshape import Flatten
 
 __all__ = [
     "ACTIVATIONS", "Activation", "AveragePooling2D", "BatchNormalization", "Conv2D", "Dense", "Dropout", "Flatten",
-    "GaussianNoise", "GlobalAveragePooling2D", "Layer", "LeakyReLU", "MaxPooling2D", "PReLU", "ParamSpec", "ReLU",
+    "GaussianNoise", "GlobalAveragePooling2D", "Input", "InputSpec", "Layer", "LeakyReLU", "MaxPooling2D", "PReLU", "ParamSpec", "ReLU",
     "Softmax", "registry",
 ]

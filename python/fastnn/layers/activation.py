@@ -11,9 +11,14 @@ ACTIVATIONS = ops.ACTIVATIONS + ("softmax",)
 
 
 def check_activation(activation):
-    """An activation name from ``ACTIVATIONS`` (None means linear)."""
+    """An activation name from ``ACTIVATIONS`` (None means linear); ``fastnn.activations``' functions
+    (``activations.relu``) and Keras' name ``'silu'`` count as their names."""
     if activation is None:
         return "linear"
+    if callable(activation) or activation == "silu":
+        from .. import activations
+
+        return activations.name_of(activation)
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation: expected one of {', '.join(ACTIVATIONS)}, got {activation!r}")
     return activation

@@ -125,6 +125,39 @@ class Layer:
         """dx from dy for the last ``forward``, writing parameter gradients into ``self.grads``."""
         raise NotImplementedError
 
+    # -- weights, as Keras names them ---------------------------------------------
+    @property
+    def weights(self):
+        """The layer's parameters (views into the model's buffers) in Keras' order: kernel, bias, ...;
+        batch norm: gamma, beta, moving mean, moving variance."""
+        return [self.params[s.name] for s in self.specs]
+
+    @property
+    def trainable_weights(self):
+        return [self.params[s.name] for s in self.specs if s.trainable and self.trainable]
+
+    @property
+    def non_trainable_weights(self):
+        return [self.params[s.name] for s in self.specs if not (s.trainable and self.trainable)]
+
+    def get_weights(self):
+        """Copies of ``weights`` as NumPy arrays."""
+        return [_host_copy(w) for w in self.weights]
+
+    def set_weights(self, weights):
+        """Copy ``weights`` (a list like ``get_weights()`` returns) into the layer, checking every shape."""
+        if not isinstance(weights, (list, tuple)) or len(weights) != len(self.specs):
+            raise ValueError(f"weights: {self.name} expects a list of {len(self.specs)} arrays "
+                             f"({', '.join(s.name for s in self.specs)}), got {type(weights).__name__}"
+                             + (f" of {len(weights)}" if isinstance(weights, (list, tuple)) else ""))
+        for spec, w in zip(self.specs, weights):
+            shape = tuple(getattr(w, "shape", ()))
+            if shape != spec.shape:
+                raise ValueError(f"weights: {self.name}'s {spec.name} has shape {spec.shape}, got {shape}")
+        xp = self.backend.xp
+        for spec, w in zip(self.specs, weights):
+            self.params[spec.name][...] = xp.asarray(_host_copy(w) if hasattr(w, "get") else w)
+
     def count_params(self, trainable=None):
         """Number of parameters (only trainable or non-trainable ones when asked)."""
         return sum(prod(s.shape) for s in self.specs if trainable is None or s.trainable == trainable)
@@ -137,6 +170,36 @@ class Layer:
         if self.activity_regularizer is not None:
             cfg["activity_regularizer"] = self.activity_regularizer.get_config()
         return cfg
+
+
+class InputSpec:
+    """``fastnn.Input(shape=...)``: the shape of a model's samples (no batch axis), as Keras' ``Input``.
+
+    In a ``Sequential`` model it comes first and declares the input shape.
+    """
+
+    def __init__(self, shape, dtype=None, name=None):
+        self.shape = shape_arg("shape", shape)
+        self.dtype = dtype
+        self.name = name_arg("name", name)
+
+    def __repr__(self):
+        return f"Input(shape={self.shape})"
+
+
+def Input(shape=None, batch_size=None, dtype=None, name=None):  # noqa: N802 - Keras' name
+    """A model's input: ``Sequential([fastnn.Input(shape=(28, 28, 1)), Conv2D(...), ...])``.
+
+    ``batch_size`` is accepted for Keras compatibility and ignored (fastnn
+    models take any batch size).
+    """
+    return InputSpec(shape, dtype, name)
+
+
+def _host_copy(a):
+    import numpy as np
+
+    return np.array(a.get() if hasattr(a, "get") else a, copy=True)
 
 
 def shape_arg(name, shape):

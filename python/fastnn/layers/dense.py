@@ -24,6 +24,16 @@ class KernelLayer(Activated):
         self.kernel_constraint = fconstraints.get(kernel_constraint)
         self.bias_constraint = fconstraints.get(bias_constraint)
 
+    @property
+    def kernel(self):
+        """The kernel (a view into the model's parameter buffer)."""
+        return self.params["W"]
+
+    @property
+    def bias(self):
+        """The bias, or None without one."""
+        return self.params.get("b")
+
     def add_kernel_and_bias(self, kernel_shape, fan_in, fan_out):
         self.add_weight("W", kernel_shape, self.kernel_initializer, fan_in, fan_out,
                         regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)

@@ -1,6 +1,7 @@
-"""Models: ``Sequential``, saving and loading, ensembles."""
+"""Models: ``Sequential``, saving and loading, cloning, ensembles (Keras' ``keras.models``)."""
 from .ensemble import Ensemble
-from .saving import load_model
+from .model import Model
+from .saving import clone_model, load_model, model_from_json
 from .sequential import Sequential
 
-__all__ = ["Ensemble", "Sequential", "load_model"]
+__all__ = ["Ensemble", "Model", "Sequential", "clone_model", "load_model", "model_from_json"]

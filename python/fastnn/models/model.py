@@ -14,17 +14,16 @@ import numpy as np
 
 from .. import backend as fbackend
 from .. import losses as flosses
+from .. import metrics as fmetrics
 from .. import optimizers as foptimizers
-from .._checks import integer
+from .._checks import integer, number
 from ..seeds import next_default_seed
 from ..training import loop
 from ..training.adapters import unpack
-from ..training.data import BatchConverter, count_correct
+from ..training.data import BatchConverter
+from .weights import WeightsAPI
 
-ACCURACY_NAMES = ("accuracy", "acc")
-
-
-class Model:
+class Model(WeightsAPI):
     """Base class of fastnn's models (see ``Sequential``).
 
     Inference (``predict``, ``evaluate``, ``model(x)``) may be called from
@@ -45,7 +44,9 @@ class Model:
         self.built = False
         self.parameters = None
         self.loss = self.optimizer = None
-        self.metrics: list[str] = []
+        self.loss_weight = 1.0
+        self.metrics: list[str] = []  # names as given to compile (Keras' model.metrics holds objects)
+        self.compiled_metrics = []            # (name, fastnn.metrics.Metric)
         self.epoch = 0            # epochs completed; fit(..., initial_epoch=model.epoch) resumes a checkpoint
         self.stop_training = False
         self.history = None
@@ -53,10 +54,22 @@ class Model:
         self._trainer = None      # the thread running fit or train_on_batch now
         self._buffers = fbackend.Buffers()  # output-gradient buffers reused across steps
 
-    def ensure_built(self):
-        """Build from the first layer's ``input_shape`` if not built yet."""
+    @property
+    def trainable(self):
+        """False when every layer is frozen; setting it freezes or unfreezes them all (as Keras'
+        ``model.trainable``; batch norm in a frozen model runs in inference mode)."""
+        return any(layer.trainable for layer in self.leaves())
+
+    @trainable.setter
+    def trainable(self, value):
+        for layer in self.leaves():
+            layer.trainable = value
+
+    def ensure_built(self, sample_shape=None):
+        """Build if not built yet: from the declared input shape, else from ``sample_shape`` (one
+        sample's shape, from the first data the model sees)."""
         if not self.built:
-            self.build()
+            self.build(None if self.declared_input_shape() is not None else sample_shape)
 
     @property
     def flat_params(self):
@@ -100,27 +113,47 @@ class Model:
         return None if self.parameters is None else self.parameters.average
 
     # -- compiling --------------------------------------------------------------
-    def compile(self, loss, optimizer="sgd", metrics=None):
-        """Choose the loss, the optimizer and the metrics (``['accuracy']`` or ``['acc']``), by name or object."""
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None):
+        """Choose the optimizer, the loss and the metrics (``['accuracy']``, ``[fastnn.metrics.AUC()]``),
+        by name or object, in Keras 3's argument order (``loss_weights`` third: one number, or a list of
+        one, scaling the loss of the model's one output). A model without an input shape yet is built on
+        its first batch."""
+        if loss is None:
+            raise ValueError("loss: expected a loss name or object, got None")
+        if isinstance(loss_weights, (list, tuple)) and len(loss_weights) == 1:
+            loss_weights = loss_weights[0]
+        self.loss_weight = 1.0 if loss_weights is None else number(
+            "loss_weights", loss_weights, lo=0, expected="a number >= 0 or a list of one (the model has one output)")
         self.loss = flosses.get(loss)
         self.optimizer = foptimizers.get(optimizer)
-        metrics = list(metrics or [])
-        for m in metrics:
-            if m not in ACCURACY_NAMES:
-                raise ValueError(f"metrics: unknown metric {m!r}, expected 'accuracy' (or 'acc')")
-        self.metrics = metrics[:1]
-        self.ensure_built()
-        last = self.layers[-1]
+        if metrics is not None and not isinstance(metrics, (list, tuple)):
+            raise TypeError(f"metrics: expected a list of metric names or objects, got {type(metrics).__name__}")
+        self.compiled_metrics = [fmetrics.get(m) for m in metrics or []]
+        self.metrics = [name for name, _ in self.compiled_metrics]  # names, as the logs show them
+        if self.declared_input_shape() is not None:
+            self.ensure_built()  # as Keras builds a model whose input shape is known
+        if self.built:
+            self.check_loss()
+            self.finish_compile()
+
+    def finish_compile(self):
+        """Give the optimizer its state beside the parameters (at compile, or at build after compile)."""
+        self.optimizer.build(self.parameters)
+
+    def check_loss(self):
+        """Raise if the loss cannot go with the last layer (a fused loss needs its activation there)."""
+        last = self.leaves()[-1]
         fused = self.loss.fused_activation
         if fused is not None and getattr(last, "activation", None) != fused:
             raise ValueError(f"loss: {self.loss.name} expects the last layer to have activation='{fused}' "
                              f"(it is fused into the loss), got {getattr(last, 'activation', None)!r}")
-        self.optimizer.build(self.parameters)
 
-    def require_compiled(self, caller):
+    def require_compiled(self, caller, sample_shape=None):
+        """Raise unless compiled; build if needed (see ``ensure_built``)."""
         if self.loss is None:
-            raise RuntimeError(f"{caller}: call compile(loss=..., optimizer=...) first")
-        self.ensure_built()
+            raise RuntimeError(f"{caller}: call compile(optimizer=..., loss=...) first")
+        self.ensure_built(sample_shape)
+        self.check_loss()
 
     @property
     def metrics_names(self):
@@ -135,6 +168,8 @@ class Model:
         loss = self.loss.forward(out, y, self.backend)
         if sw is not None:
             loss = loss * sw
+        if self.loss_weight != 1.0:
+            loss = loss * self.loss_weight
         return loss
 
     def _gradients(self, x, y, sw, scale=None):
@@ -146,28 +181,40 @@ class Model:
         self.loss.backward(out, y, self.backend, dout)
         if sw is not None:
             dout *= sw.reshape((-1,) + (1,) * (dout.ndim - 1))
+        if self.loss_weight != 1.0:
+            dout *= self.loss_weight
         if scale is not None:
             dout *= scale
         self._backward(dout)
         return out, loss
 
-    def _totals(self, out, y, loss):
-        """(summed loss, correct count) of a batch, on the device."""
-        if not self.metrics:
-            return [loss.sum()]
-        threshold = None
-        if isinstance(self.loss, flosses.BinaryCrossentropy):
-            threshold = 0.0 if self.loss.fused_activation == "sigmoid" else 0.5
-        return [loss.sum(), count_correct(out, y, class_indices=self.loss.takes_class_indices,
-                                          binary_threshold=threshold)]
+    def _totals(self, out, y, loss, logits):
+        """The batch's summed loss and every metric's totals, on the device (one flat list)."""
+        totals = [loss.sum()]
+        if self.compiled_metrics:
+            view = fmetrics.BatchView(self.backend.xp, self.loss.fused_activation if logits else None,
+                                      self.loss.takes_class_indices, out.shape[1])
+            probs = None
+            for _, metric in self.compiled_metrics:
+                if metric.needs_probabilities and probs is None:
+                    probs = view.probabilities(out)
+                totals += metric.totals(probs if metric.needs_probabilities else out, y, view)
+        return totals
+
+    @property
+    def totals_count(self):
+        """How many numbers a step's totals hold: the summed loss and every metric's."""
+        return 1 + sum(metric.size for _, metric in self.compiled_metrics)
 
     def logs_from(self, totals, seen):
-        """Means of a run's summed loss and correct counts: ``{'loss': .., 'accuracy': ..}``."""
+        """A run's logs from its summed totals: ``{'loss': .., 'accuracy': .., ...}``."""
         if not totals:
             return {}
         logs = {"loss": float(totals[0]) / seen}
-        for name, total in zip(self.metrics, totals[1:]):
-            logs[name] = float(total) / seen
+        i = 1
+        for name, metric in self.compiled_metrics:
+            logs[name] = metric.result(totals[i:i + metric.size], seen)
+            i += metric.size
         return logs
 
     # Steps on converted host batches (the training loop's): each runs under the lock.
@@ -175,7 +222,7 @@ class Model:
         with self._lock:
             out, loss = self._gradients(x, y, sw)
             self.apply_gradients()
-            return self._totals(out, y, loss)
+            return self._totals(out, y, loss, self._logits())
 
     def train_step_sharded(self, x, y, sw, global_size, combine):
         """A data-parallel rank's step on its rows of a global batch of ``global_size``:
@@ -185,10 +232,10 @@ class Model:
         with self._lock:
             if len(x):
                 out, loss = self._gradients(x, y, sw, scale=len(x) / global_size)
-                totals = self._totals(out, y, loss)
+                totals = self._totals(out, y, loss, self._logits())
             else:  # a batch smaller than the number of ranks leaves some ranks without rows
                 self.parameters.grads[...] = 0
-                totals = [0.0] * len(self.metrics_names)
+                totals = [0.0] * self.totals_count
             totals = combine(totals)
             self.apply_gradients()
             return totals
@@ -196,7 +243,7 @@ class Model:
     def test_step_host(self, x, y, sw=None):
         with self._lock:
             out = self._forward(x, training=False, logits=self._logits())
-            return self._totals(out, y, self._loss(out, y, sw))
+            return self._totals(out, y, self._loss(out, y, sw), self._logits())
 
     def predict_step_host(self, x):
         with self._lock:
@@ -234,20 +281,20 @@ class Model:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One training step on one batch, as Keras: returns the loss, or ``[loss, *metrics]``
         (a dict with ``return_dict=True``), of this batch before the update."""
-        self.require_compiled("train_on_batch")
+        self.require_compiled("train_on_batch", np.shape(x)[1:])
         x, y, sw = self._batch(x, y, sample_weight, class_weight)
         with self.training_thread():
             return self._result(self.train_step_host(x, y, sw), len(x), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss (and metrics) of one batch in inference mode, as ``evaluate`` returns them."""
-        self.require_compiled("test_on_batch")
+        self.require_compiled("test_on_batch", np.shape(x)[1:])
         x, y, sw = self._batch(x, y, sample_weight)
         return self._result(self.test_step_host(x, y, sw), len(x), return_dict)
 
     def predict_on_batch(self, x):
         """The model's outputs for one batch, in inference mode, as a NumPy array."""
-        self.ensure_built()
+        self.ensure_built(np.shape(x)[1:])
         return self.predict_step_host(self._batch(x)[0])
 
     def __call__(self, x, training=False):
@@ -256,7 +303,7 @@ class Model:
         ``training=True`` runs dropout and batch statistics as in training
         (and updates batch norm's moving statistics), without a gradient step.
         """
-        self.ensure_built()
+        self.ensure_built(np.shape(x)[1:])
         x = self._batch(x)[0]
         with self._lock:
             return self._forward(x, training=bool(training), logits=False).copy()
@@ -268,7 +315,7 @@ class Model:
         With ``apply_gradients`` this is ``train_on_batch`` cut in two, the seam
         where a distribution strategy combines the gradients of several processes.
         """
-        self.require_compiled("compute_gradients")
+        self.require_compiled("compute_gradients", np.shape(x)[1:])
         x, y, sw = self._batch(x, y, sample_weight)
         with self._lock:
             return self._gradients(x, y, sw)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from .. import ops
-from ..layers.base import Layer
+from ..layers.base import InputSpec, Layer
 from .model import Model
 from .parameters import Parameters
 
@@ -29,16 +29,30 @@ class Sequential(Model):
     def __init__(self, layers=None, name="sequential", device="cpu", dtype="float32", seed=None):
         super().__init__(name=name, device=device, dtype=dtype, seed=seed)
         self.layers: list[Layer] = []
+        self._input = None
         for layer in layers or []:
             self.add(layer)
 
     # -- structure --------------------------------------------------------------
     def add(self, layer):
-        """Append a layer. The first layer needs ``input_shape=``, unless ``build`` is given one."""
-        if not isinstance(layer, Layer):
-            raise TypeError(f"layer: expected a fastnn Layer, got {type(layer).__name__}")
+        """Append a layer; ``fastnn.Input(shape=...)`` first declares the input shape (as in Keras).
+        Without a declared shape the model is built on the first data it sees."""
+        if isinstance(layer, InputSpec):
+            if self.layers or self._input is not None:
+                raise ValueError("layer: an Input can only come first in a Sequential model")
+            self._input = layer
+            return
+        if not isinstance(layer, (Layer, Model)):
+            raise TypeError(f"layer: expected a fastnn Layer or model, got {type(layer).__name__}")
+        if layer is self:
+            raise ValueError("layer: a model cannot contain itself")
         self.layers.append(layer)
         self.built = False
+
+    def leaves(self):
+        """Every layer, nested models' layers in their place: what computes and holds weights."""
+        return [leaf for entry in self.layers
+                for leaf in (entry.leaves() if isinstance(entry, Model) else [entry])]
 
     def pop(self):
         """Remove and return the last layer (e.g. a classifier head before transfer learning)."""
@@ -56,23 +70,42 @@ class Sequential(Model):
         """
         if not self.layers:
             raise ValueError("build: the model has no layers")
-        shape = input_shape or self.layers[0].input_shape
+        shape = input_shape or self.declared_input_shape()
         if shape is None:
-            raise ValueError("input_shape: give the first layer input_shape=(...) or call build(input_shape)")
+            raise ValueError("input_shape: start the model with fastnn.Input(shape=...), give the first layer "
+                             "input_shape=(...), or call build(input_shape)")
         self.input_shape = tuple(int(s) for s in shape)
-        _name_layers(self.layers)
-        previous = {layer: {name: w.copy() for name, w in layer.params.items()} for layer in self.layers}
-        for i, layer in enumerate(self.layers):
-            layer.attach(self.backend, self.dtype, owner=self, default_seed=(self.seed * 1_000_003 + i) % 2**63,
-                         needs_input_grad=i > 0)
-            layer.params, layer.grads = {}, {}
-            layer.specs.clear()
-            layer.output_shape = shape = tuple(layer.build(shape))
+        leaves = self.leaves()
+        _check_once(leaves)
+        _name_layers(leaves)
+        previous = {layer: {name: w.copy() for name, w in layer.params.items()} for layer in leaves}
+        for entry in self.layers:
+            # A nested model's layers are built and owned here; it keeps its own structure (shares weights).
+            sub = entry.leaves() if isinstance(entry, Model) else [entry]
+            if isinstance(entry, Model):
+                entry.input_shape = shape
+            for layer in sub:
+                i = leaves.index(layer)
+                layer.attach(self.backend, self.dtype, owner=self,
+                             default_seed=(self.seed * 1_000_003 + i) % 2**63, needs_input_grad=i > 0)
+                layer.params, layer.grads = {}, {}
+                layer.specs.clear()
+                layer.output_shape = shape = tuple(layer.build(shape))
+            entry.output_shape = shape
         self.output_shape = shape
-        self.parameters = Parameters(self.layers, self.backend, self.dtype, self.rng, previous)
+        self.parameters = Parameters(leaves, self.backend, self.dtype, self.rng, previous)
+        for entry in self.layers:
+            if isinstance(entry, Model):  # its layers' weights now live in this model's buffers
+                entry.mark_nested_in(self)
         self.built = True
         if self.optimizer is not None:
-            self.optimizer.build(self.parameters)
+            self.finish_compile()
+
+    def declared_input_shape(self):
+        """The input shape given by ``Input(shape=...)`` or the first layer's ``input_shape``, or None."""
+        return self._input.shape if self._input is not None else (
+            None if not self.layers else self.layers[0].declared_input_shape() if isinstance(self.layers[0], Model)
+            else self.layers[0].input_shape)
 
     def layers_changed(self):
         """Called by a layer when frozen, unfrozen or re-rated: the optimizer's groups follow."""
@@ -82,13 +115,13 @@ class Sequential(Model):
     def count_params(self, trainable=None):
         """Number of parameters; only trainable (True) or non-trainable (False) ones if asked."""
         self.ensure_built()
-        return self.parameters.count(self.layers, trainable)
+        return self.parameters.count(self.leaves(), trainable)
 
     def summary(self, print_fn=print):
         """Print a Keras-style table: layer (type), output shape, param #, and the totals. Returns None."""
         self.ensure_built()
-        rows = [(f"{l.name} ({type(l).__name__})", str((None,) + tuple(l.output_shape)), f"{l.count_params():,}")
-                for l in self.layers]
+        rows = [(f"{l.name} ({type(l).__name__})", str((None,) + tuple(l.output_shape)),
+                 f"{self.parameters.count(l.leaves() if isinstance(l, Model) else [l]):,}") for l in self.layers]
         w0 = max(28, max(len(r[0]) for r in rows) + 2)
         w1 = max(26, max(len(r[1]) for r in rows) + 2)
         width = w0 + w1 + 12
@@ -103,29 +136,44 @@ class Sequential(Model):
         print_fn("\n".join(lines))
 
     # -- the step ---------------------------------------------------------------
-    def check_owns_layers(self):
-        """Raise if a layer's weights now live in another model (built from the same layer objects)."""
-        for layer in self.layers:
-            if layer.owner is not self:
+    def check_owns_layers(self, training=True):
+        """Raise if a layer's weights now live in another model (built from the same layer objects).
+
+        A model nested in another may still run inference on its own: its layers
+        hold the shared weights; training goes through the outer model."""
+        for layer in self.leaves():
+            if layer.owner is not self and (training or not layer.owner.contains(self)):
                 raise RuntimeError(
                     f"layer {layer.name!r} now belongs to another model, which was built from it: a layer's "
                     "weights live in one model's parameter buffer. Use that model, or call build() on this "
                     "one to take its layers back (with their current weights).")
 
+    def mark_nested_in(self, outer):
+        """Called by the model ``outer`` that built this one's layers into its own buffers."""
+        self.built, self.parameters, self.backend, self.dtype = True, outer.parameters, outer.backend, outer.dtype
+        for entry in self.layers:
+            if isinstance(entry, Model):
+                entry.mark_nested_in(outer)
+
+    def contains(self, model):
+        """True if ``model`` is nested in this one (at any depth)."""
+        return any(entry is model or (isinstance(entry, Model) and entry.contains(model)) for entry in self.layers)
+
     def _forward(self, x, training, logits):
-        self.check_owns_layers()
-        last = self.layers[-1]
+        self.check_owns_layers(training)
+        leaves = self.leaves()
+        last = leaves[-1]
         if hasattr(last, "logits_only"):
             last.logits_only = logits
         step = self.optimizer.iterations if self.optimizer is not None else 0
         self._outputs = []
-        for layer in self.layers:
+        for layer in leaves:
             x = layer.forward(x, training, step)
             self._outputs.append(x)
         return x
 
     def _backward(self, dout):
-        for layer, y in zip(reversed(self.layers), reversed(self._outputs)):
+        for layer, y in zip(reversed(self.leaves()), reversed(self._outputs)):
             reg = layer.activity_regularizer
             if reg is not None:  # dL/dy += (l1 sign(y) + 2 l2 y) / batch, in place
                 ops.activity_regularizer_backward(y, dout, l1=reg.l1, l2=reg.l2, backend=self.backend)
@@ -135,9 +183,18 @@ class Sequential(Model):
     def get_config(self):
         """The architecture as JSON-able data (saved with the model)."""
         return {"name": self.name, "dtype": self.dtype.name, "seed": self.seed,
-                "input_shape": list(self.input_shape) if self.built else None,
+                "input_shape": list(self.input_shape if self.built else self.declared_input_shape() or []) or None,
                 "layers": [{"class_name": type(l).__name__, "config": l.get_config()} for l in self.layers]}
 
+
+
+def _check_once(leaves):
+    seen = set()
+    for layer in leaves:
+        if id(layer) in seen:
+            raise ValueError(f"layers: layer {layer.name or type(layer).__name__!r} appears twice in the model; "
+                             f"a layer object can be used once (create another layer for a second use)")
+        seen.add(id(layer))
 
 
 def _name_layers(layers):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import math
 import mmap
+import os
 from typing import NamedTuple
 
 import numpy as np
@@ -71,6 +72,29 @@ def _local(batch, part):
     return tuple(None if a is None else a[lo:hi] for a in batch) + (Shard(lo, n),)
 
 
+def sample_shape(x):
+    """``(shape of one sample, x)`` for building a model on its first data; a generator is
+    peeked at and handed back whole. The shape is None where there is nothing to look at."""
+    from ..data import Sequence
+
+    def first_x(item):
+        return item[0] if isinstance(item, (tuple, list)) and item else item
+
+    if hasattr(x, "shape"):
+        return tuple(x.shape[1:]), x
+    if isinstance(x, Sequence) or (hasattr(x, "__getitem__") and hasattr(x, "__len__")
+                                   and hasattr(x, "on_epoch_end")):
+        return (tuple(np.shape(first_x(x[0]))[1:]) if len(x) else None), x
+    if hasattr(x, "__next__") or (hasattr(x, "__iter__") and not hasattr(x, "__len__")):
+        it = iter(x)
+        try:
+            first = next(it)
+        except StopIteration:
+            return None, iter(())
+        return tuple(np.shape(first_x(first))[1:]), itertools.chain([first], it)
+    return (tuple(np.shape(x)[1:]) if x is not None else None), x
+
+
 def _no_arrays_with(name, y, sample_weight):
     for arg, value in (("y", y), ("sample_weight", sample_weight)):
         if value is not None:
@@ -92,16 +116,16 @@ class ArrayAdapter:
         if self.mapped:
             if x.ndim == 0 or x.shape[1:] != conv.input_shape or x.dtype.kind not in "fiub":
                 raise ValueError(f"{name}: expected samples of shape {conv.input_shape}, got {x.dtype} {x.shape}")
-            self.x = _MappedRows(x)
+            self.x = _FileRows(x)
         else:
             self.x = conv.x(x, name=name)
         self.n = len(x)
         if self.n == 0:
             raise ValueError(f"{name}: expected at least one sample")
-        self.y = None if y is None else (_MappedRows(y) if isinstance(y, np.memmap) else conv.y(y, self.n))
+        self.y = None if y is None else (_FileRows(y) if isinstance(y, np.memmap) else conv.y(y, self.n))
         sw = None if sample_weight is None else conv.sample_weight(sample_weight, self.n)
         self.class_table = conv.class_weights(class_weight)
-        if self.class_table is not None and self.y is not None and not isinstance(self.y, _MappedRows):
+        if self.class_table is not None and self.y is not None and not isinstance(self.y, _FileRows):
             cw = conv.weights_of_classes(self.class_table, self.y)
             sw, self.class_table = (cw if sw is None else sw * cw), None
         self.sw = sw
@@ -137,7 +161,7 @@ class ArrayAdapter:
                 x = np.take(x, idx, axis=0, out=ring.get(_HOST, "x", (hi - lo,) + x.shape[1:], x.dtype))
             else:
                 x = x[idx]
-            if isinstance(y, _MappedRows):
+            if isinstance(y, _FileRows):
                 y = self.conv.y(y.rows(idx), hi - lo, where)
             elif y is not None:
                 y = y[idx]
@@ -162,12 +186,15 @@ class _Host:
 _HOST = _Host()
 
 
-class _MappedRows:
-    """Rows of a memory-mapped array, read through a mapping of our own whose pages are given
-    back to the OS every 64 MB read: the file's pages stay in the page cache, not in this
-    process's resident memory, so data sets larger than RAM train in constant memory."""
+class _FileRows:
+    """Rows of a memory-mapped array, read from its file with ``preadv`` straight into the batch.
 
-    RELEASE_BYTES = 64 << 20
+    Reading through the mapping would leave every page it touched resident in
+    this process (a scattered row maps a whole large folio, up to 2 MB, here),
+    so a shuffled epoch over a file larger than RAM would grow the process to
+    the file's size. ``preadv`` copies from the page cache without mapping
+    anything: resident memory stays at a few batches.
+    """
 
     def __init__(self, array):
         root = array
@@ -176,25 +203,35 @@ class _MappedRows:
         if not array.flags.c_contiguous or not isinstance(root, np.memmap) or not isinstance(root.base, mmap.mmap):
             raise ValueError("x: expected a C-ordered memory-mapped array (np.load(path, mmap_mode='r') or a slice "
                              "of one along the first axis)")
-        offset = root.offset + (array.ctypes.data - root.ctypes.data)
-        with open(root.filename, "rb") as f:
-            self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        self.array = np.ndarray(array.shape, array.dtype, buffer=self._map, offset=offset)
-        self._row_bytes = array.itemsize * int(np.prod(array.shape[1:]))
-        self._read = 0
+        self.offset = root.offset + (array.ctypes.data - root.ctypes.data)
+        self.shape, self.dtype = array.shape, array.dtype
+        self.row_bytes = array.itemsize * int(np.prod(array.shape[1:]))
+        self._file = open(root.filename, "rb")
 
     def __len__(self):
-        return len(self.array)
+        return self.shape[0]
 
     def rows(self, idx):
-        out = self.array[idx]
+        """A copy of the rows ``idx`` (a slice or indices)."""
+        fd = self._file.fileno()
         if isinstance(idx, slice):
-            out = out.copy()  # a view into the mapping otherwise
-        self._read += len(out) * self._row_bytes
-        if self._read >= self.RELEASE_BYTES and hasattr(self._map, "madvise"):
-            self._map.madvise(mmap.MADV_DONTNEED)
-            self._read = 0
+            lo, hi, _ = idx.indices(self.shape[0])
+            out = np.empty((hi - lo,) + self.shape[1:], self.dtype)
+            self._read(fd, out, self.offset + lo * self.row_bytes)
+            return out
+        out = np.empty((len(idx),) + self.shape[1:], self.dtype)
+        for row, i in zip(out.reshape(len(idx), -1), idx.tolist()):  # views, also for 1-D arrays
+            self._read(fd, row, self.offset + i * self.row_bytes)
         return out
+
+    @staticmethod
+    def _read(fd, out, offset):
+        view = memoryview(out.reshape(-1)).cast("B")
+        while len(view):  # a read may return less than asked
+            n = os.preadv(fd, [view], offset)
+            if n <= 0:
+                raise ValueError(f"x: the file ended at byte {offset}; it is shorter than its header says")
+            view, offset = view[n:], offset + n
 
 
 class SequenceAdapter:

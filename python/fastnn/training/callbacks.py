@@ -12,8 +12,10 @@ added by ``fit`` after the user's (as Keras does).
 from __future__ import annotations
 
 import csv
+import inspect
 import math
 import os
+import warnings
 
 from .._checks import boolean, integer, number
 
@@ -138,6 +140,12 @@ class CallbackList:
             getattr(cb, f"on_{mode}_batch_end")(batch, logs)
 
 
+    def initial_epoch(self, initial_epoch):
+        """The epoch to start from: ``initial_epoch``, or later if a callback restored a backup."""
+        restored = [cb.restored_epoch for cb in self.callbacks if getattr(cb, "restored_epoch", None) is not None]
+        return max([initial_epoch, *restored])
+
+
 class LambdaCallback(Callback):
     """A callback from functions, as Keras' ``LambdaCallback``: ``on_epoch_end=lambda epoch, logs: ...``.
 
@@ -178,10 +186,12 @@ class _Monitor:
         """Forget the best value seen (a new training run starts)."""
         self.best = math.inf if self.mode == "min" else -math.inf
 
-    def value(self, logs):
+    def value(self, logs, who):
+        """The monitored value, or None with a warning (as Keras) when the logs lack it."""
         if self.monitor not in (logs or {}):
-            raise ValueError(f"monitor: {self.monitor!r} is not among the logged metrics {sorted(logs or {})}; "
-                             f"validation metrics need validation_data or validation_split")
+            warnings.warn(f"{who}: monitor {self.monitor!r} is not among the logged metrics {sorted(logs or {})}; "
+                          f"skipping (validation metrics need validation_data or validation_split)", stacklevel=3)
+            return None
         return logs[self.monitor]
 
     def improved(self, value):
@@ -207,7 +217,9 @@ class EarlyStopping(Callback):
         self._m.reset()
 
     def on_epoch_end(self, epoch, logs=None):
-        value = self._m.value(logs)
+        value = self._m.value(logs, "EarlyStopping")
+        if value is None:
+            return
         # Keras' count: `wait` epochs since the last improvement; stop once it reaches `patience`.
         self.wait += 1
         if self._m.improved(value):
@@ -239,8 +251,8 @@ class ModelCheckpoint(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if self.save_best_only:
-            value = self._m.value(logs)
-            if not self._m.improved(value):
+            value = self._m.value(logs, "ModelCheckpoint")
+            if value is None or not self._m.improved(value):
                 return
             self._m.best = value
         self.model.save(self._path(epoch + 1, logs or {}))
@@ -258,16 +270,26 @@ class ModelCheckpoint(Callback):
 
 
 class LearningRateScheduler(Callback):
-    """Set the learning rate at each epoch's start to ``schedule(epoch, lr)``."""
+    """Set the learning rate at each epoch's start to ``schedule(epoch, lr)``, or ``schedule(epoch)``
+    for a one-argument function (both as Keras); ``verbose=1`` prints each change."""
 
-    def __init__(self, schedule):
+    def __init__(self, schedule, verbose=0):
         if not callable(schedule):
             raise TypeError(f"schedule: expected a callable (epoch, lr) -> lr, got {type(schedule).__name__}")
-        self.schedule = schedule
+        self.schedule, self.verbose = schedule, integer("verbose", verbose, lo=0)
+        try:
+            params = inspect.signature(schedule).parameters.values()
+            positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+            self._takes_lr = len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in params)
+        except (TypeError, ValueError):  # a builtin without a signature: Keras' (epoch, lr)
+            self._takes_lr = True
 
     def on_epoch_begin(self, epoch, logs=None):
         opt = self.model.optimizer
-        lr = float(self.schedule(epoch, opt.current_learning_rate()))
+        lr = self.schedule(epoch, opt.current_learning_rate()) if self._takes_lr else self.schedule(epoch)
+        lr = float(lr)
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
         if not math.isfinite(lr) or lr <= 0:
             raise ValueError(f"schedule: returned learning rate {lr!r} at epoch {epoch}; expected a positive number")
         opt.learning_rate = lr
@@ -290,7 +312,9 @@ class ReduceLROnPlateau(Callback):
             raise ValueError("ReduceLROnPlateau: needs a float learning rate, not a schedule")
 
     def on_epoch_end(self, epoch, logs=None):
-        value = self._m.value(logs)
+        value = self._m.value(logs, "ReduceLROnPlateau")
+        if value is None:
+            return
         if self.cooldown_left > 0:
             self.cooldown_left -= 1
             self.wait = 0
@@ -359,6 +383,55 @@ class ExponentialMovingAverage(Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self.model.parameters.update_average(self.decay)
+
+
+class BackupAndRestore(Callback):
+    """Resume a ``fit`` that was interrupted (a crash, a killed job), as Keras' callback does.
+
+    After every epoch (or every ``save_freq`` batches) the model's whole
+    state (weights, optimizer state, counters, RNG) is saved in
+    ``backup_dir``; a ``fit`` started again with the same callback and
+    arguments loads it and continues with the next epoch. The backup is
+    deleted when training ends normally (``delete_checkpoint=True``).
+    """
+
+    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True):
+        super().__init__()
+        self.backup_dir = _path("backup_dir", backup_dir)
+        if save_freq != "epoch":
+            save_freq = integer("save_freq", save_freq, lo=1, expected="'epoch' or an int >= 1")
+        self.save_freq = save_freq
+        self.delete_checkpoint = boolean("delete_checkpoint", delete_checkpoint)
+        self.restored_epoch = None
+
+    @property
+    def _file(self):
+        return os.path.join(self.backup_dir, "latest.safetensors")
+
+    def on_train_begin(self, logs=None):
+        from ..models.saving import restore_state
+
+        self.restored_epoch, self._batches = None, 0
+        if os.path.exists(self._file):
+            restore_state(self.model, self._file)
+            self.restored_epoch = self.model.epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._batches += 1
+        if self.save_freq != "epoch" and self._batches % self.save_freq == 0:
+            self._save()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._save()
+
+    def _save(self):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        self.model.save(self._file)
+
+    def on_train_end(self, logs=None):
+        if self.delete_checkpoint and os.path.exists(self._file):
+            os.remove(self._file)
 
 
 def _path(name, value):

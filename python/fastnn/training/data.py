@@ -1,8 +1,8 @@
 """Data helpers shared by the training loop, datasets, ensembles and search.
 
 One home for: moving arrays to the host, telling class labels from
-regression targets, stratified splits and folds, and counting correct
-predictions.
+regression targets, stratified splits and folds, and checking and converting
+batches for a model.
 """
 from __future__ import annotations
 
@@ -62,30 +62,6 @@ def stratified_folds(y, k, seed=0):
             folds[(offset + j) % k].append(i)
         offset += len(idx)  # the next class starts where this one stopped, so fold sizes differ by at most 1
     return [np.sort(np.array(f, dtype=np.int64)) for f in folds]
-
-
-def count_correct(out, y, *, class_indices=False, binary_threshold=None):
-    """Correct predictions in a batch (NumPy or CuPy arrays).
-
-    Against class indices (``class_indices``) or one-hot rows: argmax. Binary
-    (``binary_threshold`` given, or a single output): ``out > threshold``
-    against ``y > 0.5`` (threshold 0.5 for probabilities, 0 for logits).
-    """
-    xp = _array_module(out)
-    if class_indices:
-        return (xp.argmax(out, axis=1) == y).sum()
-    if binary_threshold is not None or out.shape[1] == 1:
-        threshold = 0.5 if binary_threshold is None else binary_threshold
-        return ((out > threshold) == (y > 0.5)).all(axis=1).sum()
-    return (xp.argmax(out, axis=1) == xp.argmax(y, axis=1)).sum()
-
-
-def _array_module(a):
-    if isinstance(a, np.ndarray):
-        return np
-    import cupy
-
-    return cupy
 
 
 # -- checking and converting batches ---------------------------------------------------------

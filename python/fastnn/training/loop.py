@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .adapters import adapter, to_device
+from .adapters import adapter, sample_shape, to_device
 from .callbacks import CallbackList
 from .data import BatchConverter
 from .history import History
@@ -110,7 +110,8 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     if augment is not None and not callable(augment):
         raise TypeError(f"augment: expected a callable (x_batch, rng) -> x_batch such as fastnn.augment.Augmenter, "
                         f"got {type(augment).__name__}")
-    model.require_compiled("fit")
+    shape, x = sample_shape(x) if not model.built else (None, x)
+    model.require_compiled("fit", shape)
     strategy = _strategy(strategy)
     part = None if strategy is None else strategy.part
     conv = BatchConverter(model)
@@ -134,7 +135,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
             strategy.sync_model(model)
         cbs.on_train_begin()
         logs = {}
-        for epoch in range(initial_epoch, epochs):
+        for epoch in range(cbs.initial_epoch(initial_epoch), epochs):
             cbs.on_epoch_begin(epoch)
             logs = _run_batches(model, train, model.rng, train_step, cbs, "train",
                                 transform and transform(epoch))
@@ -204,7 +205,8 @@ def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weig
              return_dict=False):
     """``Sequential.evaluate``: see its docstring."""
     verbose = _verbose(verbose)
-    model.require_compiled("evaluate")
+    shape, x = sample_shape(x) if not model.built else (None, x)
+    model.require_compiled("evaluate", shape)
     strategy = _strategy(None)
     source = adapter(BatchConverter(model), x, y, sample_weight, None, _positive("batch_size", batch_size), False,
                      _positive("steps", steps), part=None if strategy is None else strategy.part)
@@ -222,7 +224,8 @@ def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weig
 def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
     """``Sequential.predict``: see its docstring."""
     verbose = _verbose(verbose)
-    model.ensure_built()
+    shape, x = sample_shape(x) if not model.built else (None, x)
+    model.ensure_built(shape)
     strategy = _strategy(None)
     source = adapter(BatchConverter(model), x, None, None, None, _positive("batch_size", batch_size), False,
                      _positive("steps", steps), part=None if strategy is None else strategy.part)

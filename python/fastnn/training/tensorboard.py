@@ -60,7 +60,7 @@ class TensorBoard(Callback):
                 train.add_scalar(f"epoch_{k}", v, epoch)
         train.add_scalar("epoch_learning_rate", self.model.optimizer.current_learning_rate(), epoch)
         if self.histogram_freq and epoch % self.histogram_freq == 0:
-            for layer in self.model.layers:
+            for layer in self.model.leaves():
                 for name, w in layer.params.items():
                     train.add_histogram(f"{layer.name}/{name}", to_host(w), epoch)
         for w in self._writers.values():
