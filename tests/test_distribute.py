@@ -51,9 +51,9 @@ def make_model(kind, optimizer, dtype, width=16, device="cpu"):
 N_SAMPLES, BATCH, EPOCHS = 23, 10, 2
 
 
-def train(model, strategy=None, callbacks=None, epochs=EPOCHS, initial_epoch=0):
+def train(model, strategy=None, callbacks=None, epochs=EPOCHS, initial_epoch=0, batch=BATCH):
     x, y = make_data("cnn" if model.layers[0].__class__.__name__ == "Conv2D" else "mlp", N_SAMPLES, model.dtype)
-    return model.fit(x, y, batch_size=BATCH, epochs=epochs, initial_epoch=initial_epoch, verbose=0,
+    return model.fit(x, y, batch_size=batch, epochs=epochs, initial_epoch=initial_epoch, verbose=0,
                      callbacks=callbacks, strategy=strategy, validation_split=0.0)
 
 
@@ -104,9 +104,9 @@ def worker(case, outdir, *args):
     os.makedirs(outdir, exist_ok=True)
     out = os.path.join(outdir, f"rank{strategy.rank}")
     if case == "train":
-        kind, optimizer = args
+        kind, optimizer, batch = args
         model = make_model(kind, optimizer, "float64")
-        history = train(model, strategy)
+        history = train(model, strategy, batch=int(batch))
         np.savez(out, params=model.flat_params, state=model.flat_state, loss=history.history["loss"],
                  accuracy=history.history["accuracy"])
     elif case == "checkpoint":  # 2 ranks write (the chief alone), 3 ranks or 1 resume
@@ -153,11 +153,12 @@ def worker(case, outdir, *args):
         model = make_model("mlp", "sgd", "float32", width=16 if strategy.rank == 0 else 17)
         train(model, strategy)
     elif case == "evaluate":
+        batch = int(args[0])
         fastnn.distribute.set_strategy(strategy)
         model = make_model("mlp", "sgd", "float64")
         x, y = make_data("mlp", N_SAMPLES, "float64")
-        np.savez(out, evaluate=model.evaluate(x, y, batch_size=BATCH, verbose=0),
-                 predict=model.predict(x, batch_size=BATCH, verbose=0), rank=fastnn.distribute.rank(),
+        np.savez(out, evaluate=model.evaluate(x, y, batch_size=batch, verbose=0),
+                 predict=model.predict(x, batch_size=batch, verbose=0), rank=fastnn.distribute.rank(),
                  world_size=fastnn.distribute.world_size())
 
 
@@ -193,15 +194,15 @@ def assert_close(actual, expected, rtol=1e-10):
     np.testing.assert_allclose(actual, expected, rtol=0, atol=rtol * scale)
 
 
-@pytest.mark.parametrize("ranks", [2, 3])
+@pytest.mark.parametrize("ranks,batch", [(2, BATCH), (3, BATCH)])
 @pytest.mark.parametrize("kind,optimizer", [("mlp", "sgd"), ("mlp", "adam"), ("cnn", "sgd"), ("cnn", "adam")])
-def test_ranks_train_exactly_as_one_process(kind, optimizer, ranks, tmp_path):
-    launch(ranks, "train", tmp_path, kind, optimizer)
+def test_ranks_train_exactly_as_one_process(kind, optimizer, ranks, batch, tmp_path):
+    launch(ranks, "train", tmp_path, kind, optimizer, batch)
     got = results(tmp_path, ranks)
     for r in range(1, ranks):  # the same update on the same values: bit-identical parameters
         assert got[r]["params"].tobytes() == got[0]["params"].tobytes()
     model = make_model(kind, optimizer, "float64")
-    history = train(model)
+    history = train(model, batch=batch)
     assert not np.array_equal(model.flat_params, make_model(kind, optimizer, "float64").flat_params)
     assert_close(got[0]["params"], model.flat_params)
     if kind == "cnn":  # synchronized batch norm: the moving statistics of the global batches
@@ -227,15 +228,22 @@ def test_every_source_is_sharded_and_only_the_chief_writes(kind, tmp_path):
         assert len(f.read().splitlines()) == EPOCHS + 1  # the chief's log: a header and one line per epoch
 
 
-def test_evaluate_and_predict_shard_and_gather(tmp_path):
-    launch(3, "evaluate", tmp_path)
+# A last batch of 23 % 11 = 1 row on 3 ranks: two of them have no rows and still take part
+# in every allreduce (synchronized batch norm's included).
+def test_ranks_without_rows_in_a_batch(tmp_path):
+    test_ranks_train_exactly_as_one_process("cnn", "adam", 3, 11, tmp_path)
+
+
+@pytest.mark.parametrize("batch", [BATCH, 11])
+def test_evaluate_and_predict_shard_and_gather(batch, tmp_path):
+    launch(3, "evaluate", tmp_path, batch)
     got = results(tmp_path, 3)
     model = make_model("mlp", "sgd", "float64")
     x, y = make_data("mlp", N_SAMPLES, "float64")
     for r, res in enumerate(got):
         assert (int(res["rank"]), int(res["world_size"])) == (r, 3)
-        assert_close(res["evaluate"], np.array(model.evaluate(x, y, batch_size=BATCH, verbose=0)))
-        np.testing.assert_array_equal(res["predict"], model.predict(x, batch_size=BATCH, verbose=0))
+        assert_close(res["evaluate"], np.array(model.evaluate(x, y, batch_size=batch, verbose=0)))
+        np.testing.assert_array_equal(res["predict"], model.predict(x, batch_size=batch, verbose=0))
 
 
 def test_chief_checkpoint_resumes_on_one_and_three_ranks(tmp_path):
