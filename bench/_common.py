@@ -1,9 +1,18 @@
 """Shared helpers of the bench/ scripts: timing and the environment header."""
 import os
 import statistics
+import sys
 import time
 
-import fastnn
+try:
+    import fastnn
+except ModuleNotFoundError as missing:
+    # Not installed: the checkout's own package (its compiled modules must
+    # have been built into python/fastnn). An installed fastnn always wins.
+    if missing.name != "fastnn":
+        raise
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+    import fastnn
 
 
 def describe_environment():

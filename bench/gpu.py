@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 
+import _common  # noqa: F401  (imports the installed fastnn, else the checkout's)
 import fastnn
 from fastnn import backend as fbackend
 from fastnn import ops
@@ -27,7 +28,7 @@ def gpu_or_reason():
     if cuda.device_count() == 0:
         return None, "no GPU is visible"
     if "cuda" not in fbackend.available():
-        return None, "cupy is not installed (pip install 'fastnn[cuda]')"
+        return None, f"cupy is not installed (pip install {fbackend.cupy_package()})"
     import cupy
 
     return cupy, None

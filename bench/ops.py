@@ -12,14 +12,13 @@ uses it, with its output, gradient and workspace arrays reused across steps.
 import argparse
 import os
 import statistics
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
-import fastnn  # noqa: E402
-from fastnn import ops  # noqa: E402
+import _common  # noqa: F401  (imports the installed fastnn, else the checkout's)
+import fastnn
+from fastnn import ops
 
 try:
     import torch

@@ -1,6 +1,7 @@
 """Shared fixtures: every op test runs over dtype x backend, comparing with
 fastnn.reference at tolerances tight enough to catch a real bug."""
 import contextlib
+import os
 
 import numpy as np
 import pytest
@@ -12,6 +13,15 @@ DTYPES = [np.float32, np.float64]
 # Relative error bound, measured as ||actual - expected|| / ||expected||.
 RTOL = {np.float32: 1e-5, np.float64: 1e-10}
 ALL_BACKENDS = ["cpu", "cuda-emu", "cuda"]
+
+
+def pytest_configure(config):
+    # CI builds the emulator with FASTNN_CUDA_EMU=ON and must run its cases:
+    # a build that silently lost the module would otherwise skip them all.
+    if os.environ.get("FASTNN_CUDA_EMU", "").upper() in ("ON", "1", "TRUE", "YES") \
+            and "cuda-emu" not in fbackend.available():
+        raise pytest.UsageError("FASTNN_CUDA_EMU=ON but fastnn._cuda_emu is not importable: "
+                                "the cuda-emu tests would all be skipped")
 
 
 @pytest.fixture(params=DTYPES, ids=lambda d: np.dtype(d).name)

@@ -52,9 +52,9 @@ def test_activation_bad_input():
     z = np.ones(4)
     with pytest.raises(ValueError, match="kind: unknown activation 'gelu'"):
         ops.activation_forward("gelu", z)
-    with pytest.raises(TypeError, match="a: expected dtype float64 like z, got float32"):
+    with pytest.raises(TypeError, match="out: expected dtype float64 like z, got float32"):
         ops.activation_forward("relu", z, out=np.empty(4, np.float32))
-    with pytest.raises(ValueError, match=r"a: expected shape \(4,\) like z, got \(5,\)"):
+    with pytest.raises(ValueError, match=r"out: expected shape \(4,\) like z, got \(5,\)"):
         ops.activation_forward("relu", z, out=np.empty(5))
     with pytest.raises(ValueError, match=r"da: expected shape \(4,\) like z"):
         ops.activation_backward("relu", z, z, np.ones(3))

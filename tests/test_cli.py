@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import fastnn
-from fastnn import cli, load_model, tune
+from fastnn import cli, load_model, zoo
 from test_datasets import write_set
 
 pytest.importorskip("sklearn")  # the digits data ship with scikit-learn
@@ -38,11 +38,11 @@ def test_train_saves_a_checkpoint_that_reproduces_the_accuracy(tmp_path, capsys)
     assert model.evaluate(x_test, y_test)[1] == pytest.approx(accuracy(out), abs=1e-4)
 
 
-@pytest.mark.parametrize("optimizer", list(tune.OPTIMIZERS))
+@pytest.mark.parametrize("optimizer", list(zoo.OPTIMIZERS))
 def test_every_optimizer_trains(optimizer, capsys):
     assert cli.main(["train", "--optimizer", optimizer, "--epochs", "2", "--verbose", "0"]) == 0
     out = capsys.readouterr().out
-    assert f"{optimizer} lr {tune.OPTIMIZERS[optimizer]:g}," in out
+    assert f"{optimizer} lr {zoo.OPTIMIZERS[optimizer]:g}," in out
     assert accuracy(out) > 0.5
 
 
@@ -136,6 +136,21 @@ def test_tune_config_errors_name_the_key(tmp_path, capsys):
         assert message in capsys.readouterr().err
     assert cli.main(["tune", str(tmp_path)]) == 1  # a directory: an OSError, reported in one line
     assert capsys.readouterr().err.startswith("fastnn tune: error: ")
+    path.write_text(json.dumps({"space": {"learning_rate": [0.1]}, "strategy": "hyperband", "sampler": "grid"}))
+    assert cli.main(["tune", str(path)]) == 1
+    assert "sampler: expected one of random, tpe, got 'grid'" in capsys.readouterr().err
+    path.write_text(json.dumps({"space": {"learning_rate": [0.1]}, "epochs": 1, "n_trials": 2, "retrain": False}))
+    for argv, message in ((["--study", "s"], "--study: names a study in a --storage; give --storage too"),
+                          (["--storage", "nosuchdb://x"], "--storage: cannot open 'nosuchdb://x'"),
+                          (["--storage", str(tmp_path / "no" / "s.log")], "--storage: cannot open")):
+        assert cli.main(["tune", str(path), *argv]) == 1
+        captured = capsys.readouterr()
+        assert captured.err.startswith(f"fastnn tune: error: {message}") and "trial" not in captured.out
+    db = f"sqlite:///{tmp_path}/s.db"
+    assert cli.main(["tune", str(path), "--storage", db, "--study", "s", "--verbose", "0"]) == 0
+    path.write_text(json.dumps({"space": {"learning_rate": [0.1]}, "epochs": 1, "strategy": "grid"}))
+    assert cli.main(["tune", str(path), "--storage", db, "--study", "s"]) == 1
+    assert "fastnn tune: error: --study: study 's' in this storage is a random search" in capsys.readouterr().err
 
 
 def test_bad_output_paths_and_options_fail_before_any_training(tmp_path, capsys):
@@ -154,6 +169,9 @@ def test_info(capsys):
     assert cli.main(["info"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"fastnn {fastnn.__version__}") and "backends: " in out
+    if fastnn._native._cuda is not None:  # built with nvcc (CI): the cupy wheel to install is named
+        major = fastnn.backend.cuda_version()[0]
+        assert f"its cupy: cupy-cuda{major}x (pip install '.[cuda{major}]'" in out
 
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -198,7 +216,49 @@ def test_cnn_example_runs_on_digits_and_on_mnist_files(monkeypatch, capsys, tmp_
 
 
 def test_example_tune_config_runs(capsys):
-    pytest.importorskip("yaml")
     assert cli.main(["tune", str(EXAMPLES / "tune_digits.yaml"), "--verbose", "0", "--top", "5"]) == 0
     out = capsys.readouterr().out
     assert "hyperband search over learning_rate, hidden, optimizer, l2" in out and accuracy(out) > 0.9
+    assert re.search(r"seconds +state\n", out) and "17 trials, this run" in out and "... 12 more" in out
+
+
+def test_tune_with_a_storage_continues_the_study(tmp_path, capsys):
+    """The second example's command, in one process: rerunning it trains nothing more."""
+    config = tmp_path / "grid.yaml"
+    config.write_text((EXAMPLES / "tune_parallel.yaml").read_text().replace("epochs: 5", "epochs: 1"))
+    journal = tmp_path / "search.log"
+    assert cli.main(["tune", str(config), "--storage", str(journal)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("trial ") == 12 and f"12 trials (study 'grid' in {journal})" in out
+    assert "test accuracy" not in out  # retrain: false
+    assert cli.main(["tune", str(config), "--storage", str(journal), "--study", "grid", "--verbose", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "trial " not in out.split("12 trials")[0] and "best parameters" in out  # nothing left to train
+
+
+def test_ctrl_c_prints_the_finished_trials_and_where_they_are(tmp_path, capsys, monkeypatch):
+    builder = fastnn.zoo.model_builder
+
+    def interrupted_at_the_third_trial(*args, **kwargs):
+        build, calls = builder(*args, **kwargs), []
+
+        def build_fn(params):
+            calls.append(params)
+            if len(calls) == 4:  # the probe, two trials, then Ctrl-C
+                raise KeyboardInterrupt
+            return build(params)
+        return build_fn
+
+    monkeypatch.setattr(fastnn.zoo, "model_builder", interrupted_at_the_third_trial)
+    path = tmp_path / "grid.json"
+    path.write_text(json.dumps({"strategy": "grid", "epochs": 1, "space": {"learning_rate": [1e-3, 3e-3, 1e-2]}}))
+    journal = tmp_path / "search.log"
+    assert cli.main(["tune", str(path), "--storage", str(journal), "--verbose", "0"]) == 130
+    captured = capsys.readouterr()
+    assert f"interrupted: 2 finished trials kept in study 'grid' of {journal}" in captured.err
+    assert "2 trials (study 'grid'" in captured.out and "best parameters" in captured.out
+    assert "test accuracy" not in captured.out  # no retraining after an interruption
+    monkeypatch.setattr(fastnn.zoo, "model_builder", builder)
+    assert cli.main(["tune", str(path), "--storage", str(journal), "--verbose", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("trial ") == 1 and "3 trials (study 'grid'" in out and accuracy(out) > 0.3  # the third, retried

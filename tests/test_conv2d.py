@@ -316,7 +316,7 @@ def test_conv2d_bad_arrays():
         ops.conv2d_forward(x, W.astype(np.float32))
     with pytest.raises(TypeError, match="x: expected float32 or float64, got int64"):
         ops.conv2d_forward(x.astype(np.int64), W.astype(np.int64))
-    with pytest.raises(ValueError, match=r"y: expected shape \(2, 6, 6, 4\)"):
+    with pytest.raises(ValueError, match=r"out: expected shape \(2, 6, 6, 4\)"):
         ops.conv2d_forward(x, W, padding="same", out=np.empty((2, 4, 4, 4)))
     with pytest.raises(ValueError, match=r"dy: expected shape \(2, 4, 4, 4\)"):
         ops.conv2d_backward(x, W, np.ones((2, 6, 6, 4)))

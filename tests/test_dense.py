@@ -120,5 +120,5 @@ def test_dense_bad_dtypes():
         ops.dense_forward([[1.0, 2.0]], np.ones((2, 3)))
     with pytest.raises(TypeError, match="b: expected a numpy.ndarray, got builtins.list"):
         ops.dense_forward(np.ones((2, 2)), np.ones((2, 3)), [1.0, 2.0, 3.0])
-    with pytest.raises(TypeError, match="z: expected dtype float64 like x, got float32"):
+    with pytest.raises(TypeError, match="out: expected dtype float64 like x, got float32"):
         ops.dense_forward(np.ones((2, 2)), np.ones((2, 3)), out=np.empty((2, 3), np.float32))

@@ -140,9 +140,9 @@ def test_dropout_inference_and_p0_are_identity(rng):
     np.testing.assert_array_equal(ops.dropout_backward(x, 0.0, seed=1, step=2), x)
     assert ops.dropout_mask((100,), 0.0, 1, 2).all()
     # The inference copy checks out like the training path (numpy would broadcast and truncate).
-    with pytest.raises(ValueError, match=r"y: expected shape \(6, 5\) like x, got \(2, 6, 5\)"):
+    with pytest.raises(ValueError, match=r"out: expected shape \(6, 5\) like x, got \(2, 6, 5\)"):
         ops.dropout_forward(x, 0.5, seed=1, step=2, training=False, out=np.empty((2, 6, 5)))
-    with pytest.raises(TypeError, match="y: expected dtype float64 like x, got int8"):
+    with pytest.raises(TypeError, match="out: expected dtype float64 like x, got int8"):
         ops.dropout_forward(x, 0.5, seed=1, step=2, training=False, out=np.empty((6, 5), np.int8))
 
 
@@ -177,9 +177,9 @@ def test_dropout_bad_input():
     with pytest.raises(TypeError, match="seed: expected an int, got builtins.float"):
         ops.dropout_forward(x, 0.5, seed=1.5, step=0)
     ops.dropout_forward(x, 0.5, seed=np.uint64(2**63), step=np.int64(5))  # numpy integers are ints
-    with pytest.raises(ValueError, match=r"y: expected shape \(4, 3\) like x, got \(3, 4\)"):
+    with pytest.raises(ValueError, match=r"out: expected shape \(4, 3\) like x, got \(3, 4\)"):
         ops.dropout_forward(x, 0.5, seed=0, step=0, out=np.empty((3, 4)))
-    with pytest.raises(TypeError, match="dx: expected dtype float64 like dy, got float32"):
+    with pytest.raises(TypeError, match="out: expected dtype float64 like dy, got float32"):
         ops.dropout_backward(x, 0.5, seed=0, step=0, out=np.empty((4, 3), np.float32))
     with pytest.raises(TypeError, match="x: expected float32 or float64, got int64"):
         ops.dropout_forward(np.ones(3, np.int64), 0.5, seed=0, step=0)

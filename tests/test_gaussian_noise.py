@@ -83,7 +83,7 @@ def test_gaussian_noise_bad_input():
         ops.gaussian_noise(x, "0.1", seed=0, step=0)
     with pytest.raises(ValueError, match=r"seed: expected an int in \[0, 2\*\*64\), got -1"):
         ops.gaussian_noise(x, 0.1, seed=-1, step=0)
-    with pytest.raises(ValueError, match=r"y: expected shape \(4, 3\) like x, got \(3, 4\)"):
+    with pytest.raises(ValueError, match=r"out: expected shape \(4, 3\) like x, got \(3, 4\)"):
         ops.gaussian_noise(x, 0.1, seed=0, step=0, out=np.empty((3, 4)))
     with pytest.raises(TypeError, match="x: expected float32 or float64, got int64"):
         ops.gaussian_noise(np.ones(3, np.int64), 0.1, seed=0, step=0)

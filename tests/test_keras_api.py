@@ -240,3 +240,18 @@ def test_loss_weights_scale_the_loss_and_its_gradient(tmp_path):
     assert keras.load_model(tmp_path / "m.safetensors").loss_weight == 2.5
     with pytest.raises(TypeError, match="loss_weights: expected a number >= 0 or a list of one"):
         plain.compile("sgd", "mse", [1.0, 2.0])
+
+
+def test_filter_and_feature_map_plots_render_to_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    model = keras.Sequential([keras.Input(shape=(8, 8, 1)), layers.Conv2D(6, 3, activation="relu", name="c1"),
+                              layers.MaxPooling2D(), layers.Flatten(), layers.Dense(3, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    keras.utils.plot_filters(model.get_layer("c1"), tmp_path / "filters.png")
+    keras.utils.plot_feature_maps(model, np.ones((8, 8, 1)), "c1", tmp_path / "maps.png")
+    for name in ("filters.png", "maps.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(TypeError, match="layer: expected a Conv2D layer"):
+        keras.utils.plot_filters(model.get_layer(index=3))
+    with pytest.raises(ValueError, match="not feature maps"):
+        keras.utils.plot_feature_maps(model, np.ones((8, 8, 1)), model.get_layer(index=2))

@@ -98,7 +98,7 @@ def test_model_argument_errors():
     with pytest.raises(ValueError, match="expects the last layer to have activation='softmax'"):
         Sequential([Dense(3, input_shape=(2,))]).compile(loss="categorical_crossentropy")
     with pytest.raises(ValueError, match="loss: expected one of"):
-        _model().compile(loss="huber")
+        _model().compile(loss="poisson")
     with pytest.raises(ValueError, match="batch_size: expected a positive int or None"):
         _model().fit(np.ones((4, 3)), np.zeros(4, int), batch_size=0, verbose=0)
 

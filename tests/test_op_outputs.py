@@ -1,7 +1,7 @@
 """Output arrays that overlap inputs (checked at the binding boundary:
 check_disjoint in csrc/common/tensor.h): an output that shares memory with an
-array the kernel still reads is a ValueError naming both (by the kernel's
-argument names), never a silently wrong result; the in-place uses the
+array the kernel still reads is a ValueError naming both (by the names the
+caller used: ``out``, ``dW``), never a silently wrong result; the in-place uses the
 docstrings allow work."""
 import numpy as np
 import pytest
@@ -20,21 +20,21 @@ def cases(rng):
     dy_img = rng.standard_normal((2, 6, 6, 3))
     return [
         ("softmax_ce probs=logits", lambda: ops.softmax_cross_entropy_forward(z, t, probs=z), "probs: must not overlap logits"),
-        ("hinge_backward out=scores", lambda: ops.hinge_backward(z, t, out=z), "dscores: must not overlap scores"),
-        ("dense_forward out=x", lambda: ops.dense_forward(x, W, out=x), "z: must not overlap x"),
-        ("dense_forward out=W[:, :]", lambda: ops.dense_forward(x, W, out=W[:, :]), "z: must not overlap W"),
+        ("hinge_backward out=scores", lambda: ops.hinge_backward(z, t, out=z), "out: must not overlap scores"),
+        ("dense_forward out=x", lambda: ops.dense_forward(x, W, out=x), "out: must not overlap x"),
+        ("dense_forward out=W[:, :]", lambda: ops.dense_forward(x, W, out=W[:, :]), "out: must not overlap W"),
         ("dense_backward dW=W", lambda: ops.dense_backward(x, W, rng.standard_normal((6, 6)), dW=W), "dW: must not overlap W"),
         ("dense_backward dx=dW", lambda: ops.dense_backward(x, W, x.copy(), dx=(buf := np.empty((6, 6))), dW=buf),
          "dW: must not overlap dx"),
-        ("max_pool out=x", lambda: ops.max_pool2d_forward(img, 3, strides=1, padding="same", out=img), "y: must not overlap x"),
-        ("conv2d_forward out=x", lambda: ops.conv2d_forward(img, K, padding="same", out=img), "y: must not overlap x"),
+        ("max_pool out=x", lambda: ops.max_pool2d_forward(img, 3, strides=1, padding="same", out=img), "out: must not overlap x"),
+        ("conv2d_forward out=x", lambda: ops.conv2d_forward(img, K, padding="same", out=img), "out: must not overlap x"),
         ("conv2d_backward dW=W", lambda: ops.conv2d_backward(img, K, dy_img, padding="same", dW=K), "dW: must not overlap W"),
         ("conv2d workspace=x", lambda: ops.conv2d_forward(img, K, padding="same", workspace=img.reshape(-1)),
          "workspace: must not overlap x"),
         ("prelu dalpha=alpha", lambda: ops.prelu_backward(z, (a := np.full(5, 0.1)), z.copy(), dalpha=a),
          "dalpha: must not overlap alpha"),
         ("mse_forward out=pred's first 4", lambda: ops.mse_forward(z, z.copy(), out=z.reshape(-1)[:4]),
-         "loss: must not overlap pred"),
+         "out: must not overlap pred"),
     ]
 
 

@@ -14,8 +14,11 @@ HYPER = {
     "rmsprop": {"rho": 0.9, "eps": 1e-7},
     "adam": {"rho": 0.9, "beta2": 0.999, "eps": 1e-7},
     "adamw": {"rho": 0.9, "beta2": 0.999, "eps": 1e-7, "weight_decay": 0.01},
+    "nadam": {"rho": 0.9, "beta2": 0.999, "eps": 1e-7},
+    "adamax": {"rho": 0.9, "beta2": 0.999, "eps": 1e-7},
 }
-REGULARIZERS = {"none": {}, "l2": {"l2": 0.01}, "l1": {"l1": 0.003}, "elastic": {"l1": 0.002, "l2": 0.02}}
+REGULARIZERS = {"none": {}, "l2": {"l2": 0.01}, "l1": {"l1": 0.003}, "elastic": {"l1": 0.002, "l2": 0.02},
+                "weight_decay": {"weight_decay": 0.05}}
 
 
 @pytest.mark.parametrize("kind", ops.OPTIMIZERS)
@@ -50,6 +53,16 @@ def test_50_step_float64_trajectory_without_resync(kind, rng):
         ops.optimizer_update(kind, w, g, *s, *pad, lr=0.01, step=t, **hyper)
         ref.optimizer_update(kind, rw, g.copy(), *rs, *pad, lr=0.01, step=t, **hyper)
         np.testing.assert_allclose(w, rw, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("step", [1, 999, 1000, 1001, 5000])
+def test_nadam_momentum_schedule_at_late_steps(step, rng):
+    w, g, m, v = (rng.standard_normal(33) for _ in range(4))
+    v = np.abs(v)
+    rw, rm, rv = w.copy(), m.copy(), v.copy()
+    ops.optimizer_update("nadam", w, g, m, v, lr=0.01, step=step, **HYPER["nadam"])
+    ref.optimizer_update("nadam", rw, g, rm, rv, lr=0.01, step=step, **HYPER["nadam"])
+    np.testing.assert_allclose(w, rw, rtol=1e-12)
 
 
 def test_max_norm_project(dtype, backend, rng):

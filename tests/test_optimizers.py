@@ -15,10 +15,14 @@ CASES = [
     (fastnn.RMSprop(0.01, rho=0.8), "rmsprop", {"rho": 0.8, "eps": 1e-7}),
     (fastnn.Adam(0.01), "adam", {"rho": 0.9, "beta2": 0.999, "eps": 1e-7}),
     (fastnn.AdamW(0.01, weight_decay=0.1), "adamw", {"rho": 0.9, "beta2": 0.999, "eps": 1e-7, "weight_decay": 0.1}),
+    (fastnn.Nadam(0.01), "nadam", {"rho": 0.9, "beta2": 0.999, "eps": 1e-7}),
+    (fastnn.Adamax(0.01, beta_1=0.8), "adamax", {"rho": 0.8, "beta2": 0.999, "eps": 1e-7}),
+    (fastnn.SGD(0.1, momentum=0.9, weight_decay=0.05), "momentum", {"rho": 0.9, "weight_decay": 0.05}),
+    (fastnn.RMSprop(0.01, weight_decay=0.02), "rmsprop", {"rho": 0.9, "eps": 1e-7, "weight_decay": 0.02}),
 ]
 
 
-@pytest.mark.parametrize("opt,kind,hyper", CASES, ids=[c[1] for c in CASES])
+@pytest.mark.parametrize("opt,kind,hyper", CASES, ids=[f"{c[1]}-{i}" for i, c in enumerate(CASES)])
 def test_optimizer_object_matches_reference_over_steps(opt, kind, hyper):
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((16, 3)), rng.standard_normal((16, 2))

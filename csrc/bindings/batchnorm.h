@@ -56,6 +56,7 @@ void bind_batchnorm(py::module_& m) {
         check_same_shape(y, x);
         check_same_float({&x, &gamma, &beta, &rmean, &rvar, &y});
         if (!(eps > 0)) throw ValueError("eps: expected eps > 0, got " + short_float(eps));
+        check_disjoint(y, {&gamma, &beta, &rmean, &rvar});
         if (!training) {
           py::gil_scoped_release nogil;
           dispatch_float(x.dtype, [&](auto t) {
@@ -70,6 +71,10 @@ void bind_batchnorm(py::module_& m) {
         Tensor save_mean = stats_arg<Dev>(save_mean_, "save_mean", C, true),
                save_inv_std = stats_arg<Dev>(save_inv_std_, "save_inv_std", C, true),
                workspace = stats_arg<Dev>(workspace_, "workspace", batchnorm_workspace_size(Dev{}, M, C), true);
+        for (const Tensor* out : {&save_mean, &save_inv_std, &workspace})
+          check_disjoint(*out, {&x, &gamma, &beta, &rmean, &rvar, &y});
+        check_disjoint(workspace, {&save_mean, &save_inv_std});
+        check_disjoint(save_inv_std, {&save_mean});
         py::gil_scoped_release nogil;
         dispatch_float(x.dtype, [&](auto t) {
           using T = decltype(t);
@@ -101,6 +106,12 @@ void bind_batchnorm(py::module_& m) {
         Tensor save_mean = stats_arg<Dev>(save_mean_, "save_mean", C, false),
                save_inv_std = stats_arg<Dev>(save_inv_std_, "save_inv_std", C, false),
                workspace = stats_arg<Dev>(workspace_, "workspace", batchnorm_workspace_size(Dev{}, M, C), true);
+        // dx may be dy (read element by element before it is written); no other output may overlap anything.
+        check_disjoint(dx, {&x, &gamma, &save_mean, &save_inv_std, &dgamma, &dbeta, &workspace});
+        for (const Tensor* out : {&dgamma, &dbeta, &workspace})
+          check_disjoint(*out, {&x, &gamma, &dy, &save_mean, &save_inv_std});
+        check_disjoint(dgamma, {&dbeta, &workspace});
+        check_disjoint(dbeta, {&workspace});
         py::gil_scoped_release nogil;
         dispatch_float(x.dtype, [&](auto t) {
           using T = decltype(t);
@@ -209,7 +220,7 @@ void bind_batchnorm(py::module_& m) {
         check_same_shape(dx, x);
         check_same_float({&x, &gamma, &dy, &dx});
         if (!(M_total >= double(M)))
-          throw ValueError("M_total: expected at least the " + std::to_string(M) + " rows of x, got " +
+          throw ValueError("count: expected at least the " + std::to_string(M) + " rows of x, got " +
                            short_float(M_total));
         Tensor mean = stats_arg<Dev>(mean_, "mean", C, false), inv_std = stats_arg<Dev>(inv_std_, "inv_std", C, false),
                sums = stats_arg<Dev>(sums_, "sums", 2 * C, false);

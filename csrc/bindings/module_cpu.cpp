@@ -10,6 +10,7 @@
 #include "dense.h"
 #include "dropout.h"
 #include "gaussian_noise.h"
+#include "gradient_clip.h"
 #include "errors.h"
 #include "hinge.h"
 #include "loss.h"
@@ -17,7 +18,11 @@
 #include "pool.h"
 #include "prelu.h"
 #include "regularizer.h"
+#include "rescaling.h"
 #include "softmax.h"
+#include "spatial_dropout.h"
+#include "zero_padding2d.h"
+#include "../cpu/parallel.h"
 
 namespace py = pybind11;
 using namespace fastnn;
@@ -27,11 +32,21 @@ PYBIND11_MODULE(_C, m) {
   register_errors();
   // One thread pool: see csrc/cpu/blas.h.
   scipy_openblas_set_num_threads(1);
+  cpu::install_fork_handler();
 
   m.def(
       "set_num_threads",
       [](int n) {
         if (n < 1) throw ValueError("n: expected a thread count >= 1, got " + std::to_string(n));
+        if (n > 1 && cpu::in_forked_child()) {
+          if (PyErr_WarnEx(PyExc_RuntimeWarning,
+                           "set_num_threads: fastnn runs on one thread in a process created by fork() "
+                           "(OpenMP's threads do not survive it); use multiprocessing's 'spawn' or "
+                           "'forkserver' start method for more",
+                           1) < 0)
+            throw py::error_already_set();
+          n = 1;
+        }
 #ifdef _OPENMP
         omp_set_num_threads(n);
 #endif
@@ -66,4 +81,8 @@ PYBIND11_MODULE(_C, m) {
   bind_conv2d<Cpu>(m);
   bind_pool<Cpu>(m);
   bind_regularizer<Cpu>(m);
+  bind_gradient_clip<Cpu>(m);
+  bind_spatial_dropout<Cpu>(m);
+  bind_zero_padding2d<Cpu>(m);
+  bind_rescaling<Cpu>(m);
 }

@@ -10,6 +10,7 @@
 #include "dense.h"
 #include "dropout.h"
 #include "gaussian_noise.h"
+#include "gradient_clip.h"
 #include "errors.h"
 #include "hinge.h"
 #include "gemm.h"
@@ -18,7 +19,10 @@
 #include "pool.h"
 #include "prelu.h"
 #include "regularizer.h"
+#include "rescaling.h"
 #include "softmax.h"
+#include "spatial_dropout.h"
+#include "zero_padding2d.h"
 #ifndef FASTNN_CUDA_EMU
 #include "../cuda/device_query.h"
 #endif
@@ -69,4 +73,8 @@ PYBIND11_MODULE(FASTNN_CUDA_MODULE, m) {
   bind_conv2d<Cuda>(m);
   bind_pool<Cuda>(m);
   bind_regularizer<Cuda>(m);
+  bind_gradient_clip<Cuda>(m);
+  bind_spatial_dropout<Cuda>(m);
+  bind_zero_padding2d<Cuda>(m);
+  bind_rescaling<Cuda>(m);
 }

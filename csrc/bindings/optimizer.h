@@ -1,6 +1,7 @@
 // Bindings of the fused optimizer update, the optimizer table, the weights'
 // moving average and the max-norm projection for Dev.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -18,6 +19,22 @@ inline Optimizer parse_optimizer(const std::string& name) {
   }
   throw ValueError("kind: unknown optimizer '" + name + "', expected one of " + names);
 }
+
+// Nadam's momentum coefficients at step t (Keras 3): u_s = b1 (1 - 0.96^s / 2),
+// P_t = u_1 ... u_t, in double. P_t is summed in logs; 0.96^s is below double
+// precision against 1 after ~900 steps, so later factors are exactly b1.
+struct NadamCoefficients {
+  double m = 0, g = 1;  // beta1 = 0: every u and P is 0, so m_hat = g
+  NadamCoefficients(double beta1, int64_t t) {
+    if (beta1 <= 0) return;
+    auto u = [&](int64_t s) { return beta1 * (1 - 0.5 * std::pow(0.96, double(s))); };
+    double log_p = double(t) * std::log(beta1), decay_s = 1;
+    for (int64_t s = 1; s <= std::min<int64_t>(t, 1000); ++s) log_p += std::log1p(-0.5 * (decay_s *= 0.96));
+    const double p_t = std::exp(log_p), p_next = p_t * u(t + 1);
+    m = u(t + 1) / (1 - p_next);
+    g = (1 - u(t)) / (1 - p_t);
+  }
+};
 
 template <class Dev>
 void bind_optimizer(py::module_& m) {
@@ -57,11 +74,13 @@ void bind_optimizer(py::module_& m) {
         if (!(beta2 < 1)) throw ValueError("beta2: expected 0 <= beta2 < 1, got " + short_float(beta2));
         if (step < 1) throw ValueError("step: expected the 1-based step number, got " + std::to_string(step));
         const double c1 = 1 - std::pow(rho, double(step)), c2 = 1 - std::pow(beta2, double(step));
+        const NadamCoefficients nadam(kind == Optimizer::Nadam ? rho : 0.0, step);  // only Nadam pays for it
         py::gil_scoped_release nogil;
         dispatch_float(w.dtype, [&](auto t) {
           using T = decltype(t);
-          StepParams<T> p{T(lr), T(rho), T(beta2), T(eps), T(l1), T(l2), T(weight_decay),
-                          T(1 / c1), T(1 / std::sqrt(c2))};
+          StepParams<T> p{T(lr),     T(rho),          T(beta2),           T(eps),           T(l1),
+                          T(l2),     T(weight_decay), T(1 / c1),          T(1 / std::sqrt(c2)),
+                          T(nadam.m), T(nadam.g)};
           optimizer_update(Dev{}, kind, p, w.ptr<T>(), g.ptr<T>(), states >= 1 ? s1->ptr<T>() : nullptr,
                            states >= 2 ? s2->ptr<T>() : nullptr, w.numel());
         });

@@ -28,6 +28,21 @@ inline void check_argmax(const Tensor& argmax, const Window2d& g) {
     throw ValueError(argmax.name + ": images of " + std::to_string(g.H * g.W) + " pixels do not fit int32 positions");
 }
 
+// Every argmax value names a cell of the image inside its output's window,
+// as max_pool2d_forward wrote it; any other value would drop (or misroute)
+// a gradient. Host arrays only: a GPU array is not read here.
+inline void check_argmax_values(const Tensor& argmax, const Window2d& g) {
+  const int32_t* a = argmax.ptr<int32_t>();
+  for (int64_t i = 0; i < argmax.numel(); ++i) {
+    const int64_t ow = (i / g.C) % g.OW, oh = (i / (g.C * g.OW)) % g.OH, v = a[i];
+    const int64_t ih = v / g.W, iw = v % g.W, top = oh * g.sh - g.pad_top, left = ow * g.sw - g.pad_left;
+    if (v < 0 || v >= g.H * g.W || ih < top || ih >= top + g.KH || iw < left || iw >= left + g.KW)
+      throw ValueError(argmax.name + ": value " + std::to_string(v) + " at flat index " + std::to_string(i) +
+                       " is not a position ih * W + iw inside its window (argmax must come from "
+                       "max_pool2d_forward with the same arguments)");
+  }
+}
+
 template <class Dev>
 void bind_pool(py::module_& m) {
   m.def(
@@ -72,6 +87,7 @@ void bind_pool(py::module_& m) {
         check_shape(dy, {g.N, g.OH, g.OW, g.C});
         check_same_float({&dy, &dx});
         check_argmax(argmax, g);
+        if constexpr (host_arrays<Dev>) check_argmax_values(argmax, g);
         check_disjoint(dx, {&dy, &argmax});
         py::gil_scoped_release nogil;
         dispatch_float(dy.dtype, [&](auto t) {

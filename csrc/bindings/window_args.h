@@ -3,6 +3,7 @@
 // the argument it is about.
 #pragma once
 #include <cctype>
+#include <initializer_list>
 #include <string>
 #include <utility>
 #include <vector>
@@ -77,6 +78,21 @@ inline PaddingArg padding_arg(const py::handle& obj, bool allow_explicit) {
   return {PaddingMode::Explicit, int_pair_arg(obj, "padding", 0)};
 }
 
+// No array has more than 2**48 elements: sizes derived from shapes below it
+// (workspaces, im2col rows, element counts) cannot overflow int64.
+constexpr int64_t kMaxElements = int64_t(1) << 48;
+
+// Whether the product of the (non-negative) sizes is at most kMaxElements.
+inline bool product_fits(std::initializer_list<int64_t> sizes) {
+  int64_t p = 1;
+  for (int64_t s : sizes) {
+    if (s == 0) return true;
+    if (s < 0 || p > kMaxElements / s) return false;
+    p *= s;
+  }
+  return true;
+}
+
 // A shape given as a tuple of ints (for the shape helpers), as a Tensor so
 // the usual checks apply; dtype is not looked at.
 inline Tensor shape_arg(const py::handle& obj, const std::string& name) {
@@ -91,6 +107,12 @@ inline Tensor shape_arg(const py::handle& obj, const std::string& name) {
       throw ValueError(name + ": expected sizes of at most 2**48, got " + py_repr(obj));
     t.shape.push_back(v);
   }
+  int64_t elements = 1;
+  for (int64_t v : t.shape)
+    if (v > 0 && !product_fits({elements, v}))
+      throw ValueError(name + ": expected at most 2**48 elements, got shape " + py_repr(obj));
+    else if (v > 0)
+      elements *= v;
   return t;
 }
 
@@ -124,6 +146,10 @@ inline Window2d make_window(const Tensor& x, int64_t KH, int64_t KW, Pair stride
   }
   g.OH = rows.out, g.OW = cols.out;
   g.pad_top = rows.pad_before, g.pad_left = cols.pad_before;
+  if (!product_fits({g.N, g.OH, g.OW, g.C}) || !product_fits({KH, KW, g.C}))
+    throw ValueError(window + ": the output (" + std::to_string(g.OH) + "x" + std::to_string(g.OW) +
+                     " pixels) or the window (" + std::to_string(KH) + "x" + std::to_string(KW) +
+                     ") would have more than 2**48 elements");
   return g;
 }
 

@@ -2,8 +2,9 @@
 // every update rule, shared by the CPU loop and the CUDA kernel.
 //
 // Regularization is folded into the same pass: the gradient becomes
-// g + l2 * w + l1 * sign(w) (coupled, as in the loss), while AdamW's
-// weight_decay shrinks w directly (decoupled, Loshchilov & Hutter).
+// g + l2 * w + l1 * sign(w) (coupled, as in the loss), while weight_decay
+// shrinks w directly before the update, w -= lr * weight_decay * w, on every
+// optimizer (decoupled, Loshchilov & Hutter; Keras 3's weight_decay).
 #pragma once
 #include <cmath>
 #include <type_traits>
@@ -28,7 +29,12 @@ namespace fastnn {
   X(RMSProp, "rmsprop", 1)            /* s = rho s + (1-rho) g^2;  w -= lr g / (sqrt(s) + eps) */              \
   X(Adam, "adam", 2)                  /* m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;                           \
                                          w -= lr (m / c1) / (sqrt(v / c2) + eps), c = 1 - b^t */               \
-  X(AdamW, "adamw", 2)                /* w -= lr wd w, then Adam */
+  X(AdamW, "adamw", 2)                /* Adam (its weight decay is every optimizer's) */                      \
+  X(Nadam, "nadam", 2)                /* Keras' Nadam: m, v as Adam; u_t = b1 (1 - 0.96^t / 2),                \
+                                         P_t = u_1 ... u_t; m_hat = u_{t+1} m / (1 - P_{t+1})                  \
+                                         + (1 - u_t) g / (1 - P_t); w -= lr m_hat / (sqrt(v / c2) + eps) */    \
+  X(Adamax, "adamax", 2)              /* m = b1 m + (1-b1) g; u = max(b2 u, |g|);                             \
+                                         w -= lr m / (c1 (u + eps)) */
 
 enum class Optimizer : int {
 #define FASTNN_OPTIMIZER_ENUMERATOR(kind, name, states) kind,
@@ -82,8 +88,9 @@ struct StepParams {
   T lr;                  // learning rate of this step times the group's multiplier
   T rho, beta2, eps;
   T l1, l2;              // coupled: added to the gradient
-  T weight_decay;        // decoupled (AdamW)
+  T weight_decay;        // decoupled: w -= lr * weight_decay * w before the update
   T inv_c1, inv_sqrt_c2; // Adam bias corrections 1 / (1 - b1^t), 1 / sqrt(1 - b2^t)
+  T nadam_m, nadam_g;    // Nadam's m_hat = nadam_m m + nadam_g g: u_{t+1} / (1 - P_{t+1}), (1 - u_t) / (1 - P_t)
 };
 
 template <class T>
@@ -95,6 +102,7 @@ FASTNN_HD inline T sign_of(T x) {
 template <Optimizer K, class T>
 FASTNN_HD inline void optimizer_step(const StepParams<T>& p, T& w, T g, T& s1, T& s2) {
   g += p.l2 * w + p.l1 * sign_of(w);
+  w -= p.lr * p.weight_decay * w;
   if constexpr (K == Optimizer::SGD) {
     w -= p.lr * g;
   } else if constexpr (K == Optimizer::Momentum) {
@@ -118,10 +126,18 @@ FASTNN_HD inline void optimizer_step(const StepParams<T>& p, T& w, T g, T& s1, T
     s1 = p.rho * s1 + (T(1) - p.rho) * g * g;
     w -= p.lr * g / (sqrt(s1) + p.eps);
   } else if constexpr (K == Optimizer::Adam || K == Optimizer::AdamW) {
-    if constexpr (K == Optimizer::AdamW) w -= p.lr * p.weight_decay * w;
     s1 = p.rho * s1 + (T(1) - p.rho) * g;
     s2 = p.beta2 * s2 + (T(1) - p.beta2) * g * g;
     w -= p.lr * (s1 * p.inv_c1) / (sqrt(s2) * p.inv_sqrt_c2 + p.eps);
+  } else if constexpr (K == Optimizer::Nadam) {
+    s1 = p.rho * s1 + (T(1) - p.rho) * g;
+    s2 = p.beta2 * s2 + (T(1) - p.beta2) * g * g;
+    w -= p.lr * (p.nadam_m * s1 + p.nadam_g * g) / (sqrt(s2) * p.inv_sqrt_c2 + p.eps);
+  } else if constexpr (K == Optimizer::Adamax) {
+    s1 = p.rho * s1 + (T(1) - p.rho) * g;
+    const T decayed = p.beta2 * s2, magnitude = g < T(0) ? -g : g;
+    s2 = decayed > magnitude ? decayed : magnitude;  // not fmax: a library call the CPU loop would not vectorize
+    w -= p.lr * s1 * p.inv_c1 / (s2 + p.eps);
   } else {
     static_assert(K != K, "optimizer_step: a row of FASTNN_OPTIMIZERS has no update rule here");
   }

@@ -3,11 +3,33 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#include <pthread.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 
 namespace fastnn::cpu {
+
+// ---- fork safety ---------------------------------------------------------------
+// GNU OpenMP's worker threads do not survive fork(): a child whose parent had
+// run a parallel region waits forever, in its next one, on threads that are
+// gone. As PyTorch marks its pool unusable in a forked child, fastnn's atfork
+// handler puts the child on one thread: a team of one never touches the
+// inherited pool. (spawn and forkserver children start with a fresh pool.)
+inline std::atomic<bool>& in_forked_child() {
+  static std::atomic<bool> flag{false};
+  return flag;
+}
+
+inline void install_fork_handler() {
+  pthread_atfork(nullptr, nullptr, [] {
+    in_forked_child() = true;
+#ifdef _OPENMP
+    omp_set_num_threads(1);
+#endif
+  });
+}
 
 constexpr int64_t kParallelMin = 1 << 14;  // below this many elements threads cost more than they save
 

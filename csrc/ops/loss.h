@@ -1,10 +1,12 @@
-// Element-wise losses on (M, F) predictions: mean squared error and binary
-// cross-entropy on logits. Forward writes the per-sample loss (the mean over
+// Element-wise losses on (M, F) predictions: mean squared error, binary
+// cross-entropy on logits, the pointwise kinds of FASTNN_POINTWISE_LOSSES
+// (mae, huber, kl_divergence) and the categorical hinge. Forward writes the per-sample loss (the mean over
 // the F features of sample i); backward is the gradient of scale * sum(loss).
 #pragma once
 #include <cstdint>
 
 #include "../common/device.h"
+#include "../common/loss_math.h"
 
 namespace fastnn {
 
@@ -27,5 +29,30 @@ template <class T>
 void bce_logits_backward(Cpu, const T* logits, const T* target, T* dlogits, T scale, int64_t M, int64_t F);
 template <class T>
 void bce_logits_backward(Cuda, const T* logits, const T* target, T* dlogits, T scale, int64_t M, int64_t F);
+
+// Pointwise kinds: loss[i] = sum_j term(p_ij, t_ij) (divided by F for the
+// mean kinds); param is Huber's delta.
+template <class T>
+void pointwise_loss_forward(Cpu, PointwiseLoss kind, T param, const T* pred, const T* target, T* loss, int64_t M,
+                            int64_t F);
+template <class T>
+void pointwise_loss_forward(Cuda, PointwiseLoss kind, T param, const T* pred, const T* target, T* loss, int64_t M,
+                            int64_t F);
+template <class T>
+void pointwise_loss_backward(Cpu, PointwiseLoss kind, T param, const T* pred, const T* target, T* dpred, T scale,
+                             int64_t M, int64_t F);
+template <class T>
+void pointwise_loss_backward(Cuda, PointwiseLoss kind, T param, const T* pred, const T* target, T* dpred, T scale,
+                             int64_t M, int64_t F);
+
+// loss[i] = max(0, max_j (1 - t_ij) p_ij - sum_j t_ij p_ij + 1).
+template <class T>
+void categorical_hinge_forward(Cpu, const T* pred, const T* target, T* loss, int64_t M, int64_t F);
+template <class T>
+void categorical_hinge_forward(Cuda, const T* pred, const T* target, T* loss, int64_t M, int64_t F);
+template <class T>
+void categorical_hinge_backward(Cpu, const T* pred, const T* target, T* dpred, T scale, int64_t M, int64_t F);
+template <class T>
+void categorical_hinge_backward(Cuda, const T* pred, const T* target, T* dpred, T scale, int64_t M, int64_t F);
 
 }  // namespace fastnn

@@ -11,14 +11,18 @@ from .layers import (
     GlobalAveragePooling2D, LeakyReLU, MaxPooling2D, PReLU, ReLU, Softmax,
 )
 from .models import Ensemble, Model, Sequential, load_model
-from .optimizers import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop
+from .optimizers import SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Nadam, RMSprop
 from .seeds import set_random_seed
 
 __version__ = "0.1.0"
 
 
 def set_num_threads(n: int) -> None:
-    """Set the number of threads fastnn computes with (its OpenMP loops and the OpenBLAS calls inside them)."""
+    """Set the number of threads fastnn computes with (its OpenMP loops and the OpenBLAS calls inside them).
+
+    In a process created by ``fork()`` fastnn stays on one thread (OpenMP's threads do not
+    survive a fork); ``n > 1`` there warns. ``spawn``/``forkserver`` children are not limited.
+    """
     if not isinstance(n, int) or isinstance(n, bool):
         raise TypeError(f"n: expected an int, got {type(n).__name__}")
     _C.set_num_threads(n)

@@ -110,11 +110,26 @@ def get(backend) -> Backend:
     except KeyError:
         hint = ""
         if backend == "cuda":
-            hint = (" (cuda needs fastnn built with nvcc, cupy installed: pip install 'fastnn[cuda]', and a GPU)"
+            hint = (" (cuda needs fastnn built with nvcc (FASTNN_CUDA=ON), a GPU, and cupy: "
+                    f"pip install {cupy_package() or 'cupy-cuda13x'})"
                     if _cuda is None or _cuda.device_count() else " (no GPU is visible)")
         raise ValueError(
             f"backend: unknown or unavailable backend {backend!r}{hint}; available here: {', '.join(sorted(_BACKENDS))}"
         ) from None
+
+
+def cuda_version():
+    """``(major, minor)`` of the CUDA toolkit ``fastnn._cuda`` was built with, or None if it was not built."""
+    if _cuda is None:
+        return None
+    version = _cuda.runtime_version()
+    return version // 1000, version % 1000 // 10
+
+
+def cupy_package():
+    """The cupy wheel for fastnn's CUDA build (``'cupy-cuda13x'``), or None if CUDA was not built."""
+    version = cuda_version()
+    return None if version is None else f"cupy-cuda{version[0]}x"
 
 
 def available() -> list[str]:

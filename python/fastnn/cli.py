@@ -3,9 +3,11 @@
 * ``fastnn train``: train a classifier (MLP or CNN) on digits, MNIST or
   Fashion-MNIST and print its test accuracy; optionally save the model and
   plot its training curves.
-* ``fastnn tune CONFIG.yaml|json``: a hyperparameter search described by a
-  file; prints the ranked table, the best parameters and the test accuracy of
-  the best configuration retrained on all training data.
+* ``fastnn tune CONFIG.yaml|json [--storage URL --study NAME]``: a
+  hyperparameter search described by a file, run on Optuna; prints the ranked
+  table, the best parameters and the test accuracy of the best configuration
+  retrained on all training data. With ``--storage`` the trials are kept: the
+  same command continues the search, and several processes share it.
 * ``fastnn info``: version, BLAS, threads, CUDA build and GPUs.
 """
 from __future__ import annotations
@@ -32,7 +34,10 @@ def _info(args):
         print("CUDA: not built")
     else:
         devices = cuda.devices()
-        print(f"CUDA: built (runtime {cuda.runtime_version()}), GPUs visible: {len(devices)}")
+        major, minor = fastnn.backend.cuda_version()
+        package = fastnn.backend.cupy_package()
+        print(f"CUDA: built with CUDA {major}.{minor}, GPUs visible: {len(devices)}; its cupy: {package} "
+              f"(pip install '.[cuda{major}]' or pip install {package})")
         for d in devices:
             print(f"  [{d['index']}] {d['name']}, compute capability {d['compute_capability']}, "
                   f"{d['total_memory'] / 2**30:.1f} GiB")
@@ -68,7 +73,7 @@ def _check_output(path):
 
 
 def _train(args):
-    from fastnn import augment, datasets, tune
+    from fastnn import augment, datasets, zoo
 
     _check_output(args.output)
     integer("seed", args.seed, lo=0)
@@ -76,7 +81,7 @@ def _train(args):
     (x_train, y_train), (x_test, y_test) = datasets.load(
         args.dataset, flatten=args.model == "mlp" and not augmenting, seed=args.seed)
     num_classes = int(max(y_train.max(), y_test.max())) + 1
-    build = tune.model_builder(args.model, x_train.shape[1:], num_classes, seed=args.seed, device=args.device)
+    build = zoo.model_builder(args.model, x_train.shape[1:], num_classes, seed=args.seed, device=args.device)
     model = build({"optimizer": args.optimizer, "learning_rate": args.lr})
     epochs = args.epochs if args.epochs is not None else DEFAULT_EPOCHS[args.model]
     lr = model.optimizer.current_learning_rate()
@@ -101,12 +106,23 @@ def _train(args):
 
 #: Keys a ``fastnn tune`` file may hold (besides the strategy's own options).
 TUNE_KEYS = ("dataset", "model", "strategy", "space", "seed", "epochs", "n_trials", "max_epochs", "min_epochs", "eta",
-             "batch_size", "scoring", "retrain")
+             "batch_size", "sampler", "pruner", "scoring", "retrain")
+_OPTION_KEYS = ("epochs", "n_trials", "max_epochs", "min_epochs", "eta", "batch_size", "sampler", "pruner")
 _SCORING_KEYS = ("validation_split", "cv", "metric")
 
 
+def _as_option(fn, name, option, *args, **kwargs):
+    """``fn(*args, **kwargs)``, its errors about argument ``name`` told as errors about the command's ``option``."""
+    try:
+        return fn(*args, **kwargs)
+    except ValueError as e:
+        if str(e).startswith(name + ":"):
+            raise ValueError(option + str(e)[len(name):]) from None
+        raise
+
+
 def _tune(args):
-    from fastnn import datasets, tune
+    from fastnn import datasets, tune, zoo
 
     _check_output(args.output)
     if args.top < 0:
@@ -128,22 +144,33 @@ def _tune(args):
     retrain = cfg.get("retrain", True)
     if not isinstance(retrain, bool):
         raise ValueError(f"retrain: expected true or false in {args.config}, got {retrain!r}")
-    options = {k: cfg[k] for k in ("epochs", "n_trials", "max_epochs", "min_epochs", "eta", "batch_size") if k in cfg}
+    options = {k: cfg[k] for k in _OPTION_KEYS if k in cfg}
     options.update(scoring)
+    study = args.study
+    if args.storage is not None:
+        study = study or os.path.splitext(os.path.basename(args.config))[0]
+        options.update(storage=_as_option(tune.open_storage, "storage", "--storage", args.storage), study_name=study)
+    elif study is not None:
+        raise ValueError("--study: names a study in a --storage; give --storage too")
 
     (x_train, y_train), (x_test, y_test) = datasets.load(dataset, flatten=kind == "mlp", seed=seed)
-    build = tune.model_builder(kind, x_train.shape[1:], int(max(y_train.max(), y_test.max())) + 1, seed=seed,
-                               device=args.device)
+    build = zoo.model_builder(kind, x_train.shape[1:], int(max(y_train.max(), y_test.max())) + 1, seed=seed,
+                              device=args.device)
     space = tune.SearchSpace(cfg["space"])
     print(f"{strategy} search over {', '.join(space.names)} for the {kind} model on {dataset} "
           f"({len(x_train)} training samples)", flush=True)
     t0 = time.perf_counter()
-    results = tune.search(build, space, x_train, y_train, strategy=strategy, seed=seed, verbose=args.verbose,
-                          **options)
-    print(f"\n{len(results)} trials in {time.perf_counter() - t0:.1f}s, best first:")
+    results = _as_option(tune.search, "study_name", "--study", build, space, x_train, y_train, strategy=strategy,
+                         seed=seed, verbose=args.verbose, **options)
+    stored = f" (study {study!r} in {args.storage})" if args.storage else ""
+    print(f"\n{len(results)} trials{stored}, this run {time.perf_counter() - t0:.1f}s, best first:")
+    if not len(results):
+        return 130 if results.interrupted else 0
     results.table(max_rows=args.top)
     print(f"best parameters: {json.dumps(results.best_params)}")
     print(f"best validation {results.metric}: {results.best_score:.4f} ({results.best.epochs} epochs)")
+    if results.interrupted:
+        return 130
     if retrain:
         model = results.retrain_best(x_train, y_train)
         test = model.evaluate(x_test, y_test, verbose=0, return_dict=True)
@@ -159,7 +186,7 @@ DEFAULT_EPOCHS = {"mlp": 30, "cnn": 15}
 
 
 def _parser():
-    from fastnn.tune import OPTIMIZERS
+    from fastnn.zoo import OPTIMIZERS
 
     parser = argparse.ArgumentParser(prog="fastnn", description="fastnn: train neural networks from the command line")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -203,14 +230,23 @@ def _parser():
                                       "{log_uniform: [lo, hi]} or {int: [lo, hi]}), dataset (digits, mnist:DIR, "
                                       "fashion-mnist:DIR), model (mlp or cnn), strategy (grid, random, "
                                       "successive_halving, hyperband, bayesian), epochs, n_trials, max_epochs, "
-                                      "min_epochs, eta, batch_size, scoring ({validation_split: 0.2} or {cv: 3}, "
-                                      "metric), seed, retrain (default true). See fastnn.tune.MODEL_KEYS for the "
-                                      "hyperparameters the models take.")
+                                      "min_epochs, eta, batch_size, sampler (random or tpe, for successive_halving "
+                                      "and hyperband), pruner (median, for random and bayesian), scoring "
+                                      "({validation_split: 0.2} or {cv: 3}, metric), seed, retrain (default true). "
+                                      "See fastnn.zoo.MODEL_KEYS for the hyperparameters the models take; epochs "
+                                      "and batch_size may be in the space too. Runs on Optuna.")
     tune.add_argument("config", metavar="CONFIG", help="a .yaml/.yml or .json file")
     tune.add_argument("--output", metavar="CHECKPOINT", help="save the retrained best model here")
     tune.add_argument("--device", default="cpu", help="backend: cpu (default), cuda-emu, cuda")
     tune.add_argument("--top", type=int, default=20, help="rows of the results table to print (default 20)")
     tune.add_argument("--verbose", type=int, choices=(0, 1), default=1, help="1: a line per trial; 0: none")
+    tune.add_argument("--storage", metavar="URL",
+                      help="keep the trials in an Optuna storage: sqlite:///search.db (or another database URL), or "
+                           "a journal file path such as search.log. Rerunning the command continues the search; "
+                           "several processes (or machines sharing a database) running it split the trials. "
+                           "Watch it with: optuna-dashboard URL")
+    tune.add_argument("--study", metavar="NAME",
+                      help="the study's name in --storage (default: the config file's name without extension)")
     tune.set_defaults(run=_tune)
 
     info = sub.add_parser("info", help="print version, BLAS, threads, CUDA build and GPUs")

@@ -2,15 +2,22 @@
 
 Every step is one fused kernel call per parameter group (a contiguous range
 of parameters sharing hyperparameters: learning-rate multiplier, L1, L2),
-with regularization folded into the same pass; see
-``fastnn.ops.optimizer_update`` for the exact update rules.
+with regularization and Keras 3's decoupled ``weight_decay`` folded into the
+same pass; see ``fastnn.ops.optimizer_update`` for the exact update rules.
+Keras' ``clipnorm`` (per parameter tensor), ``global_clipnorm`` and
+``clipvalue`` are one more native pass over the flat gradient buffer
+(``fastnn.ops.clip_gradients``), before the step.
 """
 from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from . import ops, schedules
 from ._checks import boolean, number
+
+_CLIP_ARGS = ("clipnorm", "clipvalue", "global_clipnorm")
 
 
 class Optimizer:
@@ -19,14 +26,23 @@ class Optimizer:
 
     kind = None
 
-    def __init__(self, learning_rate, **hyper):
+    def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
+                 **hyper):
         if not callable(learning_rate):
             learning_rate = number("learning_rate", learning_rate, lo=0, lo_open=True,
                                    expected="a positive number or a schedule")
         self.learning_rate = learning_rate
-        self.hyper = hyper
+        self.weight_decay = None if weight_decay is None else number("weight_decay", weight_decay, lo=0)
+        clips = {k: v for k, v in zip(_CLIP_ARGS, (clipnorm, clipvalue, global_clipnorm)) if v is not None}
+        if len(clips) > 1:
+            raise ValueError(f"{', '.join(clips)}: only one of clipnorm, clipvalue and global_clipnorm can be set")
+        self.clipnorm, self.clipvalue, self.global_clipnorm = (
+            None if v is None else number(k, v, lo=0, lo_open=True) for k, v in
+            zip(_CLIP_ARGS, (clipnorm, clipvalue, global_clipnorm)))
+        self.hyper = {**hyper, "weight_decay": self.weight_decay or 0.0}
         self.iterations = 0  # steps taken
         self.state = []      # flat state arrays, parallel to the parameter buffer
+        self._clip_plan = None
 
     def current_learning_rate(self) -> float:
         """The learning rate of the next step: the float, or the schedule at the current iteration."""
@@ -45,11 +61,38 @@ class Optimizer:
         lr = self.current_learning_rate()  # the schedule sees the 0-based step
         self.iterations += 1
         s, w, g = self.state, parameters.params, parameters.grads
+        clipped = self._clip(parameters)  # the penalties' gradients are in g now
         for group in parameters.groups:
             sl = slice(group.start, group.stop)
             ops.optimizer_update(self.kind, w[sl], g[sl], s[0][sl] if len(s) > 0 else None,
-                                 s[1][sl] if len(s) > 1 else None, lr=lr * group.lr_multiplier, l1=group.l1,
-                                 l2=group.l2, step=self.iterations, backend=parameters.backend, **self.hyper)
+                                 s[1][sl] if len(s) > 1 else None, lr=lr * group.lr_multiplier,
+                                 l1=0.0 if clipped else group.l1, l2=0.0 if clipped else group.l2,
+                                 step=self.iterations, backend=parameters.backend, **self.hyper)
+
+    def _clip(self, parameters):
+        """Clip the gradients as Keras does, if asked (True then); one native call over the flat buffer."""
+        mode = next((k for k in _CLIP_ARGS if getattr(self, k) is not None), None)
+        if mode is None:
+            return False
+        plan = self._clip_plan
+        if plan is None or plan[0] is not parameters or plan[1] is not parameters.groups:
+            plan = self._clip_plan = (parameters, parameters.groups, *self._clip_arrays(parameters))
+        ranges, l1, l2, sq = plan[2:]
+        ops.clip_gradients(parameters.params, parameters.grads, ranges, l1, l2, mode=mode, clip=getattr(self, mode),
+                           sq=sq, backend=parameters.backend)
+        return True
+
+    @staticmethod
+    def _clip_arrays(parameters):
+        """One range per trainable parameter tensor (Keras clips per variable) with its penalty coefficients."""
+        rows = [(start, stop, *(spec.regularizer.grad_coefficients if spec.regularizer else (0.0, 0.0)))
+                for layer, spec, start, stop in parameters.slots if layer.trainable]
+        rows.sort()
+        xp, dtype = parameters.backend.xp, parameters.params.dtype
+        ranges = np.array([r[:2] for r in rows], np.int64).reshape(-1, 2)
+        l1 = np.array([r[2] for r in rows], dtype)
+        l2 = np.array([r[3] for r in rows], dtype)
+        return xp.asarray(ranges), xp.asarray(l1), xp.asarray(l2), parameters.backend.zeros((len(rows),), np.float64)
 
     def get_config(self):
         """Constructor arguments that rebuild this optimizer (saved with a compiled model).
@@ -57,7 +100,8 @@ class Optimizer:
         Raises TypeError for a learning rate that cannot be saved: only a float
         or a ``fastnn.schedules.Schedule`` with a JSON config can.
         """
-        return {"class_name": type(self).__name__, "learning_rate": self._learning_rate_config(), **self._args()}
+        return {"class_name": type(self).__name__, "learning_rate": self._learning_rate_config(), **self._args(),
+                **self._common_args()}
 
     def _learning_rate_config(self):
         lr = self.learning_rate
@@ -78,6 +122,10 @@ class Optimizer:
     def _args(self):
         return {}
 
+    def _common_args(self):
+        return {"weight_decay": self.weight_decay, "clipnorm": self.clipnorm, "clipvalue": self.clipvalue,
+                "global_clipnorm": self.global_clipnorm}
+
 
 class SGD(Optimizer):
     """Stochastic gradient descent, optionally with momentum.
@@ -87,12 +135,13 @@ class SGD(Optimizer):
     ``nesterov=True`` evaluates the step at the look-ahead point.
     """
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, averaged=False):
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None, clipnorm=None,
+                 clipvalue=None, global_clipnorm=None, *, averaged=False):
         momentum = _decay("momentum", momentum)
         nesterov, averaged = boolean("nesterov", nesterov), boolean("averaged", averaged)
         if nesterov and momentum == 0:
             raise ValueError("nesterov: needs momentum > 0")
-        super().__init__(learning_rate, rho=momentum)
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, rho=momentum)
         self.momentum, self.nesterov, self.averaged = momentum, nesterov, averaged
         self.kind = ("nesterov" if nesterov else "momentum_avg" if averaged else "momentum") if momentum else "sgd"
 
@@ -105,8 +154,9 @@ class Adagrad(Optimizer):
 
     kind = "adagrad"
 
-    def __init__(self, learning_rate=0.01, epsilon=1e-7):
-        super().__init__(learning_rate, eps=_epsilon(epsilon))
+    def __init__(self, learning_rate=0.01, epsilon=1e-7, weight_decay=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, eps=_epsilon(epsilon))
 
     def _args(self):
         return {"epsilon": self.hyper["eps"]}
@@ -117,8 +167,10 @@ class Adadelta(Optimizer):
 
     kind = "adadelta"
 
-    def __init__(self, learning_rate=1.0, rho=0.95, epsilon=1e-7):
-        super().__init__(learning_rate, rho=_decay("rho", rho), eps=_epsilon(epsilon))
+    def __init__(self, learning_rate=1.0, rho=0.95, epsilon=1e-7, weight_decay=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, rho=_decay("rho", rho),
+                         eps=_epsilon(epsilon))
 
     def _args(self):
         return {"rho": self.hyper["rho"], "epsilon": self.hyper["eps"]}
@@ -129,8 +181,10 @@ class RMSprop(Optimizer):
 
     kind = "rmsprop"
 
-    def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7):
-        super().__init__(learning_rate, rho=_decay("rho", rho), eps=_epsilon(epsilon))
+    def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7, weight_decay=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, rho=_decay("rho", rho),
+                         eps=_epsilon(epsilon))
 
     def _args(self):
         return {"rho": self.hyper["rho"], "epsilon": self.hyper["eps"]}
@@ -141,26 +195,37 @@ class Adam(Optimizer):
 
     kind = "adam"
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
-        super().__init__(learning_rate, rho=_decay("beta_1", beta_1), beta2=_decay("beta_2", beta_2),
-                         eps=_epsilon(epsilon))
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=None, clipnorm=None,
+                 clipvalue=None, global_clipnorm=None):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm,
+                         rho=_decay("beta_1", beta_1), beta2=_decay("beta_2", beta_2), eps=_epsilon(epsilon))
 
     def _args(self):
         return {"beta_1": self.hyper["rho"], "beta_2": self.hyper["beta2"], "epsilon": self.hyper["eps"]}
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay: ``w -= lr * weight_decay * w`` each step, apart from the gradient."""
+    """Adam with decoupled weight decay: ``w -= lr * weight_decay * w`` each step, apart from the gradient
+    (every optimizer takes ``weight_decay``; AdamW's default is Keras' 0.004)."""
 
     kind = "adamw"
 
-    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
-        weight_decay = number("weight_decay", weight_decay, lo=0)
-        super().__init__(learning_rate, beta_1, beta_2, epsilon)
-        self.hyper["weight_decay"] = weight_decay
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 clipnorm=None, clipvalue=None, global_clipnorm=None):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay, clipnorm, clipvalue, global_clipnorm)
 
-    def _args(self):
-        return {**super()._args(), "weight_decay": self.hyper["weight_decay"]}
+
+class Nadam(Adam):
+    """Nadam (Keras 3's form): Adam with Nesterov momentum and Dozat's momentum schedule
+    ``u_t = beta_1 (1 - 0.96^t / 2)``."""
+
+    kind = "nadam"
+
+
+class Adamax(Adam):
+    """Adamax: Adam with the infinity norm, ``u = max(beta_2 u, |g|)``, in place of the RMS of the gradients."""
+
+    kind = "adamax"
 
 
 def _decay(name, value):
@@ -173,7 +238,8 @@ def _epsilon(value):
     return number("epsilon", value, lo=0, lo_open=True)
 
 
-_BY_NAME = {"sgd": SGD, "adagrad": Adagrad, "adadelta": Adadelta, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW}
+_BY_NAME = {"sgd": SGD, "adagrad": Adagrad, "adadelta": Adadelta, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW,
+            "nadam": Nadam, "adamax": Adamax}
 
 
 def get(optimizer):

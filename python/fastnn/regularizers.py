@@ -1,4 +1,5 @@
-"""Weight regularizers: ``l1(...)``, ``l2(...)``, ``l1_l2(...)``.
+"""Weight regularizers: Keras' classes ``L1``, ``L2``, ``L1L2``, the functions ``l1(...)``,
+``l2(...)``, ``l1_l2(...)``, and the names ``"l1"``, ``"l2"``, ``"l1_l2"`` (Keras' defaults).
 
 A regularizer adds ``l1 * sum|w| + l2 * sum w^2`` to the loss. On layer
 weights it is not applied by a separate pass: its gradient,
@@ -55,10 +56,41 @@ def l1_l2(l1=0.01, l2=0.01):
     return Regularizer(l1=l1, l2=l2)
 
 
+class L1(Regularizer):
+    """Keras' ``L1(l1=0.01)``: the penalty ``l1 * sum|w|``."""
+
+    def __init__(self, l1=0.01):
+        super().__init__(l1=l1)
+
+
+class L2(Regularizer):
+    """Keras' ``L2(l2=0.01)``: the penalty ``l2 * sum w^2``."""
+
+    def __init__(self, l2=0.01):
+        super().__init__(l2=l2)
+
+
+class L1L2(Regularizer):
+    """Keras' ``L1L2(l1=0.0, l2=0.0)``: both penalties (Keras 3's defaults are zero)."""
+
+    def __init__(self, l1=0.0, l2=0.0):
+        super().__init__(l1=l1, l2=l2)
+
+
+_BY_NAME = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2}
+
+
 def get(reg):
-    """A regularizer from an instance, its ``get_config()`` dict, or None (no penalty)."""
+    """A regularizer from an instance, a Keras name (``"l2"``: ``L2(0.01)``), its ``get_config()`` dict
+    (or Keras' ``{"class_name": "L2", "config": {...}}``), or None (no penalty)."""
     if reg is None or isinstance(reg, Regularizer):
         return reg
+    if isinstance(reg, str):
+        if reg not in _BY_NAME:
+            raise ValueError(f"regularizer: unknown name {reg!r}, expected one of {', '.join(_BY_NAME)}")
+        return _BY_NAME[reg]()
     if isinstance(reg, dict):
+        if "class_name" in reg and reg["class_name"] in _BY_NAME:
+            return _BY_NAME[reg["class_name"]](**reg.get("config", {}))
         return Regularizer(**reg)
-    raise TypeError(f"regularizer: expected l1(...), l2(...), l1_l2(...) or None, got {reg!r}")
+    raise TypeError(f"regularizer: expected 'l1', 'l2', 'l1_l2', L1(...), L2(...), L1L2(...) or None, got {reg!r}")

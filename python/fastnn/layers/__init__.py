@@ -6,11 +6,15 @@ from .conv2d import Conv2D
 from .dense import Dense
 from .dropout import Dropout
 from .gaussian_noise import GaussianNoise
-from .pool import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D
-from .reshape import Flatten
+from .padding import ZeroPadding2D
+from .pool import AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D
+from .rescaling import Rescaling
+from .reshape import Flatten, Identity, Reshape
+from .spatial_dropout import SpatialDropout2D
 
 __all__ = [
     "ACTIVATIONS", "Activation", "AveragePooling2D", "BatchNormalization", "Conv2D", "Dense", "Dropout", "Flatten",
-    "GaussianNoise", "GlobalAveragePooling2D", "Input", "InputSpec", "Layer", "LeakyReLU", "MaxPooling2D", "PReLU", "ParamSpec", "ReLU",
-    "Softmax", "registry",
+    "GaussianNoise", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Identity", "Input", "InputSpec", "Layer",
+    "LeakyReLU", "MaxPooling2D", "PReLU", "ParamSpec", "ReLU", "Rescaling", "Reshape", "Softmax", "SpatialDropout2D",
+    "ZeroPadding2D", "registry",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
+from ..ops.batchnorm import batchnorm_stats  # small (C,) arithmetic, not a kernel
 from .._checks import boolean, number
 from .base import Layer
 
@@ -87,7 +88,7 @@ class BatchNormalization(Layer):
         c = len(shift)
         self.combine(sums)
         self._rows = sums[2 * c]
-        mean, var, self._inv_std = ops.batchnorm_stats(sums, shift, self._rows, self.epsilon)
+        mean, var, self._inv_std = batchnorm_stats(sums, shift, self._rows, self.epsilon)
         self._mean = mean
         p, m = self.params, self.momentum
         for name, batch in (("moving_mean", mean), ("moving_variance", var)):  # Keras' update, as the kernel's

@@ -5,6 +5,7 @@ from .. import ops
 from .._checks import integer
 from .base import pair_arg
 from .dense import KernelLayer
+from .padding import check_data_format
 
 
 class Conv2D(KernelLayer):
@@ -14,6 +15,7 @@ class Conv2D(KernelLayer):
         filters: output channels.
         kernel_size: int or (height, width).
         strides: int or pair. padding: ``'valid'``, ``'same'`` or explicit ints.
+        data_format: ``'channels_last'`` (or None); fastnn has no ``'channels_first'`` (a ValueError).
         dilation_rate: int or pair. activation: as for ``Dense``.
         kernel_initializer: default Glorot uniform (fan_in = kh*kw*C_in, fan_out = kh*kw*filters).
 
@@ -21,8 +23,10 @@ class Conv2D(KernelLayer):
     GEMM in a workspace the layer allocates once per input shape.
     """
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1, activation=None, **kwargs):
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
+                 activation=None, **kwargs):
         super().__init__(activation=activation, **kwargs)
+        check_data_format(data_format)
         self.filters = integer("filters", filters, lo=1)
         self.kernel_size = pair_arg(kernel_size, "kernel_size")
         self.strides = pair_arg(strides, "strides")

@@ -142,11 +142,7 @@ class Model(WeightsAPI):
 
     def check_loss(self):
         """Raise if the loss cannot go with the last layer (a fused loss needs its activation there)."""
-        last = self.leaves()[-1]
-        fused = self.loss.fused_activation
-        if fused is not None and getattr(last, "activation", None) != fused:
-            raise ValueError(f"loss: {self.loss.name} expects the last layer to have activation='{fused}' "
-                             f"(it is fused into the loss), got {getattr(last, 'activation', None)!r}")
+        self.loss.check_last_layer(self.leaves()[-1])
 
     def require_compiled(self, caller, sample_shape=None):
         """Raise unless compiled; build if needed (see ``ensure_built``)."""

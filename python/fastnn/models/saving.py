@@ -1,58 +1,78 @@
 """Saving and loading models: architecture (JSON), weights, optimizer state and counters in one
-safetensors file (no pickle), so a reloaded model resumes training exactly."""
+safetensors file (no pickle, a CRC32 per tensor), so a reloaded model resumes training exactly.
+
+The file layer (durable writes, strict reads, checksums, config checks) is ``fastnn.model_file``.
+"""
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 
+from .. import backend as fbackend
+from .. import losses as flosses
 from .. import metrics as fmetrics
+from .. import model_file
 from .. import optimizers as foptimizers
 from ..layers.base import registry
 from ..training.data import to_host
 
 FORMAT = "fastnn-model-1"
+WEIGHTS_FORMAT = "fastnn-weights-1"
+
+
+def _host(a):
+    return to_host(a).copy(order="C")
+
+
+def _weights(model):
+    return {f"params/{l.name}/{s.name}": _host(l.params[s.name]) for l in model.leaves() for s in l.specs}
 
 
 def save_model(model, path):
-    """``Sequential.save``: write ``model`` to ``path`` atomically (a temporary file renamed over it)."""
-    from safetensors.numpy import save_file
-
+    """``Model.save``: write ``model`` to ``path`` durably (temporary file, fsync, rename)."""
     model.ensure_built()
     model.check_owns_layers()
-    host = lambda a: to_host(a).copy(order="C")  # noqa: E731
-    tensors = {f"params/{l.name}/{s.name}": host(l.params[s.name]) for l in model.leaves() for s in l.specs}
+    tensors = _weights(model)
     meta = {"format": FORMAT, "config": json.dumps(model.get_config()), "epoch": str(model.epoch),
             "rng": json.dumps(model.rng.bit_generator.state)}
     if model.optimizer is not None:
         for i, s in enumerate(model.optimizer.state):
-            tensors[f"optimizer/state{i}"] = host(s)
-        meta["compile"] = json.dumps({"loss": model.loss.name, "optimizer": model.optimizer.get_config(),
+            tensors[f"optimizer/state{i}"] = _host(s)
+        meta["compile"] = json.dumps({"loss": flosses.serialize(model.loss), "optimizer": model.optimizer.get_config(),
                                       "loss_weights": model.loss_weight,
                                       "metrics": [fmetrics.serialize(n, m) for n, m in model.compiled_metrics]})
         meta["iterations"] = str(model.optimizer.iterations)
     if model.average_params is not None:
-        tensors["average/params"] = host(model.average_params)
-    tmp = f"{os.fspath(path)}.tmp"
-    try:
-        save_file(tensors, tmp, metadata=meta)
-        os.replace(tmp, path)  # never leave a half-written checkpoint
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
+        tensors["average/params"] = _host(model.average_params)
+    model_file.write(path, tensors, meta)
 
 
-def from_config(cfg, device=None):
-    """A new, built ``Sequential`` (fresh weights) from ``get_config()``'s data."""
+def _layers(where, cfg, classes):
+    """The layers a checked ``Sequential`` config describes (nested models included), not yet built."""
     from .sequential import Sequential
 
-    classes = registry()
-    layers = [from_config(l["config"], device) if l["class_name"] == "Sequential" else
-              classes[l["class_name"]](**l["config"]) for l in cfg["layers"]]
-    model = Sequential(layers, name=cfg["name"], device=device or "cpu", dtype=cfg["dtype"], seed=cfg["seed"])
-    if cfg["input_shape"] is not None:
-        model.build(cfg["input_shape"])
+    # A config from to_json may have no input shape yet; a file's is checked by load_model.
+    checked = {**cfg, "input_shape": [1]} if isinstance(cfg, dict) and cfg.get("input_shape") is None else cfg
+    dtype, _ = model_file.check_model_config(where, checked, {**classes, "Sequential": Sequential})
+    layers = []
+    for entry in cfg["layers"]:
+        if entry["class_name"] == "Sequential":
+            sub = entry["config"]
+            layers.append(Sequential(_layers(where, sub, classes), name=sub["name"], dtype=dtype, seed=sub["seed"]))
+        else:
+            layers.append(classes[entry["class_name"]](**entry["config"]))
+    return layers
+
+
+def from_config(cfg, device=None, where="config"):
+    """A new ``Sequential`` (fresh weights; built when the config has an input shape) from ``get_config()``."""
+    from .sequential import Sequential
+
+    try:
+        layers = _layers(where, cfg, registry())
+        model = Sequential(layers, name=cfg["name"], device=device or "cpu", dtype=cfg["dtype"], seed=cfg["seed"])
+    except (TypeError, ValueError, KeyError) as e:
+        raise ValueError(f"{where}: config: {e}" if not str(e).startswith(where) else str(e)) from None
     return model
 
 
@@ -61,95 +81,91 @@ def model_from_json(json_string, device=None):
     data = json.loads(json_string)
     if not isinstance(data, dict) or data.get("class_name") != "Sequential" or "config" not in data:
         raise ValueError("json_string: expected the JSON of a fastnn Sequential model (model.to_json())")
-    return from_config(data["config"], device)
+    model = from_config(data["config"], device, "json_string")
+    if data["config"]["input_shape"] is not None:
+        model.build(data["config"]["input_shape"])
+    return model
 
 
 def clone_model(model):
     """A new model with ``model``'s architecture and fresh weights (Keras' ``clone_model``)."""
-    return from_config(model.get_config(), model.backend.name)
+    clone = from_config(model.get_config(), model.backend.name)
+    if model.built:
+        clone.build(model.input_shape)
+    return clone
 
 
-WEIGHTS_FORMAT = "fastnn-weights-1"
-
-
-def save_weights(model, path):
-    """``Model.save_weights``: every layer's weights, by layer and weight name, in safetensors."""
-    from safetensors.numpy import save_file
-
-    model.ensure_built()
-    tensors = {f"params/{l.name}/{s.name}": to_host(l.params[s.name]).copy(order="C")
-               for l in model.leaves() for s in l.specs}
-    tmp = f"{path}.tmp"
-    try:
-        save_file(tensors, tmp, metadata={"format": WEIGHTS_FORMAT})
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
-
-
-def load_weights(model, path):
-    """``Model.load_weights``: weights saved by ``save_weights`` or ``save``, matched by name and shape."""
-    from safetensors import safe_open
-
-    model.ensure_built()
-    with safe_open(path, framework="numpy") as f:
-        if (f.metadata() or {}).get("format") not in (WEIGHTS_FORMAT, FORMAT):
-            raise ValueError(f"filepath: {path} is not a fastnn weights file")
-        names = set(f.keys())
-        weights = []
-        for layer in model.leaves():
-            for spec in layer.specs:
-                key = f"params/{layer.name}/{spec.name}"
-                if key not in names:
-                    raise ValueError(f"filepath: {path} has no weight {key}")
-                w = f.get_tensor(key)
-                if w.shape != spec.shape:
-                    raise ValueError(f"filepath: {path}: {key} has shape {w.shape}, the model's is {spec.shape}")
-                weights.append(w)
-    model.set_weights(weights)
-
-
-def _read(path):
-    from safetensors import safe_open
-
-    with safe_open(os.fspath(path), framework="numpy") as f:
-        meta = f.metadata() or {}
-        if meta.get("format") != FORMAT:
-            raise ValueError(f"path: {path} is not a fastnn model file (format {meta.get('format')!r})")
-        tensors = {k: f.get_tensor(k) for k in f.keys()}
-    return meta, tensors
+def _declared(model, input_shape, dtype):
+    """Every weight tensor the model will hold, ``name -> (dtype, shape)``, from its layers' declarations
+    alone: a file's tensors are checked against them before anything is allocated."""
+    declared, shape = {}, tuple(input_shape)
+    for layer in model.leaves():
+        shape = tuple(layer.build(shape))
+        declared.update({f"params/{layer.name}/{s.name}": (dtype, s.shape) for s in layer.specs})
+        layer.specs.clear()
+    return declared
 
 
 def load_model(path, device=None):
-    """Rebuild a model saved by ``Sequential.save``: architecture, weights, and (if it was
-    compiled) loss, optimizer with its state, counters and RNG state, ready to resume ``fit``
-    (with ``initial_epoch=model.epoch``)."""
-    meta, tensors = _read(path)
-    model = from_config(json.loads(meta["config"]), device)
+    """Rebuild a model saved by ``Model.save``: architecture, weights, and (if it was compiled) loss,
+    optimizer with its state, counters and RNG state, ready to resume ``fit`` (with
+    ``initial_epoch=model.epoch``).
+
+    The file must be exactly what ``save`` wrote: checksums intact, the tensors the config
+    implies with their dtypes and shapes, config values in range. Anything else is a
+    ``ValueError`` starting with the path (a file saved before checksums loads with a warning).
+
+    A Keras 3 ``.keras`` file (a ``Sequential`` model of layers fastnn has) loads too, with its
+    weights (``models.keras_file``).
+    """
+    where = os.fspath(path)
+    if where.endswith(".keras"):
+        from .keras_file import load_keras_model
+
+        return load_keras_model(where, device)
+    backend = fbackend.get(device or "cpu")
+    meta, tensors = model_file.read(where, model_file.MODEL_METADATA_KEYS)
+    epoch, iterations, cfg = model_file.check_model_metadata(where, meta, FORMAT)
+    model = from_config(cfg, backend, where)
+    input_shape = model_file.check_shape(where, "config: input_shape", cfg["input_shape"])
+    try:
+        declared = _declared(model, input_shape, model.dtype.name)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{where}: config: {e}") from None
+    model_file.check_tensors(where, {k: t for k, t in tensors.items() if k.startswith("params/")}, declared)
+    model.build(input_shape)
     if "compile" in meta:
-        comp = json.loads(meta["compile"])
-        model.compile(loss=comp["loss"], optimizer=foptimizers.get(comp["optimizer"]), metrics=comp["metrics"],
-                      loss_weights=comp.get("loss_weights"))
-    _restore(model, meta, tensors, path)
+        comp = model_file.parse_json(where, "compile", meta["compile"])
+        try:
+            model.compile(loss=comp["loss"], optimizer=foptimizers.get(comp["optimizer"]), metrics=comp["metrics"],
+                          loss_weights=comp.get("loss_weights"))
+        except (TypeError, ValueError, KeyError) as e:
+            raise ValueError(f"{where}: compile: {e}") from None
+        model.optimizer.iterations = iterations
+    _restore(model, where, meta, tensors, epoch)
     return model
 
 
 def restore_state(model, path):
     """Put the state saved in ``path`` (weights, optimizer state, counters, RNG) into ``model``,
     which must have the saved architecture (``BackupAndRestore`` resumes with this)."""
-    meta, tensors = _read(path)
-    expected = {f"params/{l.name}/{s.name}" for l in model.leaves() for s in l.specs}
-    if expected != {k for k in tensors if k.startswith("params/")}:
-        raise ValueError(f"path: {path} holds another architecture than model {model.name!r}")
-    _restore(model, meta, tensors, path)
+    where = os.fspath(path)
+    meta, tensors = model_file.read(where, model_file.MODEL_METADATA_KEYS)
+    epoch, iterations, _ = model_file.check_model_metadata(where, meta, FORMAT)
+    if model.optimizer is not None and "compile" in meta:
+        model.optimizer.iterations = iterations
+    _restore(model, where, meta, tensors, epoch)
 
 
-def _restore(model, meta, tensors, path):
+def _restore(model, where, meta, tensors, epoch):
+    expected = {f"params/{l.name}/{s.name}": (model.dtype, s.shape) for l in model.leaves() for s in l.specs}
+    if model.optimizer is not None and "compile" in meta:
+        expected.update({f"optimizer/state{i}": (model.dtype, s.shape) for i, s in enumerate(model.optimizer.state)})
+    if "average/params" in tensors:
+        expected["average/params"] = (model.dtype, model.flat_params.shape)
+    model_file.check_tensors(where, tensors, expected)
     xp = model.backend.xp
-    if "compile" in meta and model.optimizer is not None:
-        model.optimizer.iterations = int(meta["iterations"])
+    if model.optimizer is not None and "compile" in meta:
         for i, s in enumerate(model.optimizer.state):
             s[...] = xp.asarray(tensors[f"optimizer/state{i}"])
     for layer in model.leaves():
@@ -157,5 +173,25 @@ def _restore(model, meta, tensors, path):
             layer.params[spec.name][...] = xp.asarray(tensors[f"params/{layer.name}/{spec.name}"])
     if "average/params" in tensors:
         model.parameters.average = xp.asarray(tensors["average/params"])
-    model.epoch = int(meta["epoch"])
-    model.rng.bit_generator.state = json.loads(meta["rng"])
+    model.epoch = epoch
+    try:
+        model.rng.bit_generator.state = model_file.parse_json(where, "rng", meta["rng"])
+    except (TypeError, ValueError, KeyError) as e:
+        raise ValueError(f"{where}: rng: {e}") from None
+
+
+def save_weights(model, path):
+    """``Model.save_weights``: every layer's weights, by layer and weight name."""
+    model.ensure_built()
+    model_file.write(path, _weights(model), {"format": WEIGHTS_FORMAT})
+
+
+def load_weights(model, path):
+    """``Model.load_weights``: weights saved by ``save_weights`` or ``save``, matched by name, dtype and shape."""
+    model.ensure_built()
+    meta, tensors = model_file.read(path)
+    if meta.get("format") not in (WEIGHTS_FORMAT, FORMAT):
+        raise ValueError(f"{path}: not a fastnn weights file (format {meta.get('format')!r})")
+    expected = {f"params/{l.name}/{s.name}": (model.dtype, s.shape) for l in model.leaves() for s in l.specs}
+    model_file.check_tensors(path, {k: t for k, t in tensors.items() if k.startswith("params/")}, expected)
+    model.set_weights([tensors[k] for k in expected])

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from .. import ops
 from ..layers.base import InputSpec, Layer
+from ..training.data import to_host
 from .model import Model
 from .parameters import Parameters
 
@@ -147,6 +150,18 @@ class Sequential(Model):
                     f"layer {layer.name!r} now belongs to another model, which was built from it: a layer's "
                     "weights live in one model's parameter buffer. Use that model, or call build() on this "
                     "one to take its layers back (with their current weights).")
+
+    def output_of(self, x, layer):
+        """``layer``'s output (NumPy) for the batch ``x`` in inference mode: the model as a feature extractor."""
+        if layer not in self.leaves():
+            raise ValueError(f"layer: {getattr(layer, 'name', layer)!r} is not a layer of model {self.name!r}")
+        self.ensure_built(np.shape(x)[1:])
+        out = self._batch(x)[0]
+        with self._lock:
+            for current in self.leaves():
+                out = current.forward(out, False, 0)
+                if current is layer:
+                    return to_host(out).copy()
 
     def mark_nested_in(self, outer):
         """Called by the model ``outer`` that built this one's layers into its own buffers."""

@@ -16,15 +16,28 @@ from .batchnorm import (
     batchnorm_grad_apply,
     batchnorm_grad_sums,
     batchnorm_inference_backward,
-    batchnorm_stats,
     batchnorm_sums,
 )
 from .conv2d import conv2d_backward, conv2d_forward, conv2d_output_shape, conv2d_workspace_size
 from .dense import bias_grad, dense_backward, dense_forward
 from .dropout import dropout_backward, dropout_forward, dropout_mask
 from .gaussian_noise import gaussian_noise
+from .gradient_clip import CLIP_MODES, clip_gradients
 from .hinge import hinge_backward, hinge_forward
-from .loss import bce_logits_backward, bce_logits_forward, mse_backward, mse_forward
+from .loss import (
+    bce_logits_backward,
+    bce_logits_forward,
+    categorical_hinge_backward,
+    categorical_hinge_forward,
+    huber_backward,
+    huber_forward,
+    kl_divergence_backward,
+    kl_divergence_forward,
+    mae_backward,
+    mae_forward,
+    mse_backward,
+    mse_forward,
+)
 from .optimizer import OPTIMIZERS, STATE_COUNT, ema_update, max_norm_project, optimizer_update
 from .pool import (
     avg_pool2d_backward,
@@ -37,9 +50,12 @@ from .pool import (
 )
 from .prelu import prelu_backward, prelu_forward
 from .regularizer import activity_regularizer_backward, activity_regularizer_penalty
+from .rescaling import rescaling_backward, rescaling_forward
 from .softmax import (
     softmax_backward,
     softmax_cross_entropy_backward,
     softmax_cross_entropy_forward,
     softmax_forward,
 )
+from .spatial_dropout import spatial_dropout_backward, spatial_dropout_forward
+from .zero_padding2d import zero_padding2d_backward, zero_padding2d_forward

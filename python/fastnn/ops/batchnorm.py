@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from ._util import output, prepare, shape_of
+from ._util import flag, output, prepare, real, renames, shape_of
 
 
 def _rows(x):
@@ -21,6 +21,7 @@ def _workspace(be, given, M, C):
     return given if given is not None else be.empty((be.kernels.batchnorm_workspace_size(M, C),), np.float64)
 
 
+@renames({"y": "out"})
 def batchnorm_forward(x, gamma, beta, running_mean, running_var, *, training, momentum=0.99, eps=1e-3, out=None,
                       save_mean=None, save_inv_std=None, workspace=None, backend=None):
     """Batch normalization: ``y = gamma * (x - mean) / sqrt(var + eps) + beta`` per channel.
@@ -55,6 +56,8 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, *, training, mo
     their precision; the reductions run in a fixed order, so results are
     bit-identical from run to run and for any thread count.
     """
+    training = flag("training", training)
+    real("momentum", momentum), real("eps", eps)
     be, x, gamma, beta = prepare(backend, x, gamma, beta)
     M, C = _rows(x)
     y = output(be, out, shape_of(x, "x"), x)
@@ -95,6 +98,7 @@ def batchnorm_backward(x, gamma, dy, save_mean, save_inv_std, *, dx=None, dgamma
     return dx, dgamma, dbeta
 
 
+@renames({"dx": "out"})
 def batchnorm_inference_backward(dy, gamma, moving_variance, *, eps, out=None, backend=None):
     """Gradient of inference-mode batch normalization with respect to its input.
 
@@ -111,6 +115,7 @@ def batchnorm_inference_backward(dy, gamma, moving_variance, *, eps, out=None, b
     Returns ``dx`` only: a frozen (``trainable=False``) layer trains no
     ``gamma`` or ``beta``.
     """
+    real("eps", eps)
     be, dy, gamma, moving_variance = prepare(backend, dy, gamma, moving_variance)
     dx = output(be, out, shape_of(dy, "dy"), dy)
     be.kernels.batchnorm_inference_backward(dy, gamma, moving_variance, dx, eps)
@@ -147,6 +152,7 @@ def batchnorm_stats(sums, shift, count, eps):
     return shift + shifted_mean, var, 1.0 / (var + eps) ** 0.5
 
 
+@renames({"y": "out"})
 def batchnorm_apply(x, gamma, beta, mean, inv_std, *, out=None, backend=None):
     """``y = gamma * (x - mean) * inv_std + beta`` per channel with given float64 statistics
     (``batchnorm_stats``), computed as the training ``batchnorm_forward`` does; ``out`` may be ``x``."""

@@ -12,7 +12,7 @@ workspace array; see :func:`conv2d_workspace_size`.
 """
 import numpy as np
 
-from ._util import output, prepare, shape_of
+from ._util import flag, integer, output, prepare, renames, shape_arg, shape_of
 from .. import backend as _backend
 
 MAX_WORKSPACE_BYTES = 64 << 20
@@ -24,7 +24,8 @@ def conv2d_output_shape(x_shape, W_shape, *, stride=1, padding="valid", dilation
     Raises ValueError if the (dilated) kernel does not fit the padded input.
     """
     be = _backend.get(backend) if backend is not None else _backend.CPU
-    return be.kernels.conv2d_output_shape(tuple(x_shape), tuple(W_shape), stride, padding, dilation)
+    return be.kernels.conv2d_output_shape(shape_arg("x_shape", x_shape), shape_arg("W_shape", W_shape), stride,
+                                          padding, dilation)
 
 
 def conv2d_workspace_size(x_shape, W_shape, *, stride=1, padding="valid", dilation=1, dtype=np.float32,
@@ -46,8 +47,13 @@ def conv2d_workspace_size(x_shape, W_shape, *, stride=1, padding="valid", dilati
     else as many whole images as fit.
     """
     be = _backend.get(backend) if backend is not None else _backend.CPU
-    return be.kernels.conv2d_workspace_size(tuple(x_shape), tuple(W_shape), stride, padding, dilation,
-                                            np.dtype(dtype), max_bytes)
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype: expected float32 or float64, got {dtype!r}") from None
+    max_bytes = integer("max_bytes", max_bytes, lo=1, hi=2**62, expected="a positive int")
+    return be.kernels.conv2d_workspace_size(shape_arg("x_shape", x_shape), shape_arg("W_shape", W_shape), stride,
+                                            padding, dilation, dtype, max_bytes)
 
 
 def _geometry(be, x, W, stride, padding, dilation):
@@ -63,6 +69,7 @@ def _workspace(be, workspace, x, W, stride, padding, dilation):
     return be.empty((n,), x.dtype)
 
 
+@renames({"y": "out"})
 def conv2d_forward(x, W, b=None, *, stride=1, padding="valid", dilation=1, out=None, workspace=None,
                    backend=None):
     """Return ``y = conv2d(x, W) + b``.
@@ -95,6 +102,7 @@ def conv2d_backward(x, W, dy, *, stride=1, padding="valid", dilation=1, need_dx=
     False. Output arrays and the workspace may be passed for reuse, as in
     :func:`conv2d_forward`.
     """
+    need_dx, has_bias = flag("need_dx", need_dx), flag("has_bias", has_bias)
     be, x, W, dy = prepare(backend, x, W, dy)
     C_out = _geometry(be, x, W, stride, padding, dilation)[3]
     dx = output(be, dx, x.shape, x) if need_dx else None

@@ -1,8 +1,9 @@
 """Dense (fully connected) layer: ``y = f(x @ W + b)`` with an element-wise activation f."""
 from .activation import LEAKY_RELU_ALPHA
-from ._util import output, prepare, shape_of
+from ._util import flag, output, prepare, real, renames, shape_of, text
 
 
+@renames(lambda a: {"z": "out"} if a["activation"] == "linear" else {"z": "preact", "a": "out"})
 def dense_forward(x, W, b=None, *, activation="linear", alpha=LEAKY_RELU_ALPHA, out=None, preact=None,
                   backend=None):
     """Return ``y = activation(x @ W + b)``.
@@ -22,6 +23,7 @@ def dense_forward(x, W, b=None, *, activation="linear", alpha=LEAKY_RELU_ALPHA, 
             (``y`` is ``z``) for ``'linear'``.
         backend: backend name or object; by default the one owning ``x``.
     """
+    text("activation", activation), real("alpha", alpha)
     be, x, W, b = prepare(backend, x, W, b)
     M = shape_of(x, "x", 2)[0]
     N = shape_of(W, "W", 2)[1]
@@ -46,6 +48,8 @@ def dense_backward(x, W, dy, *, activation="linear", preact=None, y=None, alpha=
     (None if not ``need_dx``: a first layer needs none). Output arrays may be
     passed for reuse.
     """
+    text("activation", activation), real("alpha", alpha)
+    need_dx, has_bias = flag("need_dx", need_dx), flag("has_bias", has_bias)
     be, x, W, dy = prepare(backend, x, W, dy)
     M, K = shape_of(x, "x", 2)
     N = shape_of(W, "W", 2)[1]
@@ -59,6 +63,7 @@ def dense_backward(x, W, dy, *, activation="linear", preact=None, y=None, alpha=
     return dx, dW, db
 
 
+@renames({"db": "out"})
 def bias_grad(dy, *, out=None, backend=None):
     """Return the bias gradient: ``dy`` (M, N) summed over its rows."""
     be, dy = prepare(backend, dy)

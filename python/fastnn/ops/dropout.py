@@ -20,14 +20,16 @@ global batch) draws exactly the slice of the larger array's mask.
 """
 import numpy as np
 
-from ._util import output, prepare, shape_of
+from ._util import flag, output, prepare, real, renames, shape_arg, shape_of
 
 
 def _check_p(p):
+    real("p", p)
     if not 0 <= p < 1:
         raise ValueError(f"p: expected 0 <= p < 1, got {p}")
 
 
+@renames({"y": "out"})
 def dropout_forward(x, p, *, seed, step, training=True, out=None, first=0, backend=None):
     """Inverted dropout: each unit kept with probability ``1 - p`` and scaled by ``1 / (1 - p)``.
 
@@ -37,6 +39,7 @@ def dropout_forward(x, p, *, seed, step, training=True, out=None, first=0, backe
     identity too; ``p = 1`` is rejected.
     """
     _check_p(p)
+    training = flag("training", training)
     be, x = prepare(backend, x)
     if not training:
         if out is None:
@@ -48,6 +51,7 @@ def dropout_forward(x, p, *, seed, step, training=True, out=None, first=0, backe
     return y
 
 
+@renames({"dx": "out"})
 def dropout_backward(dy, p, *, seed, step, out=None, first=0, backend=None):
     """Gradient of ``dropout_forward`` (training): ``dx = dy * keep / (1 - p)``.
 
@@ -65,6 +69,6 @@ def dropout_mask(shape, p, seed, step, *, first=0, backend=None):
     """The keep mask of dropout for an array of ``shape`` (at stream position ``first``): uint8, 1 = kept."""
     _check_p(p)
     be = prepare(backend)[0]
-    mask = be.empty(shape, np.uint8)
+    mask = output(be, None, shape_arg("shape", shape), np.empty(0, np.uint8), "shape")
     be.kernels.dropout_mask(mask, p, seed, step, first)
     return mask

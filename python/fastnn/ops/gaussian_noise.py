@@ -16,9 +16,10 @@ in the array's dtype. The gradient of ``x + stddev * z`` with respect to
 """
 import numpy as np
 
-from ._util import output, prepare, shape_of
+from ._util import output, prepare, renames, shape_of
 
 
+@renames({"y": "out"})
 def gaussian_noise(x, stddev, *, seed, step, out=None, backend=None):
     """Return ``x + stddev * z`` with ``z`` standard normal, drawn from ``(seed, step)``.
 

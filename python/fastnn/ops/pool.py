@@ -7,16 +7,17 @@ padded cells never win a max and are not counted in an average.
 """
 import numpy as np
 
-from ._util import output, prepare, shape_of
+from ._util import flag, output, prepare, renames, shape_arg, shape_of
 from .. import backend as _backend
 
 
 def pool2d_output_shape(x_shape, pool_size=2, *, strides=None, padding="valid", backend=None):
     """Return ``(N, OH, OW, C)``, the output shape of max/avg pooling over ``x_shape``."""
     be = _backend.get(backend) if backend is not None else _backend.CPU
-    return be.kernels.pool2d_output_shape(tuple(x_shape), pool_size, strides, padding)
+    return be.kernels.pool2d_output_shape(shape_arg("x_shape", x_shape), pool_size, strides, padding)
 
 
+@renames({"y": "out"})
 def max_pool2d_forward(x, pool_size=2, *, strides=None, padding="valid", out=None, argmax=None, need_argmax=True,
                        backend=None):
     """Max pooling: returns ``(y, argmax)``.
@@ -27,6 +28,7 @@ def max_pool2d_forward(x, pool_size=2, *, strides=None, padding="valid", out=Non
     it; with ``need_argmax=False`` (inference) it is not computed and None is
     returned. ``out`` and ``argmax`` may be passed for reuse.
     """
+    need_argmax = flag("need_argmax", need_argmax)
     be, x = prepare(backend, x)
     y_shape = be.kernels.pool2d_output_shape(shape_of(x, "x"), pool_size, strides, padding, "x")
     y = output(be, out, y_shape, x)
@@ -36,16 +38,25 @@ def max_pool2d_forward(x, pool_size=2, *, strides=None, padding="valid", out=Non
     return y, (argmax if need_argmax else None)
 
 
+@renames({"dx": "out"})
 def max_pool2d_backward(dy, argmax, x_shape, pool_size=2, *, strides=None, padding="valid", out=None,
                         backend=None):
-    """Return ``dx`` (shape ``x_shape``): each ``dy`` goes to the input cell its ``argmax`` names."""
+    """Return ``dx`` (shape ``x_shape``): each ``dy`` goes to the input cell its ``argmax`` names.
+
+    ``argmax`` must be what ``max_pool2d_forward`` returned for these arguments: int32,
+    shaped like ``dy``, each value the position ``ih * W + iw`` of a cell inside its
+    output's window (on host arrays every value is checked: a ValueError otherwise;
+    on the GPU only dtype and shape are, and a value outside the window drops its gradient).
+    """
     be, dy, argmax = prepare(backend, dy, argmax)
-    be.kernels.pool2d_output_shape(tuple(x_shape), pool_size, strides, padding)  # checks x_shape
-    dx = output(be, out, tuple(x_shape), dy)
+    x_shape = shape_arg("x_shape", x_shape)
+    be.kernels.pool2d_output_shape(x_shape, pool_size, strides, padding)  # checks x_shape
+    dx = output(be, out, x_shape, dy, "x_shape")
     be.kernels.max_pool2d_backward(dy, argmax, dx, pool_size, strides, padding)
     return dx
 
 
+@renames({"y": "out"})
 def avg_pool2d_forward(x, pool_size=2, *, strides=None, padding="valid", out=None, backend=None):
     """Average pooling: each output is the mean of its window's cells inside the image."""
     be, x = prepare(backend, x)
@@ -54,15 +65,18 @@ def avg_pool2d_forward(x, pool_size=2, *, strides=None, padding="valid", out=Non
     return y
 
 
+@renames({"dx": "out"})
 def avg_pool2d_backward(dy, x_shape, pool_size=2, *, strides=None, padding="valid", out=None, backend=None):
     """Return ``dx`` (shape ``x_shape``): each window's ``dy`` shared equally by its cells inside the image."""
     be, dy = prepare(backend, dy)
-    be.kernels.pool2d_output_shape(tuple(x_shape), pool_size, strides, padding)  # checks x_shape
-    dx = output(be, out, tuple(x_shape), dy)
+    x_shape = shape_arg("x_shape", x_shape)
+    be.kernels.pool2d_output_shape(x_shape, pool_size, strides, padding)  # checks x_shape
+    dx = output(be, out, x_shape, dy, "x_shape")
     be.kernels.avg_pool2d_backward(dy, dx, pool_size, strides, padding)
     return dx
 
 
+@renames({"y": "out"})
 def global_avg_pool2d_forward(x, *, out=None, backend=None):
     """Global average pooling: (N, H, W, C) -> (N, C), the mean over all pixels."""
     be, x = prepare(backend, x)
@@ -72,10 +86,12 @@ def global_avg_pool2d_forward(x, *, out=None, backend=None):
     return y
 
 
+@renames({"dx": "out"})
 def global_avg_pool2d_backward(dy, x_shape, *, out=None, backend=None):
     """Return ``dx`` (shape ``x_shape``) = ``dy / (H * W)`` at every pixel."""
     be, dy = prepare(backend, dy)
-    be.kernels.pool2d_output_shape(tuple(x_shape), 1, None, "valid")  # checks x_shape
-    dx = output(be, out, tuple(x_shape), dy)
+    x_shape = shape_arg("x_shape", x_shape)
+    be.kernels.pool2d_output_shape(x_shape, 1, None, "valid")  # checks x_shape
+    dx = output(be, out, x_shape, dy, "x_shape")
     be.kernels.global_avg_pool2d_backward(dy, dx)
     return dx

@@ -1,7 +1,8 @@
 """Parametric ReLU: one learnable negative slope per channel (the last axis)."""
-from ._util import output, prepare, shape_of
+from ._util import output, prepare, renames, shape_of
 
 
+@renames({"y": "out"})
 def prelu_forward(x, alpha, *, out=None, backend=None):
     """Return ``y = x`` where ``x > 0``, else ``alpha[c] * x`` (c: the last axis; ``alpha`` has shape (C,))."""
     be, x, alpha = prepare(backend, x, alpha)

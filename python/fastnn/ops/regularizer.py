@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ._util import prepare, shape_of
+from ._util import prepare, real, shape_of
 
 
 def activity_regularizer_backward(y, dy, *, l1=0.0, l2=0.0, backend=None):
@@ -21,6 +21,7 @@ def activity_regularizer_backward(y, dy, *, l1=0.0, l2=0.0, backend=None):
     overlap ``y``. ``l1``, ``l2`` are finite and >= 0. A NaN in ``y`` gives
     NaN in ``dy`` (``sign(NaN)`` is NaN, as in NumPy).
     """
+    real("l1", l1), real("l2", l2)
     be, y = prepare(backend, y)
     if not be.owns(dy) or not dy.flags.c_contiguous:
         raise ValueError("dy: expected a C-contiguous array of the backend (it is updated in place)")
@@ -37,6 +38,7 @@ def activity_regularizer_penalty(y, *, l1=0.0, l2=0.0, workspace=None, backend=N
     length ``backend.kernels.activity_regularizer_workspace_size(y.size)``.
     On the cuda backend reading the result waits for the kernel.
     """
+    real("l1", l1), real("l2", l2)
     be, y = prepare(backend, y)
     if workspace is None:
         n = math.prod(shape_of(y, "y"))

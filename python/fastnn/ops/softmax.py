@@ -1,7 +1,8 @@
 """Softmax over the last axis, and softmax fused with cross-entropy."""
-from ._util import mean_scale as _mean_scale, output, prepare, shape_of
+from ._util import mean_scale as _mean_scale, output, prepare, renames, shape_of
 
 
+@renames({"y": "out"})
 def softmax_forward(x, *, out=None, backend=None):
     """Return ``softmax(x)`` over the last axis of a 2-D ``x`` (stable for large inputs)."""
     be, x = prepare(backend, x)
@@ -10,6 +11,7 @@ def softmax_forward(x, *, out=None, backend=None):
     return y
 
 
+@renames({"dx": "out"})
 def softmax_backward(y, dy, *, out=None, backend=None):
     """Return ``dx = y * (dy - sum(dy * y))`` given ``y = softmax(x)``; ``out`` may be ``y`` or ``dy``."""
     be, y, dy = prepare(backend, y, dy)
@@ -37,6 +39,7 @@ def softmax_cross_entropy_forward(logits, target, *, probs=None, loss=None, back
     return probs, loss
 
 
+@renames({"dlogits": "out"})
 def softmax_cross_entropy_backward(probs, target, *, scale=None, out=None, backend=None):
     """Return ``dlogits = scale * (probs - target)``.
 
@@ -46,5 +49,5 @@ def softmax_cross_entropy_backward(probs, target, *, scale=None, out=None, backe
     be, probs, target = prepare(backend, probs, target)
     M = shape_of(probs, "probs", 2)[0]
     d = output(be, out, shape_of(probs, "probs"), probs)
-    be.kernels.softmax_cross_entropy_backward(probs, target, d, _mean_scale(M, scale))
+    be.kernels.softmax_cross_entropy_backward(probs, target, d, _mean_scale(M, scale, probs))
     return d

@@ -51,5 +51,10 @@ def derivative(kind, z, alpha=0.01):
 
 
 def activation_backward(kind, z, a, da, alpha=0.01):
-    """Delta rule: dL/dz = dL/da * f'(z)."""
+    """Delta rule: dL/dz = dL/da * f'(z).
+
+    relu selects rather than multiplies, as the kernels (and PyTorch) do: an inactive unit
+    passes no gradient, even a NaN or infinite one (NaN * 0 would be NaN)."""
+    if kind == "relu":
+        return np.where(z > 0, da, np.zeros_like(da))
     return da * derivative(kind, z, alpha)

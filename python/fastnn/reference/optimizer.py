@@ -9,6 +9,7 @@ import numpy as np
 def optimizer_update(kind, w, g, s1=None, s2=None, *, lr, rho=0.0, beta2=0.0, eps=0.0, l1=0.0, l2=0.0,
                      weight_decay=0.0, step=1):
     g = g + l2 * w + l1 * np.sign(w)
+    w -= lr * weight_decay * w  # decoupled weight decay, before every optimizer's update (Keras 3)
     if kind == "sgd":
         w -= lr * g
     elif kind == "momentum":  # velocity accumulates gradients
@@ -32,13 +33,22 @@ def optimizer_update(kind, w, g, s1=None, s2=None, *, lr, rho=0.0, beta2=0.0, ep
         s1[:] = rho * s1 + (1 - rho) * g * g
         w -= lr * g / (np.sqrt(s1) + eps)
     elif kind in ("adam", "adamw"):  # momentum + RMSProp, bias-corrected
-        if kind == "adamw":
-            w -= lr * weight_decay * w
         s1[:] = rho * s1 + (1 - rho) * g
         s2[:] = beta2 * s2 + (1 - beta2) * g * g
         m_hat = s1 / (1 - rho**step)
         v_hat = s2 / (1 - beta2**step)
         w -= lr * m_hat / (np.sqrt(v_hat) + eps)
+    elif kind == "nadam":  # Adam with Nesterov momentum and Dozat's momentum schedule (Keras 3's form)
+        u = lambda t: rho * (1 - 0.5 * 0.96**t)
+        p_t = np.prod([u(t) for t in range(1, step + 1)])
+        s1[:] = rho * s1 + (1 - rho) * g
+        s2[:] = beta2 * s2 + (1 - beta2) * g * g
+        m_hat = u(step + 1) * s1 / (1 - p_t * u(step + 1)) + (1 - u(step)) * g / (1 - p_t)
+        w -= lr * m_hat / (np.sqrt(s2 / (1 - beta2**step)) + eps)
+    elif kind == "adamax":  # Adam with the infinity norm in place of the RMS
+        s1[:] = rho * s1 + (1 - rho) * g
+        s2[:] = np.maximum(beta2 * s2, np.abs(g))
+        w -= lr * s1 / ((1 - rho**step) * (s2 + eps))
     else:
         raise ValueError(f"kind: unknown optimizer {kind!r}")
 

@@ -7,5 +7,7 @@ def activity_regularizer_penalty(y, l1=0.0, l2=0.0):
 
 
 def activity_regularizer_backward(y, dy, l1=0.0, l2=0.0):
-    """dP/dy = (l1 sign(y) + 2 l2 y) / batch_size, added to the incoming gradient dy (returns a new array)."""
-    return dy + (l1 * np.sign(y) + 2 * l2 * y) / y.shape[0]
+    """dP/dy = (l1 sign(y) + 2 l2 y) / batch_size, added to the incoming gradient dy in place (returns dy),
+    as the op does."""
+    dy += (l1 * np.sign(y) + 2 * l2 * y) / y.shape[0]
+    return dy

@@ -28,7 +28,8 @@ def softmax_cross_entropy_forward(logits, target):
     t = one_hot(target, logits.shape[1], logits.dtype)
     log_p = logits - logits.max(axis=1, keepdims=True)
     log_p = log_p - np.log(np.exp(log_p).sum(axis=1, keepdims=True))
-    return p, -(t * log_p).sum(axis=1)
+    with np.errstate(invalid="ignore"):
+        return p, -np.where(t != 0, t * log_p, 0).sum(axis=1)  # 0 log 0 = 0: a -inf logit of another class costs nothing
 
 
 def softmax_cross_entropy_backward(probs, target, scale=None):
