@@ -3,6 +3,7 @@ import pytest
 
 import fastnn
 from fastnn import ops, reference as ref
+from fastnn.ops.batchnorm import batchnorm_stats
 from conftest import R, assert_close, numerical_grad, one_thread, to_backend, to_numpy
 
 # (N, C) and (N, H, W, C). C <= 64 runs as spans of whole rows (C = 3: 16 rows
@@ -286,3 +287,61 @@ def test_batchnorm_inference_backward_bad_input(backend):
         call(dy, g, v, eps=0.0)
     with pytest.raises(ValueError, match="out: must not overlap gamma"):
         call(backend.xp.ones((1, 3)), g, v, out=g.reshape(1, 3))
+
+
+# Synchronized batch norm: a batch cut into parts (as processes hold it), each part's
+# sums added up, gives the whole batch's statistics, output and gradients.
+@pytest.mark.parametrize("shape", [(7, 3), (64, 300), (4, 7, 7, 16), (16, 30, 30, 3), (2, 5, 6, 300)])
+def test_batchnorm_split_passes_equal_the_whole_batch(shape, dtype, backend, rng):
+    x, gamma, beta, rmean, _ = make_inputs(shape, dtype, rng, loc=30.0)
+    dy = rng.standard_normal(shape).astype(dtype)
+    eps, C, N = 1e-3, shape[-1], shape[0]
+    rows = x.size // C
+    cuts = [0, N // 3, N // 3 + 1 if N > 2 else N, N] if N > 2 else [0, N]
+    parts = [(lo, hi) for lo, hi in zip(cuts, cuts[1:]) if hi > lo]
+    shift = rmean.astype(np.float64)  # the moving mean: the same on every process
+    bshift, bgamma, bbeta = to_backend(backend, shift, gamma, beta)
+    sums = sum(to_numpy(ops.batchnorm_sums(to_backend(backend, x[lo:hi]), bshift, backend=backend))
+               for lo, hi in parts)
+    assert_close(sums, sum(ref.batchnorm_sums(x[lo:hi], shift) for lo, hi in parts), np.float64, rtol=1e-12)
+    mean, var, inv_std = batchnorm_stats(sums, shift, rows, eps)
+    _, ref_mean, ref_inv_std, _, ref_var = ref.batchnorm_forward(x.astype(np.float64), gamma, beta, rmean,
+                                                                np.ones(C), True, momentum=0.0, eps=eps)
+    assert_close(mean, ref_mean, np.float64, rtol=1e-12)
+    assert_close(var, ref_var, np.float64, rtol=1e-10)
+    bmean, binv = to_backend(backend, mean, inv_std)
+    y = np.concatenate([to_numpy(ops.batchnorm_apply(to_backend(backend, x[lo:hi]), bgamma, bbeta, bmean, binv,
+                                                     backend=backend)) for lo, hi in parts])
+    y_whole, _, _ = ops.batchnorm_forward(to_backend(backend, x), bgamma, bbeta, *to_backend(backend, rmean.copy(),
+                                          np.ones(C, dtype)), training=True, eps=eps, backend=backend)
+    assert_close(y, to_numpy(y_whole), dtype)
+    assert_close(y, ref.batchnorm_apply(x.astype(np.float64), gamma, beta, ref_mean, ref_inv_std), dtype)
+    grad_sums = [to_numpy(ops.batchnorm_grad_sums(*to_backend(backend, x[lo:hi], dy[lo:hi]), bmean, backend=backend))
+                 for lo, hi in parts]
+    total = sum(grad_sums)
+    assert_close(total, ref.batchnorm_grad_sums(x.astype(np.float64), dy.astype(np.float64), mean), np.float64,
+                 rtol=1e-10)
+    btotal = to_backend(backend, total)
+    dx = np.concatenate([to_numpy(ops.batchnorm_grad_apply(to_backend(backend, x[lo:hi]), bgamma,
+                                                           to_backend(backend, dy[lo:hi]), bmean, binv, btotal, rows,
+                                                           backend=backend)) for lo, hi in parts])
+    ref_dx, ref_dgamma, ref_dbeta = ref.batchnorm_backward(x.astype(np.float64), gamma, dy.astype(np.float64),
+                                                          ref_mean, ref_inv_std)
+    assert_close(dx, ref_dx, dtype)
+    tol = 1e-10 if dtype == np.float64 else 1e-5  # sums of dy in float64, of float32 dy
+    assert_close(total[:C], ref_dbeta, rtol=tol)
+    assert_close(total[C:] * inv_std, ref_dgamma, rtol=tol)
+    assert_close(dx, ref.batchnorm_grad_apply(x.astype(np.float64), gamma, dy.astype(np.float64), mean, inv_std,
+                                              total, rows), dtype)
+
+
+def test_batchnorm_split_passes_bad_input(rng):
+    x = rng.standard_normal((4, 3))
+    with pytest.raises(ValueError, match=r"shift: expected shape \(3,\)"):
+        ops.batchnorm_sums(x, np.zeros(4))
+    with pytest.raises(TypeError, match="shift: expected float64"):
+        ops.batchnorm_sums(x, np.zeros(3, np.float32))
+    with pytest.raises(ValueError, match="count: expected at least the 4 rows of x, got 3"):
+        ops.batchnorm_grad_apply(x, np.ones(3), x, np.zeros(3), np.ones(3), np.zeros(6), 3)
+    with pytest.raises(ValueError, match=r"sums: expected shape \(6,\)"):
+        ops.batchnorm_grad_sums(x, x, np.zeros(3), sums=np.zeros(5))

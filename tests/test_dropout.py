@@ -110,6 +110,26 @@ def test_dropout_matches_cpu_bit_for_bit(shape, p, seed, step, dtype, backend, r
     assert to_numpy(bx).tobytes() == y.tobytes()
 
 
+# A slice of an array starting at element ``first`` (a data-parallel rank's rows of
+# the global batch) draws exactly that slice of the whole array's mask, for starts
+# inside a Philox group, slices shorter than one, and across chunk boundaries.
+@pytest.mark.parametrize("first,n", [(0, 9), (1, 2), (3, 5), (6, 1031), (4097, 70_001), (2**33 + 2, 13)])
+def test_dropout_first_draws_the_slice_of_the_whole_mask(first, n, dtype, backend, rng):
+    p, seed, step = 0.3, 2**40 + 5, 17
+    whole = ref.dropout_mask((first + n,), p, seed, step) if first < 2**20 else None
+    expected = ref.dropout_mask((n,), p, seed, step, first=first)
+    if whole is not None:
+        np.testing.assert_array_equal(expected, whole[first:])
+    np.testing.assert_array_equal(to_numpy(ops.dropout_mask((n,), p, seed, step, first=first, backend=backend)),
+                                  expected)
+    x = rng.standard_normal(n).astype(dtype)
+    bx = to_backend(backend, x)
+    y = ops.dropout_forward(bx, p, seed=seed, step=step, first=first, backend=backend)
+    assert_close(y, ref.dropout_forward(x.astype(np.float64), p, seed, step, first=first), dtype)
+    dx = ops.dropout_backward(bx, p, seed=seed, step=step, first=first, backend=backend)
+    assert to_numpy(dx).tobytes() == to_numpy(y).tobytes()
+
+
 def test_dropout_inference_and_p0_are_identity(rng):
     x = rng.standard_normal((6, 5))
     assert ops.dropout_forward(x, 0.5, seed=1, step=2, training=False) is x

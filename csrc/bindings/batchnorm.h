@@ -146,6 +146,95 @@ void bind_batchnorm(py::module_& m) {
       py::arg("dy"), py::arg("gamma"), py::arg("moving_variance"), py::arg("dx"), py::arg("eps"),
       "dx = dy * gamma / sqrt(moving_variance + eps) over the last axis of a (N, C) or (N, H, W, C) dy: the "
       "gradient of the inference-mode batchnorm_forward (a frozen layer). dx may be dy.");
+  // The passes of synchronized batch norm (ops/batchnorm.h): sums here, combined across processes by the caller.
+  m.def(
+      "batchnorm_sums",
+      [](py::handle x_, py::handle shift_, py::handle sums_, py::handle workspace_) {
+        Tensor x = tensor_arg<Dev>(x_, "x");
+        int64_t M, C;
+        batchnorm_rows(x, M, C);
+        check_same_float({&x});
+        Tensor shift = stats_arg<Dev>(shift_, "shift", C, false), sums = stats_arg<Dev>(sums_, "sums", 2 * C, true),
+               workspace = stats_arg<Dev>(workspace_, "workspace", batchnorm_workspace_size(Dev{}, M, C), true);
+        py::gil_scoped_release nogil;
+        dispatch_float(x.dtype, [&](auto t) {
+          using T = decltype(t);
+          batchnorm_sums(Dev{}, x.ptr<T>(), shift.ptr<double>(), sums.ptr<double>(), workspace.ptr<double>(), M, C);
+        });
+      },
+      py::arg("x"), py::arg("shift"), py::arg("sums"), py::arg("workspace"),
+      "sums = [sum(x - shift), sum((x - shift)^2)] per channel (float64, 2C) over the rows of x.");
+
+  m.def(
+      "batchnorm_apply",
+      [](py::handle x_, py::handle gamma_, py::handle beta_, py::handle mean_, py::handle inv_std_, py::handle y_) {
+        Tensor x = tensor_arg<Dev>(x_, "x"), gamma = tensor_arg<Dev>(gamma_, "gamma"),
+               beta = tensor_arg<Dev>(beta_, "beta"), y = tensor_arg<Dev>(y_, "y", true);
+        int64_t M, C;
+        batchnorm_rows(x, M, C);
+        check_shape(gamma, {C});
+        check_shape(beta, {C});
+        check_same_shape(y, x);
+        check_same_float({&x, &gamma, &beta, &y});
+        Tensor mean = stats_arg<Dev>(mean_, "mean", C, false), inv_std = stats_arg<Dev>(inv_std_, "inv_std", C, false);
+        py::gil_scoped_release nogil;
+        dispatch_float(x.dtype, [&](auto t) {
+          using T = decltype(t);
+          batchnorm_apply(Dev{}, x.ptr<T>(), gamma.ptr<T>(), beta.ptr<T>(), mean.ptr<double>(), inv_std.ptr<double>(),
+                          y.ptr<T>(), M, C);
+        });
+      },
+      py::arg("x"), py::arg("gamma"), py::arg("beta"), py::arg("mean"), py::arg("inv_std"), py::arg("y"),
+      "y = gamma * (x - mean) * inv_std + beta per channel, with given float64 statistics; y may be x.");
+
+  m.def(
+      "batchnorm_grad_sums",
+      [](py::handle x_, py::handle dy_, py::handle mean_, py::handle sums_, py::handle workspace_) {
+        Tensor x = tensor_arg<Dev>(x_, "x"), dy = tensor_arg<Dev>(dy_, "dy");
+        int64_t M, C;
+        batchnorm_rows(x, M, C);
+        check_same_shape(dy, x);
+        check_same_float({&x, &dy});
+        Tensor mean = stats_arg<Dev>(mean_, "mean", C, false), sums = stats_arg<Dev>(sums_, "sums", 2 * C, true),
+               workspace = stats_arg<Dev>(workspace_, "workspace", batchnorm_workspace_size(Dev{}, M, C), true);
+        py::gil_scoped_release nogil;
+        dispatch_float(x.dtype, [&](auto t) {
+          using T = decltype(t);
+          batchnorm_grad_sums(Dev{}, x.ptr<T>(), dy.ptr<T>(), mean.ptr<double>(), sums.ptr<double>(),
+                              workspace.ptr<double>(), M, C);
+        });
+      },
+      py::arg("x"), py::arg("dy"), py::arg("mean"), py::arg("sums"), py::arg("workspace"),
+      "sums = [sum(dy), sum(dy * (x - mean))] per channel (float64, 2C) over the rows of x.");
+
+  m.def(
+      "batchnorm_grad_apply",
+      [](py::handle x_, py::handle gamma_, py::handle dy_, py::handle mean_, py::handle inv_std_, py::handle sums_,
+         double M_total, py::handle dx_) {
+        Tensor x = tensor_arg<Dev>(x_, "x"), gamma = tensor_arg<Dev>(gamma_, "gamma"), dy = tensor_arg<Dev>(dy_, "dy"),
+               dx = tensor_arg<Dev>(dx_, "dx", true);
+        int64_t M, C;
+        batchnorm_rows(x, M, C);
+        check_shape(gamma, {C});
+        check_same_shape(dy, x);
+        check_same_shape(dx, x);
+        check_same_float({&x, &gamma, &dy, &dx});
+        if (!(M_total >= double(M)))
+          throw ValueError("count: expected at least the " + std::to_string(M) + " rows of x, got " +
+                           short_float(M_total));
+        Tensor mean = stats_arg<Dev>(mean_, "mean", C, false), inv_std = stats_arg<Dev>(inv_std_, "inv_std", C, false),
+               sums = stats_arg<Dev>(sums_, "sums", 2 * C, false);
+        py::gil_scoped_release nogil;
+        dispatch_float(x.dtype, [&](auto t) {
+          using T = decltype(t);
+          batchnorm_grad_apply(Dev{}, x.ptr<T>(), gamma.ptr<T>(), dy.ptr<T>(), mean.ptr<double>(),
+                               inv_std.ptr<double>(), sums.ptr<double>(), M_total, dx.ptr<T>(), M, C);
+        });
+      },
+      py::arg("x"), py::arg("gamma"), py::arg("dy"), py::arg("mean"), py::arg("inv_std"), py::arg("sums"),
+      py::arg("M_total"), py::arg("dx"),
+      "dx of training-mode batch norm from the totals sums = [sum(dy), sum(dy * (x - mean))] over M_total rows of "
+      "all processes; dx may be dy or x.");
 }
 
 }  // namespace fastnn

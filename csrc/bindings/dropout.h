@@ -16,16 +16,17 @@ inline void check_dropout_p(double p) {
 // out = in * keep / (1 - p), the body of dropout_forward and dropout_backward.
 template <class Dev>
 void dropout_binding(const py::handle& in_, const py::handle& out_, double p, const py::handle& seed_,
-                     const py::handle& step_, const char* in_name, const char* out_name) {
+                     const py::handle& step_, const py::handle& first_, const char* in_name, const char* out_name) {
   check_dropout_p(p);
   const uint64_t seed = unsigned_arg(seed_, "seed"), step = unsigned_arg(step_, "step");
+  const uint64_t first = unsigned_arg(first_, "first");
   Tensor in = tensor_arg<Dev>(in_, in_name), out = tensor_arg<Dev>(out_, out_name, true);
   check_same_float({&in, &out});
   check_same_shape(out, in);
   py::gil_scoped_release nogil;
   dispatch_float(in.dtype, [&](auto t) {
     using T = decltype(t);
-    dropout_apply(Dev{}, in.ptr<T>(), out.ptr<T>(), in.numel(), p, seed, step);
+    dropout_apply(Dev{}, in.ptr<T>(), out.ptr<T>(), in.numel(), p, seed, step, first);
   });
 }
 
@@ -33,32 +34,33 @@ template <class Dev>
 void bind_dropout(py::module_& m) {
   m.def(
       "dropout_forward",
-      [](py::handle x, py::handle y, double p, py::handle seed, py::handle step) {
-        dropout_binding<Dev>(x, y, p, seed, step, "x", "y");
+      [](py::handle x, py::handle y, double p, py::handle seed, py::handle step, py::handle first) {
+        dropout_binding<Dev>(x, y, p, seed, step, first, "x", "y");
       },
-      py::arg("x"), py::arg("y"), py::arg("p"), py::arg("seed"), py::arg("step"),
-      "y = x * keep / (1 - p), keep drawn by Philox4x32-10 from (seed, step, element index); y may be x.");
+      py::arg("x"), py::arg("y"), py::arg("p"), py::arg("seed"), py::arg("step"), py::arg("first") = 0,
+      "y = x * keep / (1 - p), keep drawn by Philox4x32-10 from (seed, step, first + element index); y may be x.");
 
   m.def(
       "dropout_backward",
-      [](py::handle dy, py::handle dx, double p, py::handle seed, py::handle step) {
-        dropout_binding<Dev>(dy, dx, p, seed, step, "dy", "dx");
+      [](py::handle dy, py::handle dx, double p, py::handle seed, py::handle step, py::handle first) {
+        dropout_binding<Dev>(dy, dx, p, seed, step, first, "dy", "dx");
       },
-      py::arg("dy"), py::arg("dx"), py::arg("p"), py::arg("seed"), py::arg("step"),
+      py::arg("dy"), py::arg("dx"), py::arg("p"), py::arg("seed"), py::arg("step"), py::arg("first") = 0,
       "dx = dy * keep / (1 - p) with the forward pass's mask, regenerated from (seed, step); dx may be dy.");
 
   m.def(
       "dropout_mask",
-      [](py::handle mask_, double p, py::handle seed_, py::handle step_) {
+      [](py::handle mask_, double p, py::handle seed_, py::handle step_, py::handle first_) {
         check_dropout_p(p);
         const uint64_t seed = unsigned_arg(seed_, "seed"), step = unsigned_arg(step_, "step");
+        const uint64_t first = unsigned_arg(first_, "first");
         Tensor mask = tensor_arg<Dev>(mask_, "mask", true);
         if (mask.dtype != DType::UInt8)
           throw TypeError("mask: expected uint8, got " + mask.dtype_str());
         py::gil_scoped_release nogil;
-        dropout_mask(Dev{}, mask.ptr<uint8_t>(), mask.numel(), p, seed, step);
+        dropout_mask(Dev{}, mask.ptr<uint8_t>(), mask.numel(), p, seed, step, first);
       },
-      py::arg("mask"), py::arg("p"), py::arg("seed"), py::arg("step"),
+      py::arg("mask"), py::arg("p"), py::arg("seed"), py::arg("step"), py::arg("first") = 0,
       "mask = 1 where dropout keeps the unit, 0 where it drops it (uint8, any shape, flat element order).");
 
   // The raw generator (host-side), for known-answer tests.

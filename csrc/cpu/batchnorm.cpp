@@ -206,6 +206,37 @@ void apply_affine(const T* x, T* y, const RowBlocks& blocks, int64_t M, int64_t 
   }
 }
 
+// dx = k dy + b (x - m) + c0 (common/batchnorm_math.h) over blocks [lo, hi)
+// in reverse (as in the forward pass), from the totals sum(dy) = sums[c] and
+// sum(dy (x - mean)) = sums[C + c] over M_total rows.
+template <class T>
+void apply_grad(const T* x, const T* gamma, const T* dy, const double* mean, const double* inv_std,
+                const double* sums, double M_total, T* dx, const RowBlocks& blocks, int64_t M, int64_t C,
+                Share share) {
+  T m[kTile], k[kTile], bc[kTile], cc[kTile];
+  int64_t tile_c0 = -1;
+  for (int64_t b = share.hi - 1; b >= share.lo; --b)
+    for (int64_t c0 = 0; c0 < C; c0 += kTile) {
+      const Tile t(c0, C);
+      if (c0 != tile_c0) {
+        for (int64_t j = 0; j < t.len; ++j) {
+          const int64_t c = t.channel(j);
+          const BatchnormGrad<T> g =
+              batchnorm_grad_coefficients(gamma[c], mean[c], inv_std[c], sums[c], sums[C + c], M_total);
+          m[j] = g.m;
+          k[j] = g.k;
+          bc[j] = g.b;
+          cc[j] = g.c0;
+        }
+        tile_c0 = c0;
+      }
+      for_each_span(t, blocks.first(b), blocks.size(b, M),
+                    [&](int64_t off, int64_t stride, int64_t count, int64_t width) {
+                      grad_spans(x + off, dy + off, dx + off, stride, count, width, m, k, bc, cc);
+                    });
+    }
+}
+
 }  // namespace
 
 int64_t batchnorm_workspace_size(Cpu, int64_t M, int64_t C) {
@@ -296,30 +327,60 @@ void batchnorm_backward(Cpu, const T* x, const T* gamma, const T* dy, const doub
         dgamma[c] = T(workspace[C + c] * save_inv_std[c]);
       }
     }
-    // dx = k dy + b (x - m) + c0 (common/batchnorm_math.h).
-    T m[kTile], k[kTile], bc[kTile], cc[kTile];
-    int64_t tile_c0 = -1;
-    for (int64_t b = share.hi - 1; b >= share.lo; --b)  // in reverse, as in the forward pass
-      for (int64_t c0 = 0; c0 < C; c0 += kTile) {
-        const Tile t(c0, C);
-        if (c0 != tile_c0) {
-          for (int64_t j = 0; j < t.len; ++j) {
-            const int64_t c = t.channel(j);
-            const BatchnormGrad<T> g = batchnorm_grad_coefficients(gamma[c], save_mean[c], save_inv_std[c],
-                                                                   workspace[c], workspace[C + c], double(M));
-            m[j] = g.m;
-            k[j] = g.k;
-            bc[j] = g.b;
-            cc[j] = g.c0;
-          }
-          tile_c0 = c0;
-        }
-        for_each_span(t, blocks.first(b), blocks.size(b, M),
-                      [&](int64_t off, int64_t stride, int64_t count, int64_t width) {
-                        grad_spans(x + off, dy + off, dx + off, stride, count, width, m, k, bc, cc);
-                      });
-      }
+    apply_grad(x, gamma, dy, save_mean, save_inv_std, workspace, double(M), dx, blocks, M, C, share);
   }
+}
+
+// -- the passes of a batch spread over several processes (synchronized batch norm) --
+
+template <class T>
+void batchnorm_sums(Cpu, const T* x, const double* shift, double* sums, double* workspace, int64_t M, int64_t C) {
+  const RowBlocks blocks(M, C);
+#pragma omp parallel if (M * C > kParallelMin)
+  block_partials(blocks, M, C, workspace, thread_share(blocks.count), [&](const Tile& t, int64_t r0, int64_t rows,
+                                                                          double* a1, double* a2) {
+    double k[kTile];
+    for (int64_t j = 0; j < t.len; ++j) k[j] = shift[t.channel(j)];
+    for_each_span(t, r0, rows, [&](int64_t off, int64_t stride, int64_t count, int64_t width) {
+      shifted_sums(x + off, stride, count, width, k, a1, a2);
+    });
+  });
+  reduce_partials(blocks, C, workspace);
+  std::copy(workspace, workspace + 2 * C, sums);
+}
+
+template <class T>
+void batchnorm_apply(Cpu, const T* x, const T* gamma, const T* beta, const double* mean, const double* inv_std, T* y,
+                     int64_t M, int64_t C) {
+  const RowBlocks blocks(M, C);
+#pragma omp parallel if (M * C > kParallelMin)
+  apply_affine(x, y, blocks, M, C, thread_share(blocks.count), false,
+               [&](int64_t c) { return batchnorm_train_affine(gamma[c], beta[c], mean[c], inv_std[c]); });
+}
+
+template <class T>
+void batchnorm_grad_sums(Cpu, const T* x, const T* dy, const double* mean, double* sums, double* workspace, int64_t M,
+                         int64_t C) {
+  const RowBlocks blocks(M, C);
+#pragma omp parallel if (M * C > kParallelMin)
+  block_partials(blocks, M, C, workspace, thread_share(blocks.count), [&](const Tile& t, int64_t r0, int64_t rows,
+                                                                          double* a1, double* a2) {
+    double m[kTile];
+    for (int64_t j = 0; j < t.len; ++j) m[j] = mean[t.channel(j)];
+    for_each_span(t, r0, rows, [&](int64_t off, int64_t stride, int64_t count, int64_t width) {
+      grad_sums(x + off, dy + off, stride, count, width, m, a1, a2);
+    });
+  });
+  reduce_partials(blocks, C, workspace);
+  std::copy(workspace, workspace + 2 * C, sums);
+}
+
+template <class T>
+void batchnorm_grad_apply(Cpu, const T* x, const T* gamma, const T* dy, const double* mean, const double* inv_std,
+                          const double* sums, double M_total, T* dx, int64_t M, int64_t C) {
+  const RowBlocks blocks(M, C);
+#pragma omp parallel if (M * C > kParallelMin)
+  apply_grad(x, gamma, dy, mean, inv_std, sums, M_total, dx, blocks, M, C, thread_share(blocks.count));
 }
 
 #define INSTANTIATE(T)                                                                                            \
@@ -329,7 +390,14 @@ void batchnorm_backward(Cpu, const T* x, const T* gamma, const T* dy, const doub
                                            int64_t, int64_t);                                                     \
   template void batchnorm_inference_backward<T>(Cpu, const T*, const T*, const T*, T*, double, int64_t, int64_t); \
   template void batchnorm_backward<T>(Cpu, const T*, const T*, const T*, const double*, const double*, T*, T*, T*, \
-                                      double*, int64_t, int64_t);
+                                      double*, int64_t, int64_t);                                                \
+  template void batchnorm_sums<T>(Cpu, const T*, const double*, double*, double*, int64_t, int64_t);              \
+  template void batchnorm_apply<T>(Cpu, const T*, const T*, const T*, const double*, const double*, T*, int64_t,  \
+                                   int64_t);                                                                      \
+  template void batchnorm_grad_sums<T>(Cpu, const T*, const T*, const double*, double*, double*, int64_t,         \
+                                       int64_t);                                                                  \
+  template void batchnorm_grad_apply<T>(Cpu, const T*, const T*, const T*, const double*, const double*,          \
+                                        const double*, double, T*, int64_t, int64_t);
 INSTANTIATE(float)
 INSTANTIATE(double)
 

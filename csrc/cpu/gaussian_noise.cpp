@@ -16,7 +16,7 @@ void gaussian_noise_add(Cpu, const T* x, T* y, int64_t n, double stddev, uint64_
     return;
   }
   const T s = T(stddev);
-  cpu::for_each_philox_chunk(n, gaussian_noise_seed(seed), step, [&](int64_t i0, int64_t m, const uint32_t* bits) {
+  cpu::for_each_philox_chunk(n, gaussian_noise_seed(seed), step, 0, [&](int64_t i0, int64_t m, const uint32_t* bits) {
     for (int64_t i = 0; i < m; i += 2) {  // chunks start at multiples of 4: pairs stay whole
       T z0, z1;
       box_muller(bits[i], bits[i + 1], z0, z1);

@@ -17,16 +17,22 @@ constexpr int64_t kPhiloxParallelMin = 1 << 15;  // below this many elements, on
 void philox_chunk(uint64_t seed, uint64_t step, uint64_t g0, int64_t count, uint32_t* bits);
 
 // Calls f(first element, element count, bits) for every chunk of the n
-// elements, in parallel; each chunk starts at a multiple of 4 elements.
+// elements first .. first + n - 1 of the stream, in parallel; element
+// indices passed to f count from first. With first = 0 each chunk starts at
+// a multiple of 4 elements. (A data-parallel rank passes the position of its
+// slice in the global batch as first, and draws that slice's bits.)
 template <class F>
-void for_each_philox_chunk(int64_t n, uint64_t seed, uint64_t step, F&& f) {
-  const int64_t groups = (n + 3) / 4, chunks = (groups + kPhiloxGroups - 1) / kPhiloxGroups;
+void for_each_philox_chunk(int64_t n, uint64_t seed, uint64_t step, uint64_t first, F&& f) {
+  const uint64_t g_begin = first / 4, last = first + uint64_t(n);
+  const int64_t groups = int64_t((last + 3) / 4 - g_begin), chunks = (groups + kPhiloxGroups - 1) / kPhiloxGroups;
 #pragma omp parallel for schedule(static) if (n > kPhiloxParallelMin)
   for (int64_t k = 0; k < chunks; ++k) {
     uint32_t bits[4 * kPhiloxGroups];
-    const int64_t g0 = k * kPhiloxGroups, count = std::min(kPhiloxGroups, groups - g0);
-    philox_chunk(seed, step, uint64_t(g0), count, bits);
-    f(4 * g0, std::min(4 * count, n - 4 * g0), bits);
+    const uint64_t g0 = g_begin + uint64_t(k * kPhiloxGroups);
+    const int64_t count = std::min(kPhiloxGroups, groups - k * kPhiloxGroups);
+    philox_chunk(seed, step, g0, count, bits);
+    const uint64_t lo = std::max(4 * g0, first), hi = std::min(4 * (g0 + uint64_t(count)), last);
+    f(int64_t(lo - first), int64_t(hi - lo), bits + (lo - 4 * g0));
   }
 }
 

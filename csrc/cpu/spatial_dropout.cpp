@@ -23,7 +23,7 @@ void spatial_dropout_apply(Cpu, const T* in, T* out, int64_t N, int64_t HW, int6
   }
   const T scale = T(1.0 / (1.0 - p));
   std::vector<T> unit_scale(size_t(N * C));
-  cpu::for_each_philox_chunk(N * C, seed, step, [&](int64_t u0, int64_t m, const uint32_t* bits) {
+  cpu::for_each_philox_chunk(N * C, seed, step, 0, [&](int64_t u0, int64_t m, const uint32_t* bits) {
     for (int64_t u = 0; u < m; ++u) unit_scale[u0 + u] = dropout_keep(bits[u], threshold) ? scale : T(0);
   });
 #pragma omp parallel for if (n > cpu::kParallelMin)

@@ -130,12 +130,12 @@ __device__ __forceinline__ void slot_totals(const double* workspace, int64_t slo
   s2 = cuda::warp_sum(s2);
 }
 
-// sum(x - K), sum((x - K)^2) with the shift K = x[0, c].
+// sum(x - K), sum((x - K)^2) with the shift K = shifts[c], or x[0, c] if shifts is null.
 template <class T>
 __global__ void batchnorm_shifted_sums_kernel(const BatchnormLayout L, const T* __restrict__ x,
-                                              double* __restrict__ workspace) {
+                                              const double* __restrict__ shifts, double* __restrict__ workspace) {
   const BatchnormLane lane = batchnorm_lane(L);
-  const double shift = lane.active ? double(x[lane.channel]) : 0.0;
+  const double shift = !lane.active ? 0.0 : shifts ? shifts[lane.channel] : double(x[lane.channel]);
   block_partial_sums(L, lane, workspace, [&](int64_t e, double& s1, double& s2) {
     const double d = double(x[e]) - shift;
     s1 += d;
@@ -157,6 +157,18 @@ __global__ void batchnorm_stats_kernel(const T* __restrict__ x, T* __restrict__ 
     save_inv_std[c] = s.inv_std;
     running_mean[c] = batchnorm_running(running_mean[c], s.mean, momentum);
     running_var[c] = batchnorm_running(running_var[c], s.var, momentum);
+  });
+}
+
+// The totals of the slots, into sums[c] and sums[C + c] (the split passes).
+__global__ void batchnorm_sum_totals_kernel(const double* __restrict__ workspace, double* __restrict__ sums,
+                                            int64_t slots, int64_t C) {
+  cuda::for_each_row(C, [&](int64_t c, int lane) {
+    double s1, s2;
+    slot_totals(workspace, slots, C, c, lane, s1, s2);
+    if (lane != 0) return;
+    sums[c] = s1;
+    sums[C + c] = s2;
   });
 }
 
@@ -231,12 +243,12 @@ template <class T>
 __global__ void batchnorm_grad_apply_kernel(const BatchnormLayout L, const T* x, const T* __restrict__ gamma,
                                             const T* dy, const double* __restrict__ mean,
                                             const double* __restrict__ inv_std, const double* __restrict__ totals,
-                                            T* dx) {
+                                            double M_total, T* dx) {
   const BatchnormLane lane = batchnorm_lane(L);
   if (!lane.active) return;
   const int64_t c = lane.channel;
   const BatchnormGrad<T> g =
-      batchnorm_grad_coefficients(gamma[c], mean[c], inv_std[c], totals[c], totals[L.C + c], double(L.M));
+      batchnorm_grad_coefficients(gamma[c], mean[c], inv_std[c], totals[c], totals[L.C + c], M_total);
   for_each_element(L, lane, [&](int64_t e) { dx[e] = batchnorm_grad(x[e], dy[e], g.m, g.k, g.b, g.c0); });
 }
 
@@ -250,7 +262,7 @@ void batchnorm_forward_train(Cuda dev, const T* x, const T* gamma, const T* beta
                              double eps, int64_t M, int64_t C) {
   const BatchnormLayout L(M, C);
   const cudaStream_t stream = cuda::stream_of(dev);
-  launch(batchnorm_shifted_sums_kernel<T>, L.grid(), cuda::strip_block(), 0, stream, L, x, workspace);
+  launch(batchnorm_shifted_sums_kernel<T>, L.grid(), cuda::strip_block(), 0, stream, L, x, nullptr, workspace);
   FASTNN_CHECK_LAUNCH("batchnorm_forward (partial sums)");
   cuda::launch_rows("batchnorm_forward (statistics)", dev, C, batchnorm_stats_kernel<T>, x, running_mean,
                     running_var, save_mean, save_inv_std, workspace, int64_t(L.slabs),
@@ -289,8 +301,49 @@ void batchnorm_backward(Cuda dev, const T* x, const T* gamma, const T* dy, const
   cuda::launch_rows("batchnorm_backward (dgamma, dbeta)", dev, C, batchnorm_grad_totals_kernel<T>, save_inv_std,
                     dgamma, dbeta, workspace, int64_t(L.slabs), C);
   launch(batchnorm_grad_apply_kernel<T>, L.grid(), cuda::strip_block(), 0, stream, L, x, gamma, dy, save_mean,
-         save_inv_std, workspace, dx);
+         save_inv_std, workspace, double(M), dx);
   FASTNN_CHECK_LAUNCH("batchnorm_backward (dx)");
+}
+
+// -- the passes of a batch spread over several processes (synchronized batch norm) --
+
+template <class T>
+void batchnorm_sums(Cuda dev, const T* x, const double* shift, double* sums, double* workspace, int64_t M, int64_t C) {
+  const BatchnormLayout L(M, C);
+  launch(batchnorm_shifted_sums_kernel<T>, L.grid(), cuda::strip_block(), 0, cuda::stream_of(dev), L, x, shift,
+         workspace);
+  FASTNN_CHECK_LAUNCH("batchnorm_sums (partial sums)");
+  cuda::launch_rows("batchnorm_sums (totals)", dev, C, batchnorm_sum_totals_kernel, workspace, sums,
+                    int64_t(L.slabs), C);
+}
+
+template <class T>
+void batchnorm_apply(Cuda dev, const T* x, const T* gamma, const T* beta, const double* mean, const double* inv_std,
+                     T* y, int64_t M, int64_t C) {
+  const BatchnormLayout L(M, C);
+  launch(batchnorm_train_apply_kernel<T>, L.grid(), cuda::strip_block(), 0, cuda::stream_of(dev), L, x, gamma, beta,
+         mean, inv_std, y);
+  FASTNN_CHECK_LAUNCH("batchnorm_apply");
+}
+
+template <class T>
+void batchnorm_grad_sums(Cuda dev, const T* x, const T* dy, const double* mean, double* sums, double* workspace,
+                         int64_t M, int64_t C) {
+  const BatchnormLayout L(M, C);
+  launch(batchnorm_grad_sums_kernel<T>, L.grid(), cuda::strip_block(), 0, cuda::stream_of(dev), L, x, dy, mean,
+         workspace);
+  FASTNN_CHECK_LAUNCH("batchnorm_grad_sums (partial sums)");
+  cuda::launch_rows("batchnorm_grad_sums (totals)", dev, C, batchnorm_sum_totals_kernel, workspace, sums,
+                    int64_t(L.slabs), C);
+}
+
+template <class T>
+void batchnorm_grad_apply(Cuda dev, const T* x, const T* gamma, const T* dy, const double* mean, const double* inv_std,
+                          const double* sums, double M_total, T* dx, int64_t M, int64_t C) {
+  const BatchnormLayout L(M, C);
+  launch(batchnorm_grad_apply_kernel<T>, L.grid(), cuda::strip_block(), 0, cuda::stream_of(dev), L, x, gamma, dy,
+         mean, inv_std, sums, M_total, dx);
+  FASTNN_CHECK_LAUNCH("batchnorm_grad_apply");
 }
 
 #define INSTANTIATE(T)                                                                                             \
@@ -300,7 +353,14 @@ void batchnorm_backward(Cuda dev, const T* x, const T* gamma, const T* dy, const
                                            int64_t, int64_t);                                                      \
   template void batchnorm_inference_backward<T>(Cuda, const T*, const T*, const T*, T*, double, int64_t, int64_t); \
   template void batchnorm_backward<T>(Cuda, const T*, const T*, const T*, const double*, const double*, T*, T*, T*, \
-                                      double*, int64_t, int64_t);
+                                      double*, int64_t, int64_t);                                                 \
+  template void batchnorm_sums<T>(Cuda, const T*, const double*, double*, double*, int64_t, int64_t);              \
+  template void batchnorm_apply<T>(Cuda, const T*, const T*, const T*, const double*, const double*, T*, int64_t,  \
+                                   int64_t);                                                                       \
+  template void batchnorm_grad_sums<T>(Cuda, const T*, const T*, const double*, double*, double*, int64_t,         \
+                                       int64_t);                                                                   \
+  template void batchnorm_grad_apply<T>(Cuda, const T*, const T*, const T*, const double*, const double*,          \
+                                        const double*, double, T*, int64_t, int64_t);
 INSTANTIATE(float)
 INSTANTIATE(double)
 

@@ -65,4 +65,35 @@ void batchnorm_backward(Cuda, const T* x, const T* gamma, const T* dy, const dou
                         const double* save_inv_std, T* dx, T* dgamma, T* dbeta, double* workspace, int64_t M,
                         int64_t C);
 
+// The passes of a training step whose batch is spread over several processes
+// (synchronized batch norm), each on this process's M rows; the caller sums
+// the per-channel sums over the processes between them:
+//   batchnorm_sums:       sums = [sum(x - shift), sum((x - shift)^2)]  (2C doubles)
+//   batchnorm_apply:      y = gamma * (x - mean) * inv_std + beta      (y may alias x)
+//   batchnorm_grad_sums:  sums = [sum(dy), sum(dy * (x - mean))]
+//   batchnorm_grad_apply: dx from the totals of batchnorm_grad_sums over M_total
+//                         rows, as batchnorm_backward (dx may alias dy or x).
+template <class T>
+void batchnorm_sums(Cpu, const T* x, const double* shift, double* sums, double* workspace, int64_t M, int64_t C);
+template <class T>
+void batchnorm_sums(Cuda, const T* x, const double* shift, double* sums, double* workspace, int64_t M, int64_t C);
+template <class T>
+void batchnorm_apply(Cpu, const T* x, const T* gamma, const T* beta, const double* mean, const double* inv_std, T* y,
+                     int64_t M, int64_t C);
+template <class T>
+void batchnorm_apply(Cuda, const T* x, const T* gamma, const T* beta, const double* mean, const double* inv_std, T* y,
+                     int64_t M, int64_t C);
+template <class T>
+void batchnorm_grad_sums(Cpu, const T* x, const T* dy, const double* mean, double* sums, double* workspace, int64_t M,
+                         int64_t C);
+template <class T>
+void batchnorm_grad_sums(Cuda, const T* x, const T* dy, const double* mean, double* sums, double* workspace,
+                         int64_t M, int64_t C);
+template <class T>
+void batchnorm_grad_apply(Cpu, const T* x, const T* gamma, const T* dy, const double* mean, const double* inv_std,
+                          const double* sums, double M_total, T* dx, int64_t M, int64_t C);
+template <class T>
+void batchnorm_grad_apply(Cuda, const T* x, const T* gamma, const T* dy, const double* mean, const double* inv_std,
+                          const double* sums, double M_total, T* dx, int64_t M, int64_t C);
+
 }  // namespace fastnn

@@ -9,15 +9,17 @@
 
 namespace fastnn {
 
-// out[i] = in[i] * (keep(i) ? 1 / (1 - p) : 0) for 0 <= p < 1 (a dropped inf or
+// Element i of the arrays is element first + i of the stream (first: the
+// array's position in a larger one, e.g. a rank's slice of a global batch).
+// out[i] = in[i] * (keep(first + i) ? 1 / (1 - p) : 0) for 0 <= p < 1 (a dropped inf or
 // nan gives nan, as x * mask does); out may alias in.
 template <class T>
-void dropout_apply(Cpu, const T* in, T* out, int64_t n, double p, uint64_t seed, uint64_t step);
+void dropout_apply(Cpu, const T* in, T* out, int64_t n, double p, uint64_t seed, uint64_t step, uint64_t first);
 template <class T>
-void dropout_apply(Cuda, const T* in, T* out, int64_t n, double p, uint64_t seed, uint64_t step);
+void dropout_apply(Cuda, const T* in, T* out, int64_t n, double p, uint64_t seed, uint64_t step, uint64_t first);
 
-// mask[i] = keep(i) ? 1 : 0.
-void dropout_mask(Cpu, uint8_t* mask, int64_t n, double p, uint64_t seed, uint64_t step);
-void dropout_mask(Cuda, uint8_t* mask, int64_t n, double p, uint64_t seed, uint64_t step);
+// mask[i] = keep(first + i) ? 1 : 0.
+void dropout_mask(Cpu, uint8_t* mask, int64_t n, double p, uint64_t seed, uint64_t step, uint64_t first);
+void dropout_mask(Cuda, uint8_t* mask, int64_t n, double p, uint64_t seed, uint64_t step, uint64_t first);
 
 }  // namespace fastnn

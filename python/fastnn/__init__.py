@@ -2,8 +2,8 @@
 from . import backend, ops
 from ._native import _C
 from . import (
-    activations, augment, callbacks, constraints, data, datasets, initializers, layers, losses, metrics, models, optimizers,
-    regularizers, schedules, tune, utils,
+    activations, augment, callbacks, constraints, data, datasets, distribute, initializers, layers, losses, metrics,
+    models, optimizers, regularizers, schedules, tune, utils,
 )
 from .callbacks import History
 from .layers import (

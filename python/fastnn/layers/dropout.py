@@ -17,26 +17,32 @@ class Dropout(Layer):
 
     The mask is a pure function of (seed, training step, element), so runs
     and resumed runs repeat exactly; the seed defaults to one derived from
-    the model's seed and the layer's position.
+    the model's seed and the layer's position. The element is counted in the
+    global batch: under data-parallel training ``row_offset`` (set by the
+    strategy) is the position of this process's first row, so N processes
+    draw exactly the masks of one.
     """
 
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.rate = number("rate", rate, lo=0, hi=1, hi_open=True)
         self.seed = seed_arg(seed)
+        self.row_offset = 0
 
     def forward(self, x, training=False, step=0):
         self._active = training and self.rate > 0
         if not self._active:
             return x
         self._step = step
+        self._first = self.row_offset * (x.size // x.shape[0] if x.shape[0] else 0)
         return ops.dropout_forward(x, self.rate, seed=self._seed(), step=step, out=self.buffer("y", x.shape),
-                                   backend=self.backend)
+                                   first=self._first, backend=self.backend)
 
     def backward(self, dy):
         if not self._active:
             return dy
-        return ops.dropout_backward(dy, self.rate, seed=self._seed(), step=self._step, out=dy, backend=self.backend)
+        return ops.dropout_backward(dy, self.rate, seed=self._seed(), step=self._step, out=dy, first=self._first,
+                                    backend=self.backend)
 
     def _seed(self):
         return self.seed if self.seed is not None else self.default_seed

@@ -168,7 +168,9 @@ class Model(WeightsAPI):
             loss = loss * self.loss_weight
         return loss
 
-    def _gradients(self, x, y, sw):
+    def _gradients(self, x, y, sw, scale=None):
+        """Forward and backward; ``scale`` multiplies the loss gradient (a data-parallel rank's
+        share of the global batch: its rows over the global batch size)."""
         out = self._forward(x, training=True, logits=self._logits())
         loss = self._loss(out, y, sw)
         dout = self._buffers.get(self.backend, "dout", out.shape, self.dtype)
@@ -177,6 +179,8 @@ class Model(WeightsAPI):
             dout *= sw.reshape((-1,) + (1,) * (dout.ndim - 1))
         if self.loss_weight != 1.0:
             dout *= self.loss_weight
+        if scale is not None:
+            dout *= scale
         self._backward(dout)
         return out, loss
 
@@ -192,6 +196,11 @@ class Model(WeightsAPI):
                     probs = view.probabilities(out)
                 totals += metric.totals(probs if metric.needs_probabilities else out, y, view)
         return totals
+
+    @property
+    def totals_count(self):
+        """How many numbers a step's totals hold: the summed loss and every metric's."""
+        return 1 + sum(metric.size for _, metric in self.compiled_metrics)
 
     def logs_from(self, totals, seen):
         """A run's logs from its summed totals: ``{'loss': .., 'accuracy': .., ...}``."""
@@ -210,6 +219,22 @@ class Model(WeightsAPI):
             out, loss = self._gradients(x, y, sw)
             self.apply_gradients()
             return self._totals(out, y, loss, self._logits())
+
+    def train_step_sharded(self, x, y, sw, global_size, combine):
+        """A data-parallel rank's step on its rows of a global batch of ``global_size``:
+        ``flat_grads`` gets these rows' share of the global mean loss's gradient, then
+        ``combine(local sums)`` (the strategy's allreduce) returns the global sums and
+        leaves the global gradient in ``flat_grads``, and the optimizer steps."""
+        with self._lock:
+            if len(x):
+                out, loss = self._gradients(x, y, sw, scale=len(x) / global_size)
+                totals = self._totals(out, y, loss, self._logits())
+            else:  # a batch smaller than the number of ranks leaves some ranks without rows
+                self.parameters.grads[...] = 0
+                totals = [0.0] * self.totals_count
+            totals = combine(totals)
+            self.apply_gradients()
+            return totals
 
     def test_step_host(self, x, y, sw=None):
         with self._lock:
@@ -301,7 +326,7 @@ class Model(WeightsAPI):
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
             steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1,
-            augment=None):
+            augment=None, strategy=None):
         """Train for epochs ``initial_epoch`` .. ``epochs - 1`` (Keras' semantics); returns a ``History``.
 
         Every call trains ``epochs - initial_epoch`` epochs from the current
@@ -328,6 +353,11 @@ class Model(WeightsAPI):
             augment: a fastnn addition: a callable ``(x_batch, rng) -> x_batch``
                 (e.g. ``fastnn.augment.Augmenter``) applied to every training
                 batch on the prefetch thread; validation data stay unaugmented.
+            strategy: a fastnn addition: a ``fastnn.distribute.DataParallel``
+                to train on several processes (launched by ``mpiexec``/``srun``)
+                for this call; default: the one of
+                ``fastnn.distribute.set_strategy``, if any. ``batch_size`` is
+                then the global batch, split between the processes.
 
         Batches are gathered (and copied to the GPU) by a background thread
         while the previous step runs. Array data are checked before training;
@@ -337,7 +367,7 @@ class Model(WeightsAPI):
         """
         return loop.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
                         shuffle, class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps,
-                        validation_batch_size, validation_freq, augment)
+                        validation_batch_size, validation_freq, augment, strategy)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False, use_average=False):

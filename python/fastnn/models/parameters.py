@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from .. import ops
 from ..layers.base import prod
 
+TOTALS = 16  # room for a batch's summed loss and its metrics' totals (accuracy 1, AUC 4, ...)
+
 
 @dataclass
 class ParamGroup:
@@ -47,7 +49,10 @@ class Parameters:
         trainable = [(l, s) for bias in (False, True) for l in layers for s in l.specs if s.trainable and s.is_bias == bias]
         state = [(l, s) for l in layers for s in l.specs if not s.trainable]
         self.params = backend.zeros((sum(prod(s.shape) for _, s in trainable),), dtype)
-        self.grads = backend.zeros(self.params.shape, dtype)
+        # The gradients carry TOTALS spare elements after them, where a data-parallel step puts its
+        # loss and metric sums, so that one allreduce of ``grads_and_totals`` combines everything.
+        self.grads_and_totals = backend.zeros((len(self.params) + TOTALS,), dtype)
+        self.grads = self.grads_and_totals[:len(self.params)]
         self.state = backend.zeros((sum(prod(s.shape) for _, s in state),), dtype)
         self.slots = self._place(trainable, self.params, self.grads, rng, previous)
         self.state_slots = self._place(state, self.state, None, rng, previous)

@@ -9,7 +9,15 @@ where a docstring allows in-place use. ``fastnn.reference`` holds a plain
 NumPy twin of each.
 """
 from .activation import ACTIVATIONS, activation_backward, activation_forward
-from .batchnorm import batchnorm_backward, batchnorm_forward, batchnorm_inference_backward
+from .batchnorm import (
+    batchnorm_apply,
+    batchnorm_backward,
+    batchnorm_forward,
+    batchnorm_grad_apply,
+    batchnorm_grad_sums,
+    batchnorm_inference_backward,
+    batchnorm_sums,
+)
 from .conv2d import conv2d_backward, conv2d_forward, conv2d_output_shape, conv2d_workspace_size
 from .dense import bias_grad, dense_backward, dense_forward
 from .dropout import dropout_backward, dropout_forward, dropout_mask

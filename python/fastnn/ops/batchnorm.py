@@ -120,3 +120,64 @@ def batchnorm_inference_backward(dy, gamma, moving_variance, *, eps, out=None, b
     dx = output(be, out, shape_of(dy, "dy"), dy)
     be.kernels.batchnorm_inference_backward(dy, gamma, moving_variance, dx, eps)
     return dx
+
+
+# -- synchronized batch norm: the training step's passes, with the per-channel sums of
+# several processes combined (summed) by the caller between them -------------------------
+
+def batchnorm_sums(x, shift, *, sums=None, workspace=None, backend=None):
+    """Per-channel sums of this process's rows for the batch statistics: a float64 (2C,)
+    ``[sum(x - shift), sum((x - shift)^2)]``, over every axis of ``x`` but the last.
+
+    ``shift`` is a float64 (C,) array equal on every process (batch norm's moving mean):
+    shifted sums keep the variance's precision when the mean dwarfs the spread.
+    Summed over the processes, they give the statistics of the whole batch
+    (``batchnorm_stats``). ``sums`` and ``workspace`` may be passed for reuse.
+    """
+    be, x, shift = prepare(backend, x, shift)
+    M, C = _rows(x)
+    sums = _stats_buffer(be, sums, 2 * C)
+    be.kernels.batchnorm_sums(x, shift, sums, _workspace(be, workspace, M, C))
+    return sums
+
+
+def batchnorm_stats(sums, shift, count, eps):
+    """``(mean, var, inv_std)`` (float64, C each) of a batch of ``count`` rows from its summed
+    ``batchnorm_sums``, as ``batchnorm_forward`` computes them (common/batchnorm_math.h):
+    ``mean = shift + s1 / count``, ``var = max(s2 / count - (s1 / count)^2, 0)``."""
+    C = len(shift)
+    shifted_mean = sums[:C] / count
+    var = sums[C:2 * C] / count - shifted_mean * shifted_mean
+    var = np.maximum(var, 0.0)  # rounding can make it slightly negative; a nan stays nan (CuPy arrays too)
+    return shift + shifted_mean, var, 1.0 / (var + eps) ** 0.5
+
+
+@renames({"y": "out"})
+def batchnorm_apply(x, gamma, beta, mean, inv_std, *, out=None, backend=None):
+    """``y = gamma * (x - mean) * inv_std + beta`` per channel with given float64 statistics
+    (``batchnorm_stats``), computed as the training ``batchnorm_forward`` does; ``out`` may be ``x``."""
+    be, x, gamma, beta, mean, inv_std = prepare(backend, x, gamma, beta, mean, inv_std)
+    y = output(be, out, shape_of(x, "x"), x)
+    be.kernels.batchnorm_apply(x, gamma, beta, mean, inv_std, y)
+    return y
+
+
+def batchnorm_grad_sums(x, dy, mean, *, sums=None, workspace=None, backend=None):
+    """Per-channel sums of this process's rows for the backward pass: a float64 (2C,)
+    ``[sum(dy), sum(dy * (x - mean))]``. This process's ``dbeta`` is the first half and its
+    ``dgamma`` the second times ``inv_std``; summed over the processes they feed ``batchnorm_grad_apply``."""
+    be, x, dy, mean = prepare(backend, x, dy, mean)
+    M, C = _rows(x)
+    sums = _stats_buffer(be, sums, 2 * C)
+    be.kernels.batchnorm_grad_sums(x, dy, mean, sums, _workspace(be, workspace, M, C))
+    return sums
+
+
+def batchnorm_grad_apply(x, gamma, dy, mean, inv_std, sums, count, *, dx=None, backend=None):
+    """``dx`` of training-mode batch norm from the summed ``batchnorm_grad_sums`` of a batch of
+    ``count`` rows (all processes'): ``dx = gamma * inv_std / count * (count * dy - dbeta - xhat * dgamma)``
+    with ``dbeta = sums[:C]``, ``dgamma = sums[C:] * inv_std``. ``dx`` may be ``dy`` or ``x``."""
+    be, x, gamma, dy, mean, inv_std, sums = prepare(backend, x, gamma, dy, mean, inv_std, sums)
+    dx = output(be, dx, shape_of(x, "x"), x)
+    be.kernels.batchnorm_grad_apply(x, gamma, dy, mean, inv_std, sums, float(count), dx)
+    return dx

@@ -13,7 +13,10 @@ bit for bit. The keying, exactly::
 
 i.e. keep iff ``u >= p`` with ``u = (bits >> 8) / 2**24`` uniform on [0, 1).
 ``seed`` and ``step`` are ints in [0, 2**64); use a new ``step`` for every
-training step (and a different ``seed`` per dropout layer).
+training step (and a different ``seed`` per dropout layer). ``first`` (default
+0) shifts the indices: element i of the array is element ``first + i`` of the
+stream, so a slice of a larger array (a data-parallel rank's rows of the
+global batch) draws exactly the slice of the larger array's mask.
 """
 import numpy as np
 
@@ -27,7 +30,7 @@ def _check_p(p):
 
 
 @renames({"y": "out"})
-def dropout_forward(x, p, *, seed, step, training=True, out=None, backend=None):
+def dropout_forward(x, p, *, seed, step, training=True, out=None, first=0, backend=None):
     """Inverted dropout: each unit kept with probability ``1 - p`` and scaled by ``1 / (1 - p)``.
 
     Computed as ``x * mask / (1 - p)``: dropped units are 0 (nan where ``x`` is
@@ -44,28 +47,28 @@ def dropout_forward(x, p, *, seed, step, training=True, out=None, backend=None):
         be.kernels.dropout_forward(x, out, 0.0, 0, 0)  # p = 0: a copy, with the kernel's checks of out
         return out
     y = output(be, out, shape_of(x, "x"), x)
-    be.kernels.dropout_forward(x, y, p, seed, step)
+    be.kernels.dropout_forward(x, y, p, seed, step, first)
     return y
 
 
 @renames({"dx": "out"})
-def dropout_backward(dy, p, *, seed, step, out=None, backend=None):
+def dropout_backward(dy, p, *, seed, step, out=None, first=0, backend=None):
     """Gradient of ``dropout_forward`` (training): ``dx = dy * keep / (1 - p)``.
 
-    The mask is regenerated from the same ``(seed, step)`` as the forward pass.
+    The mask is regenerated from the same ``(seed, step, first)`` as the forward pass.
     ``out`` may be ``dy`` itself.
     """
     _check_p(p)
     be, dy = prepare(backend, dy)
     dx = output(be, out, shape_of(dy, "dy"), dy)
-    be.kernels.dropout_backward(dy, dx, p, seed, step)
+    be.kernels.dropout_backward(dy, dx, p, seed, step, first)
     return dx
 
 
-def dropout_mask(shape, p, seed, step, *, backend=None):
-    """The keep mask of dropout for an array of ``shape``: uint8, 1 = kept."""
+def dropout_mask(shape, p, seed, step, *, first=0, backend=None):
+    """The keep mask of dropout for an array of ``shape`` (at stream position ``first``): uint8, 1 = kept."""
     _check_p(p)
     be = prepare(backend)[0]
     mask = output(be, None, shape_arg("shape", shape), np.empty(0, np.uint8), "shape")
-    be.kernels.dropout_mask(mask, p, seed, step)
+    be.kernels.dropout_mask(mask, p, seed, step, first)
     return mask

@@ -6,7 +6,16 @@ backward is the chain rule / delta rule applied to it. They favour clarity
 over speed and allocate freely.
 """
 from .activation import ACTIVATIONS, activation_backward, activation_forward
-from .batchnorm import batchnorm_backward, batchnorm_forward, batchnorm_inference_backward
+from .batchnorm import (
+    batchnorm_apply,
+    batchnorm_backward,
+    batchnorm_forward,
+    batchnorm_grad_apply,
+    batchnorm_grad_sums,
+    batchnorm_inference_backward,
+    batchnorm_stats,
+    batchnorm_sums,
+)
 from .conv2d import conv2d_backward, conv2d_forward
 from .dense import bias_grad, dense_backward, dense_forward
 from .dropout import dropout_backward, dropout_forward, dropout_mask, philox4x32_10, philox_stream

@@ -40,3 +40,39 @@ def batchnorm_backward(x, gamma, dy, mean, inv_std):
 def batchnorm_inference_backward(dy, gamma, moving_variance, eps):
     """Inference mode: mean and variance are constants, so y is affine in x and dx = dy * gamma / sqrt(var + eps)."""
     return dy * gamma / np.sqrt(moving_variance + eps)
+
+
+# Synchronized batch norm: a batch split over processes, each contributing per-channel sums.
+
+def batchnorm_sums(x, shift):
+    """[sum(x - shift), sum((x - shift)^2)] per channel, over every axis but the last."""
+    axes = tuple(range(x.ndim - 1))
+    d = x.astype(np.float64) - shift
+    return np.concatenate([d.sum(axis=axes), (d * d).sum(axis=axes)])
+
+
+def batchnorm_stats(sums, shift, count, eps):
+    """mean = shift + s1 / count and the biased var = s2 / count - (s1 / count)^2 of the whole batch."""
+    C = len(shift)
+    shifted_mean = sums[:C] / count
+    var = np.maximum(sums[C:] / count - shifted_mean**2, 0.0)
+    return shift + shifted_mean, var, 1 / np.sqrt(var + eps)
+
+
+def batchnorm_apply(x, gamma, beta, mean, inv_std):
+    """y = gamma * (x - mean) * inv_std + beta."""
+    return gamma * (x - mean) * inv_std + beta
+
+
+def batchnorm_grad_sums(x, dy, mean):
+    """[sum(dy), sum(dy * (x - mean))] per channel."""
+    axes = tuple(range(x.ndim - 1))
+    return np.concatenate([dy.sum(axis=axes), (dy * (x - mean)).sum(axis=axes)])
+
+
+def batchnorm_grad_apply(x, gamma, dy, mean, inv_std, sums, count):
+    """dx = gamma * inv_std / M * (M dy - dbeta - xhat dgamma) with the whole batch's
+    dbeta = sums[:C], dgamma = sums[C:] * inv_std and M = count rows."""
+    C = x.shape[-1]
+    xhat = (x - mean) * inv_std
+    return gamma * inv_std / count * (count * dy - sums[:C] - xhat * sums[C:] * inv_std)

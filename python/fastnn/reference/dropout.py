@@ -30,36 +30,37 @@ def philox4x32_10(counter, key):
     return [w.astype(np.uint32) for w in c]
 
 
-def philox_stream(n, seed, step):
-    """The random words of elements 0 .. n-1 of the stream (seed, step), element i:
+def philox_stream(n, seed, step, first=0):
+    """The random words of elements first .. first+n-1 of the stream (seed, step), element i:
 
     philox4x32_10((i//4 low, i//4 high, step low, step high), (seed low, seed high))[i % 4].
     """
-    g = np.arange((n + 3) // 4, dtype=np.uint64)
+    g = np.arange(first // 4, (first + n + 3) // 4, dtype=np.uint64)
     counter = (g & _LO32, g >> np.uint64(32), step & 0xFFFFFFFF, step >> 32)
     words = philox4x32_10(counter, (seed & 0xFFFFFFFF, seed >> 32))
-    return np.stack(words, axis=1).reshape(-1)[:n]  # element 4g + j <- word j of call g
+    skip = first % 4
+    return np.stack(words, axis=1).reshape(-1)[skip:skip + n]  # element 4g + j <- word j of call g
 
 
-def dropout_mask(shape, p, seed, step):
+def dropout_mask(shape, p, seed, step, first=0):
     """Keep mask (uint8, 1 = kept) of an array of ``shape``: element i of the flat
-    array is kept iff u = (bits >> 8) / 2^24 >= p for its word ``bits`` of
-    ``philox_stream``, decided as (bits >> 8) >= ceil(p 2^24).
+    array is kept iff u = (bits >> 8) / 2^24 >= p for the word ``bits`` of
+    element first + i of ``philox_stream``, decided as (bits >> 8) >= ceil(p 2^24).
     """
-    bits = philox_stream(int(np.prod(shape, dtype=np.int64)), seed, step)
+    bits = philox_stream(int(np.prod(shape, dtype=np.int64)), seed, step, first)
     threshold = np.uint32(np.ceil(p * 2.0**24))
     return ((bits >> np.uint32(8)) >= threshold).astype(np.uint8).reshape(shape)
 
 
-def dropout_forward(x, p, seed, step, training=True):
+def dropout_forward(x, p, seed, step, training=True, first=0):
     """Inverted dropout: keep each unit with probability 1 - p and divide it by 1 - p,
     so the expected output equals x; the identity at inference."""
     if not training:
         return x.copy()
-    mask = dropout_mask(x.shape, p, seed, step)
+    mask = dropout_mask(x.shape, p, seed, step, first)
     return (x * mask / (1 - p)).astype(x.dtype)
 
 
-def dropout_backward(dy, p, seed, step):
+def dropout_backward(dy, p, seed, step, first=0):
     """dy/dx of dropout is the same mask and scale: dx = dy * keep / (1 - p)."""
-    return dropout_forward(dy, p, seed, step)
+    return dropout_forward(dy, p, seed, step, first=first)

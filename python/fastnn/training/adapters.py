@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import math
 import mmap
+from typing import NamedTuple
 
 import numpy as np
 
@@ -23,22 +24,52 @@ PREFETCH_DEPTH = 2
 _RING = PREFETCH_DEPTH + 2  # buffers a batch can be in: consumed, queued (depth), being filled
 
 
+class Shard(NamedTuple):
+    """Where a data-parallel process's rows sit in the global batch (the 4th item of its batches)."""
+
+    first: int  # position of its first row
+    size: int   # rows of the whole global batch
+
+
 def adapter(conv, x, y=None, sample_weight=None, class_weight=None, batch_size=None, shuffle=False, steps=None,
-            name="x"):
-    """The adapter for the source ``x`` (with ``y``/``sample_weight`` for arrays)."""
+            name="x", part=None):
+    """The adapter for the source ``x`` (with ``y``/``sample_weight`` for arrays).
+
+    ``part = (rank, size)``: yield only rank's share of every batch, with its ``Shard``.
+    """
     from ..data import Sequence
 
     if isinstance(x, Sequence) or (hasattr(x, "__getitem__") and hasattr(x, "__len__")
                                    and hasattr(x, "on_epoch_end")):
         _no_arrays_with(name, y, sample_weight)
-        return SequenceAdapter(conv, x, steps, shuffle, class_weight, name)
-    if hasattr(x, "__next__") or (hasattr(x, "__iter__") and not hasattr(x, "__len__")):
+        source = SequenceAdapter(conv, x, steps, shuffle, class_weight, name)
+    elif hasattr(x, "__next__") or (hasattr(x, "__iter__") and not hasattr(x, "__len__")):
         _no_arrays_with(name, y, sample_weight)
-        return GeneratorAdapter(conv, x, steps, class_weight, name)
-    if x is None:
+        source = GeneratorAdapter(conv, x, steps, class_weight, name)
+    elif x is None:
         raise ValueError(f"{name}: expected data (arrays, a generator or a fastnn.data.Sequence), got None")
-    return ArrayAdapter(conv, x, y, sample_weight, class_weight, 32 if batch_size is None else batch_size, shuffle,
-                        steps, name)
+    else:
+        source = ArrayAdapter(conv, x, y, sample_weight, class_weight, 32 if batch_size is None else batch_size,
+                              shuffle, steps, name)
+    source.part = part
+    return source
+
+
+def _share(n, part):
+    """Rows ``[lo, hi)`` of a batch of ``n`` that ``part = (rank, size)`` takes (shares differ by at most one)."""
+    rank, size = part
+    base, extra = divmod(n, size)
+    lo = rank * base + min(rank, extra)
+    return lo, lo + base + (rank < extra)
+
+
+def _local(batch, part):
+    """A process's rows of a whole batch ``(x, y, sw)`` read from a generator or Sequence, with its Shard."""
+    if part is None:
+        return batch
+    n = len(batch[0])
+    lo, hi = _share(n, part)
+    return tuple(None if a is None else a[lo:hi] for a in batch) + (Shard(lo, n),)
 
 
 def sample_shape(x):
@@ -121,6 +152,12 @@ class ArrayAdapter:
                 idx = np.sort(order[lo:hi])  # ascending reads from the file
             else:
                 idx = order[lo:hi]
+            shard = None
+            if self.part is not None:  # this process's rows of the batch, and only those are read
+                a, b = _share(hi - lo, self.part)
+                shard = Shard(a, hi - lo)
+                idx = slice(lo + a, lo + b) if order is None else idx[a:b]
+                lo, hi = lo + a, lo + b
             ring = self._ring[k % _RING]
             x, y, sw = self.x, self.y, self.sw
             if self.mapped:
@@ -139,7 +176,7 @@ class ArrayAdapter:
             if self.class_table is not None:
                 cw = self.conv.weights_of_classes(self.class_table, y, where)
                 sw = cw if sw is None else sw * cw
-            yield x, y, sw
+            yield (x, y, sw) if shard is None else (x, y, sw, shard)
 
     def end_epoch(self):
         pass
@@ -214,8 +251,8 @@ class SequenceAdapter:
             except Exception as e:
                 raise ValueError(f"{self.name}: {type(self.seq).__name__}[{i}] raised {type(e).__name__}: {e} "
                                  f"(batch {k})") from e
-            yield unpack(self.conv, item, f" (batch {k}, {type(self.seq).__name__}[{i}])", self.class_table,
-                         self.name)
+            yield _local(unpack(self.conv, item, f" (batch {k}, {type(self.seq).__name__}[{i}])", self.class_table,
+                                self.name), self.part)
 
     def end_epoch(self):
         self.seq.on_epoch_end()
@@ -251,7 +288,7 @@ class GeneratorAdapter:
                 return
             except Exception as e:
                 raise ValueError(f"{self.name}: the generator raised {type(e).__name__}: {e} (batch {k})") from e
-            yield unpack(self.conv, item, f" (batch {k})", self.class_table, self.name)
+            yield _local(unpack(self.conv, item, f" (batch {k})", self.class_table, self.name), self.part)
 
     def end_epoch(self):
         pass
@@ -279,4 +316,6 @@ def unpack(conv, item, where, class_table=None, name="x"):
 
 def to_device(backend):
     """The prefetch thread's copy to the model's device (None: the arrays are already there)."""
-    return None if backend.xp is np else backend.xp.asarray
+    if backend.xp is np:
+        return None
+    return lambda a: a if isinstance(a, Shard) else backend.xp.asarray(a)

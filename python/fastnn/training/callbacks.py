@@ -24,7 +24,11 @@ _BATCH_HOOKS = {mode: (f"on_{mode}_batch_begin", f"on_{mode}_batch_end") for mod
 
 class Callback:
     """Base class; override the hooks you need. ``self.model`` is the model, ``self.params`` the
-    run's settings (``epochs``, ``steps``, ``verbose``)."""
+    run's settings (``epochs``, ``steps``, ``verbose``; ``rank`` and ``world_size`` under a
+    ``fastnn.distribute`` strategy). A callback with ``chief_only = True`` (the progress bar
+    and the writers of checkpoints and logs) runs only on rank 0 of a data-parallel job."""
+
+    chief_only = False
 
     def __init__(self):
         self.model = None
@@ -238,6 +242,8 @@ class ModelCheckpoint(Callback):
     With ``save_best_only`` it saves only when ``monitor`` improves.
     """
 
+    chief_only = True
+
     def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto"):
         self.filepath = _path("filepath", filepath)
         self._m = _Monitor(monitor, mode, 0.0)
@@ -336,6 +342,8 @@ class TerminateOnNaN(Callback):
 
 class CSVLogger(Callback):
     """Append each epoch's logs as a row of a CSV file."""
+
+    chief_only = True
 
     def __init__(self, filename, separator=",", append=False):
         self.filename, self.separator, self.append = _path("filename", filename), separator, append

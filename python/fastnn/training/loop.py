@@ -32,7 +32,7 @@ def _positive(name, value, none_ok=True):
     return int(value)
 
 
-def _callback_list(model, callbacks, verbose, params, history=None):
+def _callback_list(model, callbacks, verbose, params, history=None, strategy=None):
     if callbacks is not None and not isinstance(callbacks, (list, tuple)):
         raise TypeError(f"callbacks: expected a list of Callback objects, got {type(callbacks).__name__}")
     cbs = list(callbacks or [])
@@ -40,7 +40,21 @@ def _callback_list(model, callbacks, verbose, params, history=None):
         cbs.append(history)
     if verbose and not any(isinstance(cb, ProgbarLogger) for cb in cbs):
         cbs.append(ProgbarLogger(verbose))
+    if strategy is not None:  # only the chief prints and writes files
+        params = {**params, "rank": strategy.rank, "world_size": strategy.world_size}
+        if not strategy.is_chief:
+            cbs = [cb for cb in cbs if not getattr(cb, "chief_only", False)]
     return CallbackList(cbs, model, {**params, "verbose": verbose})
+
+
+def _strategy(strategy):
+    from .. import distribute
+
+    if strategy is None:
+        return distribute.get_strategy()
+    if not isinstance(strategy, distribute.DataParallel):
+        raise TypeError(f"strategy: expected a fastnn.distribute.DataParallel or None, got {type(strategy).__name__}")
+    return strategy
 
 
 def _run_batches(model, source, rng, step, callbacks, mode, transform=None):
@@ -55,11 +69,11 @@ def _run_batches(model, source, rng, step, callbacks, mode, transform=None):
     # gather takes microseconds and a thread beside OpenMP's would cost more than it saves: inline.
     prefetch = Prefetcher(batches, copy) if source.background or copy is not None else Inline(batches)
     try:
-        for k, (x, y, sw) in enumerate(prefetch):
+        for k, batch in enumerate(prefetch):  # (x, y, sw), and a Shard when sharded
             if want_batches:
                 callbacks.on_batch_begin(mode, k)
-            result = step(x, y, sw)
-            seen += len(x)
+            result = step(*batch)
+            seen += batch[3].size if len(batch) > 3 else len(batch[0])
             totals = result if totals is None else [a + b for a, b in zip(totals, result)]
             if want_batches:
                 callbacks.on_batch_end(mode, k, model.logs_from(totals, seen))
@@ -73,7 +87,8 @@ def _run_batches(model, source, rng, step, callbacks, mode, transform=None):
 
 def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
         validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
-        steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1, augment=None):
+        steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1, augment=None,
+        strategy=None):
     """``Sequential.fit``: see its docstring."""
     verbose = _verbose(verbose)
     batch_size = _positive("batch_size", batch_size)
@@ -100,39 +115,51 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
                         f"got {type(augment).__name__}")
     shape, x = sample_shape(x) if not model.built else (None, x)
     model.require_compiled("fit", shape)
+    strategy = _strategy(strategy)
+    part = None if strategy is None else strategy.part
     conv = BatchConverter(model)
     if validation_split:
         x, y, sample_weight, validation_data = _split(x, y, sample_weight, validation_split)
-    train = adapter(conv, x, y, sample_weight, class_weight, batch_size, shuffle, steps_per_epoch)
+    train = adapter(conv, x, y, sample_weight, class_weight, batch_size, shuffle, steps_per_epoch, part=part)
     val = None
     if validation_data is not None:
         val = adapter(conv, *_validation_arrays(validation_data), batch_size=validation_batch_size or batch_size,
-                      steps=validation_steps, name="validation_data")
+                      steps=validation_steps, name="validation_data", part=part)
     history = History()
-    cbs = _callback_list(model, callbacks, verbose, {"epochs": epochs, "steps": train.steps, "in_fit": True}, history)
+    cbs = _callback_list(model, callbacks, verbose, {"epochs": epochs, "steps": train.steps, "in_fit": True}, history,
+                         strategy)
     transform = None if augment is None else _augmenting(augment, model.rng)
+    train_step, test_step = model.train_step_host, model.test_step_host
+    if strategy is not None:
+        train_step, test_step = strategy.train_step(model), strategy.test_step(model)
     with model.training_thread():
         model.stop_training = False
+        if strategy is not None:
+            strategy.sync_model(model)
         cbs.on_train_begin()
         logs = {}
         for epoch in range(cbs.initial_epoch(initial_epoch), epochs):
             cbs.on_epoch_begin(epoch)
-            logs = _run_batches(model, train, model.rng, model.train_step_host, cbs, "train",
+            logs = _run_batches(model, train, model.rng, train_step, cbs, "train",
                                 transform and transform(epoch))
             if not logs:
                 break  # stopped before its first batch
             logs["loss"] += model.parameters.penalty()
             if val is not None and run_validation(epoch):
                 cbs.on_begin("test")
-                val_logs = _run_batches(model, val, None, model.test_step_host, cbs, "test")
+                val_logs = _run_batches(model, val, None, test_step, cbs, "test")
                 val_logs["loss"] += model.parameters.penalty()
                 cbs.on_end("test", val_logs)
                 logs.update({"val_" + k: v for k, v in val_logs.items()})
             model.epoch = epoch + 1
             cbs.on_epoch_end(epoch, logs)
+            if strategy is not None:
+                strategy.agree(model)
             if model.stop_training:
                 break
         cbs.on_train_end(logs)
+        if strategy is not None:
+            strategy.release(model)
     model.history = history
     return history
 
@@ -183,11 +210,13 @@ def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weig
     verbose = _verbose(verbose)
     shape, x = sample_shape(x) if not model.built else (None, x)
     model.require_compiled("evaluate", shape)
+    strategy = _strategy(None)
     source = adapter(BatchConverter(model), x, y, sample_weight, None, _positive("batch_size", batch_size), False,
-                     _positive("steps", steps))
-    cbs = _callback_list(model, callbacks, verbose, {"steps": source.steps})
+                     _positive("steps", steps), part=None if strategy is None else strategy.part)
+    cbs = _callback_list(model, callbacks, verbose, {"steps": source.steps}, strategy=strategy)
     cbs.on_begin("test")
-    logs = _run_batches(model, source, None, model.test_step_host, cbs, "test")
+    step = model.test_step_host if strategy is None else strategy.test_step(model)
+    logs = _run_batches(model, source, None, step, cbs, "test")
     logs["loss"] += model.parameters.penalty()
     cbs.on_end("test", logs)
     if return_dict:
@@ -200,16 +229,19 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     verbose = _verbose(verbose)
     shape, x = sample_shape(x) if not model.built else (None, x)
     model.ensure_built(shape)
+    strategy = _strategy(None)
     source = adapter(BatchConverter(model), x, None, None, None, _positive("batch_size", batch_size), False,
-                     _positive("steps", steps))
-    cbs = _callback_list(model, callbacks, verbose, {"steps": source.steps})
+                     _positive("steps", steps), part=None if strategy is None else strategy.part)
+    cbs = _callback_list(model, callbacks, verbose, {"steps": source.steps}, strategy=strategy)
     outputs = []
 
-    def step(xb, yb, sw):
-        outputs.append(model.predict_step_host(xb))
+    def step(xb, yb, sw, shard=None):
+        outputs.append(model.predict_step_host(xb) if len(xb) else np.empty((0, *model.output_shape), model.dtype))
         return ()
 
     cbs.on_begin("predict")
     _run_batches(model, source, None, step, cbs, "predict")
     cbs.on_end("predict")
+    if strategy is not None:  # every rank gets every row
+        outputs = strategy.gather_rows(outputs)
     return np.concatenate(outputs) if len(outputs) != 1 else outputs[0]

@@ -19,6 +19,8 @@ class ProgbarLogger(Callback):
     line per epoch; 0 nothing. The bar goes to stderr (tqdm), the lines to stdout.
     """
 
+    chief_only = True
+
     def __init__(self, verbose="auto"):
         super().__init__()
         if verbose not in ("auto", 0, 1, 2):

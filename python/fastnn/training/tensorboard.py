@@ -20,6 +20,8 @@ class TensorBoard(Callback):
     Needs ``tensorboardX`` (``pip install 'fastnn[tensorboard]'``).
     """
 
+    chief_only = True
+
     def __init__(self, log_dir="logs", histogram_freq=0, update_freq="epoch"):
         super().__init__()
         if not isinstance(log_dir, (str, os.PathLike)):
