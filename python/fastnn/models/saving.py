@@ -9,9 +9,8 @@ import json
 import os
 
 from .. import backend as fbackend
-from .. import losses as flosses
-from .. import metrics as fmetrics
 from .. import model_file
+from . import placement
 from .. import optimizers as foptimizers
 from ..layers.base import registry
 from ..training.data import to_host
@@ -31,16 +30,14 @@ def _weights(model):
 def save_model(model, path):
     """``Model.save``: write ``model`` to ``path`` durably (temporary file, fsync, rename)."""
     model.ensure_built()
-    model.check_owns_layers()
+    placement.bind(model, training=False)
     tensors = _weights(model)
     meta = {"format": FORMAT, "config": json.dumps(model.get_config()), "epoch": str(model.epoch),
             "rng": json.dumps(model.rng.bit_generator.state)}
     if model.optimizer is not None:
         for i, s in enumerate(model.optimizer.state):
             tensors[f"optimizer/state{i}"] = _host(s)
-        meta["compile"] = json.dumps({"loss": flosses.serialize(model.loss), "optimizer": model.optimizer.get_config(),
-                                      "loss_weights": model.loss_weight,
-                                      "metrics": [fmetrics.serialize(n, m) for n, m in model.compiled_metrics]})
+        meta["compile"] = json.dumps({"optimizer": model.optimizer.get_config(), **model.compiled.get_config()})
         meta["iterations"] = str(model.optimizer.iterations)
     if model.average_params is not None:
         tensors["average/params"] = _host(model.average_params)
