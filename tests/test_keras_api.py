@@ -238,7 +238,7 @@ def test_loss_weights_scale_the_loss_and_its_gradient(tmp_path):
     np.testing.assert_allclose(scaled.flat_grads, 2.5 * plain.flat_grads, rtol=1e-12)
     scaled.save(tmp_path / "m.safetensors")
     assert keras.load_model(tmp_path / "m.safetensors").compiled.outputs[0].weight == 2.5
-    with pytest.raises(ValueError, match=r"loss_weights: expected one entry per model output \(1: 
+    with pytest.raises(ValueError, match=r"loss_weights: expected one entry per model output \(1: "):
         plain.compile("sgd", "mse", [1.0, 2.0])
 
 
