@@ -25,13 +25,21 @@ from .weights import WeightsAPI
 
 
 class Model(WeightsAPI):
-    """Base class of fastnn's models (see ``Sequential``).
+    """Base class of fastnn's models; ``Model(inputs, outputs)`` makes a functional model (Keras'
+    ``keras.Model``), see ``models.functional.Functional``; ``Sequential`` is the chain of layers.
 
     Inference (``predict``, ``evaluate``, ``model(x)``) may be called from
     several threads at once: each batch runs under the model's lock (the
     kernels already use every core, so threads gain nothing by overlapping).
     Training from two threads at once is an error.
     """
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model:  # keras.Model(inputs, outputs): the functional API
+            from .functional import Functional
+
+            return super().__new__(Functional)
+        return super().__new__(cls)
 
     def __init__(self, name="model", device="cpu", dtype="float32", seed=None):
         self.name = name

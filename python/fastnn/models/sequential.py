@@ -50,6 +50,9 @@ class Sequential(Model):
             raise TypeError(f"layer: expected a fastnn Layer or model, got {type(layer).__name__}")
         if layer is self:
             raise ValueError("layer: a model cannot contain itself")
+        if isinstance(layer, Model) and not isinstance(layer, Sequential):
+            raise TypeError(f"layer: a functional model ({layer.name!r}) cannot be a layer of a Sequential model; "
+                            f"build the outer model with the functional API too (fastnn.Model(inputs, outputs))")
         self.layers.append(layer)
         self.built = False
 
