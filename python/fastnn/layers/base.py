@@ -132,6 +132,15 @@ class Layer:
                             f"model (fastnn.Model(inputs, outputs)), then use model(x) or model.predict(x)")
         return call_symbolic(self, inputs)
 
+    @property
+    def output(self):
+        """The symbolic output of this layer's one call on symbolic tensors (Keras' ``layer.output``)."""
+        nodes = getattr(self, "symbolic_nodes", [])
+        if len(nodes) != 1:
+            raise ValueError(f"layer {self.name!r} was called {len(nodes)} times on symbolic tensors; "
+                             f"``output`` needs exactly one call (keep the tensor each call returned)")
+        return nodes[0].output
+
     # -- computing --------------------------------------------------------------
     def forward(self, x, training=False, step=0):
         """The layer's output for a batch ``x``.

@@ -20,6 +20,9 @@ class Node:
     def __init__(self, op, inputs, output_shape):
         self.op, self.inputs = op, list(inputs)
         self.output = KerasTensor(output_shape, node=self)
+        if not hasattr(op, "symbolic_nodes"):
+            op.symbolic_nodes = []
+        op.symbolic_nodes.append(self)
 
 
 class KerasTensor:
@@ -53,8 +56,7 @@ class InputLayer(Layer):
             shape = tuple(batch_shape)[1:]
         super().__init__(name=name, input_shape=shape_arg("shape", shape), **kwargs)
         self.dtype_name = np.dtype(dtype or "float32").name
-        self.output = Node(self, [], self.input_shape).output
-        self.output.name = name
+        Node(self, [], self.input_shape).output.name = name
 
     def build(self, input_shape):
         return input_shape

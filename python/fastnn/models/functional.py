@@ -61,6 +61,16 @@ class Functional(Model):
 
     # -- structure ----------------------------------------------------------------
     @property
+    def input(self):
+        """The model's input tensor (a list when several), as Keras' ``model.input``."""
+        return self.inputs[0] if len(self.inputs) == 1 else list(self.inputs)
+
+    @property
+    def output(self):
+        """The model's output tensor (a list when several), as Keras' ``model.output``."""
+        return self.outputs[0] if len(self.outputs) == 1 else list(self.outputs)
+
+    @property
     def input_names(self):
         return self._input_names
 
