@@ -88,6 +88,30 @@ def test_shuffled_memmap_and_array_agree_and_memmap_is_read_lazily(tmp_path):
     np.testing.assert_allclose(a.predict(part, verbose=0), a.predict(x[50:], verbose=0), rtol=1e-6)
 
 
+def test_shuffle_batch_keeps_batches_of_consecutive_samples_and_memmap_reads_them_whole(tmp_path):
+    from fastnn.training.adapters import adapter
+    from fastnn.training.data import BatchConverter
+
+    x, y = blobs(200)
+    x[:, 0] = np.arange(200)  # each sample's index
+    np.save(tmp_path / "x.npy", x)
+    model = mlp(seed=1, dropout=0.0)
+    conv = BatchConverter(model)
+    for source in (x, np.load(tmp_path / "x.npy", mmap_mode="r")):
+        batches = adapter(conv, source, y, batch_size=32, shuffle="batch").epoch(np.random.default_rng(0))
+        ids = [np.sort(b[0][:, 0]).astype(int) for b in batches]  # (batch buffers are reused: read each now)
+        assert sorted(i[0] for i in ids) == list(range(0, 200, 32))  # every block once, in a shuffled order
+        assert [i[0] for i in ids] != list(range(0, 200, 32))
+        for i in ids:
+            np.testing.assert_array_equal(i, np.arange(i[0], min(i[0] + 32, 200)))
+    a, b = mlp(seed=1, dropout=0.0), mlp(seed=1, dropout=0.0)
+    a.fit(x, y, batch_size=32, epochs=2, verbose=0, shuffle="batch")
+    b.fit(np.load(tmp_path / "x.npy", mmap_mode="r"), y, batch_size=32, epochs=2, verbose=0, shuffle="batch")
+    np.testing.assert_allclose(params(a), params(b), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="shuffle: expected True, False or 'batch', got 'rows'"):
+        a.fit(x, y, shuffle="rows", verbose=0)
+
+
 def test_sequence_shuffles_batches_and_ends_epochs():
     x, y = blobs()
     seq = Batches(x, y, 32)

@@ -1,7 +1,8 @@
 // Reading scattered rows of a file into one array: the training loop's memory-mapped data
-// sources read a batch with it. One pread per row with the GIL released, instead of a Python
-// loop (4 us a row) or reads through the mapping (which would leave every touched page
-// resident in the process). Host I/O, so only the CPU module has it.
+// sources read a batch with it. One pread per run of consecutive rows with the GIL released,
+// instead of a Python loop (4 us a row) or reads through the mapping (which would leave every
+// touched page resident in the process); a batch of contiguous rows (shuffle="batch") is one
+// read. Host I/O, so only the CPU module has it.
 #pragma once
 #include <unistd.h>
 
@@ -34,13 +35,15 @@ inline void bind_read_rows(py::module_& m) {
         std::string error;
         {
           py::gil_scoped_release nogil;
-          for (int64_t i = 0; i < n && error.empty(); ++i) {
-            int64_t done = 0, at = offset + r[i] * row_bytes;
-            while (done < row_bytes) {
-              const ssize_t got = pread(fd, dst + i * row_bytes + done, size_t(row_bytes - done), off_t(at + done));
+          for (int64_t i = 0, run = 1; i < n && error.empty(); i += run) {
+            for (run = 1; i + run < n && r[i + run] == r[i] + run;) ++run;  // consecutive rows: one read
+            const int64_t bytes = run * row_bytes, at = offset + r[i] * row_bytes;
+            int64_t done = 0;
+            while (done < bytes) {
+              const ssize_t got = pread(fd, dst + i * row_bytes + done, size_t(bytes - done), off_t(at + done));
               if (got < 0 && errno == EINTR) continue;
               if (got <= 0) {
-                error = got < 0 ? std::strerror(errno) : "the file ends before row " + std::to_string(r[i]);
+                error = got < 0 ? std::strerror(errno) : "the file ends before row " + std::to_string(r[i] + run - 1);
                 break;
               }
               done += got;

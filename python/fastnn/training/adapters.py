@@ -139,8 +139,13 @@ class ArrayAdapter:
         self._ring = [Buffers() for _ in range(_RING)]
 
     def epoch(self, rng):
-        """The batches of one epoch (shuffled from ``rng`` if asked)."""
-        order = rng.permutation(self.n) if self.shuffle else None
+        """The batches of one epoch (shuffled from ``rng`` if asked; ``"batch"``: whole batches of
+        consecutive samples in a random order, each permuted, as Keras' ``shuffle="batch"``)."""
+        if self.shuffle == "batch":
+            starts = rng.permutation(np.arange(0, self.n, self.batch_size))
+            order = np.concatenate([s + rng.permutation(min(self.batch_size, self.n - s)) for s in starts])
+        else:
+            order = rng.permutation(self.n) if self.shuffle else None
         return self._batches(order)
 
     def _batches(self, order):
@@ -150,7 +155,7 @@ class ArrayAdapter:
             if order is None:
                 idx = slice(lo, hi)
             elif self.mapped:
-                idx = np.sort(order[lo:hi])  # ascending reads from the file
+                idx = np.sort(order[lo:hi])  # ascending reads from the file, consecutive rows in one read
             else:
                 idx = order[lo:hi]
             shard = None

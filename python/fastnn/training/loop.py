@@ -110,6 +110,8 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         raise ValueError(f"validation_split: expected a fraction in [0, 1), got {validation_split!r}")
     if validation_split and validation_data is not None:
         raise ValueError("validation_split, validation_data: give one, not both")
+    if shuffle not in (True, False, "batch"):
+        raise ValueError(f"shuffle: expected True, False or 'batch', got {shuffle!r}")
     if augment is not None and not callable(augment):
         raise TypeError(f"augment: expected a callable (x_batch, rng) -> x_batch such as fastnn.augment.Augmenter, "
                         f"got {type(augment).__name__}")
