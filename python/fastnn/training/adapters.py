@@ -142,8 +142,9 @@ class ArrayAdapter:
         """The batches of one epoch (shuffled from ``rng`` if asked; ``"batch"``: whole batches of
         consecutive samples in a random order, each permuted, as Keras' ``shuffle="batch"``)."""
         if self.shuffle == "batch":
-            starts = rng.permutation(np.arange(0, self.n, self.batch_size))
-            order = np.concatenate([s + rng.permutation(min(self.batch_size, self.n - s)) for s in starts])
+            full = self.n // self.batch_size * self.batch_size  # a short last batch stays last: batches align
+            starts = np.append(rng.permutation(np.arange(0, full, self.batch_size)), [full] if full < self.n else [])
+            order = np.concatenate([int(s) + rng.permutation(min(self.batch_size, self.n - int(s))) for s in starts])
         else:
             order = rng.permutation(self.n) if self.shuffle else None
         return self._batches(order)
