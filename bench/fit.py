@@ -10,9 +10,11 @@ batch 128, float32. Columns:
   file (3.1 GB) on disk, shuffled: read batch by batch, never loaded whole; timed over as many
   steps as the other columns (the step slows as the weights train, so every column starts from
   the same fresh model and runs the same steps), then one whole untimed pass for the peak RSS;
+* ``fit_memmap_batch``: the same file with ``shuffle="batch"`` (Keras' option for data on disk:
+  batches of consecutive rows in a random order, each batch one read);
 * ``fit_generator``: ``model.fit(generator, steps_per_epoch=...)`` over in-memory batches.
 
-Each round runs in a fresh process and measures the four columns one after another
+Each round runs in a fresh process and measures the five columns one after another
 there, so the ratios compare like with like. Printed: samples/s (range over rounds),
 the ratio to ``bare``, and the round process's peak resident memory. The 3 GB file is
 written once under ``--dir`` (default: a temporary directory) and is in the page cache
@@ -33,7 +35,7 @@ import numpy as np
 BATCH = 128
 N_FILE = 1_000_000
 N_MEMORY = 25_600  # in-memory columns: 200 steps an epoch, 4 epochs a measurement
-COLUMNS = ("bare", "fit_array", "fit_generator", "fit_memmap")
+COLUMNS = ("bare", "fit_array", "fit_generator", "fit_memmap", "fit_memmap_batch")
 
 
 def model():
@@ -90,9 +92,13 @@ def run_round(path):
         m.fit(xm, ym, batch_size=BATCH, epochs=epochs, steps_per_epoch=steps, verbose=0)
         return epochs * steps * BATCH
 
+    def fit_memmap_batch():
+        m.fit(xm, ym, batch_size=BATCH, epochs=epochs, steps_per_epoch=steps, shuffle="batch", verbose=0)
+        return epochs * steps * BATCH
+
     rates = {}
     for column, fn in (("bare", bare), ("fit_array", fit_array), ("fit_generator", fit_generator),
-                       ("fit_memmap", fit_memmap)):
+                       ("fit_memmap", fit_memmap), ("fit_memmap_batch", fit_memmap_batch)):
         # A fresh model (same seed) for every column: the step's speed drifts as the weights train,
         # so every column must start from the same weights.
         m = model()
@@ -137,9 +143,11 @@ def main():
         rates = [r["rates"][column] for r in rounds]
         ratios = [r["rates"][column] / r["rates"]["bare"] for r in rounds]
         print(f"| {column} | {min(rates):,.0f} – {max(rates):,.0f} | {min(ratios):.3f} – {max(ratios):.3f} |")
-    ratios = [r["rates"]["fit_memmap"] / r["rates"]["fit_array"] for r in rounds]
-    print(f"\nfit_memmap / fit_array: {min(ratios):.3f} – {max(ratios):.3f}; peak RSS of a round's process "
-          f"(all four columns, the 3.1 GB file read once): {max(r['peak_rss_mb'] for r in rounds):,.0f} MB")
+    for column in ("fit_memmap", "fit_memmap_batch"):
+        ratios = [r["rates"][column] / r["rates"]["fit_array"] for r in rounds]
+        print(f"\n{column} / fit_array: {min(ratios):.3f} – {max(ratios):.3f}", end="")
+    print(f"\npeak RSS of a round's process (all five columns, the 3.1 GB file read once): "
+          f"{max(r['peak_rss_mb'] for r in rounds):,.0f} MB")
 
 if __name__ == "__main__":
     main()
