@@ -20,9 +20,9 @@ inline MergeKind merge_kind_arg(const std::string& kind, bool backward) {
     if (kind == "subtract") return MergeKind::Subtract;
     if (kind == "average") return MergeKind::Average;
   }
-  throw ValueError("kind: expected " + std::string(backward ? "'multiply' or 'maximum'"
-                                                             : "'add', 'subtract', 'multiply', 'average' or 'maximum'") +
-                   ", got '" + kind + "'");
+  const std::string expected =
+      backward ? "'multiply' or 'maximum'" : "'add', 'subtract', 'multiply', 'average' or 'maximum'";
+  throw ValueError("kind: expected " + expected + ", got '" + kind + "'");
 }
 
 // A list (or tuple) of 1 to kMaxMergeInputs float arrays of one dtype.
