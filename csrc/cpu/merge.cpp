@@ -1,6 +1,7 @@
 // The merge ops on the CPU. Element-wise merges walk their elements in blocks
-// that stay in L1 and make one simple loop per input over each block (so each
-// loop vectorizes), instead of one loop whose body runs over the input list.
+// that stay in L1 and make one simple loop per input over each block (y = x0 op
+// x1, then y = y op xk), so each loop vectorizes; a loop whose body ran over the
+// input list would not.
 #include "../ops/merge.h"
 
 #include <algorithm>
@@ -13,13 +14,14 @@ namespace {
 
 constexpr int64_t kBlock = 1024;  // elements per block: y's block and one input's fit in L1 together
 
+// y = a (op) b; a may be y.
 template <class T>
-FASTNN_SIMD_CLONES void accumulate(MergeKind kind, const T* x, T* y, int64_t m) {
+FASTNN_SIMD_CLONES void combine(MergeKind kind, const T* a, const T* b, T* y, int64_t m) {
   switch (kind) {
-    case MergeKind::Subtract: for (int64_t i = 0; i < m; ++i) y[i] -= x[i]; break;
-    case MergeKind::Multiply: for (int64_t i = 0; i < m; ++i) y[i] *= x[i]; break;
-    case MergeKind::Maximum: for (int64_t i = 0; i < m; ++i) y[i] = merge_max(y[i], x[i]); break;
-    default: for (int64_t i = 0; i < m; ++i) y[i] += x[i];  // Add, Average
+    case MergeKind::Subtract: for (int64_t i = 0; i < m; ++i) y[i] = a[i] - b[i]; break;
+    case MergeKind::Multiply: for (int64_t i = 0; i < m; ++i) y[i] = a[i] * b[i]; break;
+    case MergeKind::Maximum: for (int64_t i = 0; i < m; ++i) y[i] = merge_max(a[i], b[i]); break;
+    default: for (int64_t i = 0; i < m; ++i) y[i] = a[i] + b[i];  // Add, Average
   }
 }
 
@@ -31,12 +33,14 @@ FASTNN_SIMD_CLONES void divide(const T* x, T* y, int64_t m, T divisor) {
 template <class T>
 FASTNN_SIMD_CLONES void product_of_others(const MergeArrays<const T>& xs, int skip, const T* dy, T* dx, int64_t at,
                                           int64_t m) {
-  std::copy_n(dy + at, m, dx);
+  const T* from = dy + at;  // dy, then the running product in dx
   for (int j = 0; j < xs.count; ++j) {
     if (j == skip) continue;
     const T* x = xs.p[j] + at;
-    for (int64_t i = 0; i < m; ++i) dx[i] *= x[i];
+    for (int64_t i = 0; i < m; ++i) dx[i] = from[i] * x[i];
+    from = dx;
   }
+  if (from != dx) std::copy_n(from, m, dx);  // a single input: its gradient is dy
 }
 
 // winner[i] = the first input holding the maximum of element at + i.
@@ -72,8 +76,8 @@ void for_blocks(int64_t n, int64_t work, F&& body) {
 template <class T>
 void merge_forward(Cpu, MergeKind kind, const MergeArrays<const T>& xs, T* y, int64_t n) {
   for_blocks(n, n * xs.count, [&](int64_t at, int64_t m) {
-    std::copy_n(xs.p[0] + at, m, y + at);
-    for (int k = 1; k < xs.count; ++k) accumulate(kind, xs.p[k] + at, y + at, m);
+    if (xs.count == 1) std::copy_n(xs.p[0] + at, m, y + at);
+    for (int k = 1; k < xs.count; ++k) combine(kind, k == 1 ? xs.p[0] + at : y + at, xs.p[k] + at, y + at, m);
     if (kind == MergeKind::Average) divide(y + at, y + at, m, T(xs.count));
   });
 }
