@@ -128,6 +128,17 @@ def valid_call(op, rng, dt):
         "zero_padding2d_backward": lambda: dict(dy=a(2, 6, 5, 2), padding=((1, 2), (0, 1))),
         "rescaling_forward": lambda: dict(x=a(4, 5), scale=0.5, offset=-1.0),
         "rescaling_backward": lambda: dict(dy=a(4, 5), scale=0.5),
+        "add_forward": lambda: dict(xs=[a(4, 5), a(4, 5)]),
+        "average_forward": lambda: dict(xs=[a(4, 5), a(4, 5), a(4, 5)]),
+        "average_backward": lambda: dict(dy=a(4, 5), n=3),
+        "subtract_forward": lambda: dict(a=a(4, 5), b=a(4, 5)),
+        "subtract_backward": lambda: dict(dy=a(4, 5)),
+        "multiply_forward": lambda: dict(xs=[a(4, 5), a(4, 5), a(4, 5)]),
+        "multiply_backward": lambda: dict(xs=[a(4, 5), a(4, 5), a(4, 5)], dy=a(4, 5)),
+        "maximum_forward": lambda: dict(xs=[a(4, 5), a(4, 5), a(4, 5)]),
+        "maximum_backward": lambda: dict(xs=[a(4, 5), a(4, 5), a(4, 5)], dy=a(4, 5)),
+        "concatenate_forward": lambda: dict(xs=[a(2, 3, 2), a(2, 1, 2)], axis=1),
+        "concatenate_backward": lambda: dict(dy=a(2, 4, 2), sizes=[3, 1], axis=1),
     }
     return calls[op]()
 

@@ -14,6 +14,7 @@
 #include "errors.h"
 #include "hinge.h"
 #include "loss.h"
+#include "merge.h"
 #include "optimizer.h"
 #include "pool.h"
 #include "prelu.h"
@@ -87,4 +88,5 @@ PYBIND11_MODULE(_C, m) {
   bind_spatial_dropout<Cpu>(m);
   bind_zero_padding2d<Cpu>(m);
   bind_rescaling<Cpu>(m);
+  bind_merge<Cpu>(m);
 }

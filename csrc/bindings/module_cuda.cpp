@@ -15,6 +15,7 @@
 #include "hinge.h"
 #include "gemm.h"
 #include "loss.h"
+#include "merge.h"
 #include "optimizer.h"
 #include "pool.h"
 #include "prelu.h"
@@ -77,4 +78,5 @@ PYBIND11_MODULE(FASTNN_CUDA_MODULE, m) {
   bind_spatial_dropout<Cuda>(m);
   bind_zero_padding2d<Cuda>(m);
   bind_rescaling<Cuda>(m);
+  bind_merge<Cuda>(m);
 }

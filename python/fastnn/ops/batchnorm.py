@@ -179,5 +179,5 @@ def batchnorm_grad_apply(x, gamma, dy, mean, inv_std, sums, count, *, dx=None, b
     with ``dbeta = sums[:C]``, ``dgamma = sums[C:] * inv_std``. ``dx`` may be ``dy`` or ``x``."""
     be, x, gamma, dy, mean, inv_std, sums = prepare(backend, x, gamma, dy, mean, inv_std, sums)
     dx = output(be, dx, shape_of(x, "x"), x)
-    be.kernels.batchnorm_grad_apply(x, gamma, dy, mean, inv_std, sums, float(count), dx)
+    be.kernels.batchnorm_grad_apply(x, gamma, dy, mean, inv_std, sums, float(real("count", count)), dx)
     return dx

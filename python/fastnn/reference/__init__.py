@@ -36,6 +36,19 @@ from .loss import (
     mse_backward,
     mse_forward,
 )
+from .merge import (
+    add_forward,
+    average_backward,
+    average_forward,
+    concatenate_backward,
+    concatenate_forward,
+    maximum_backward,
+    maximum_forward,
+    multiply_backward,
+    multiply_forward,
+    subtract_backward,
+    subtract_forward,
+)
 from .optimizer import ema_update, max_norm_project, optimizer_update
 from .pool import (
     avg_pool2d_backward,
