@@ -25,7 +25,7 @@ LAUNCH_TIMEOUT = 60
 
 def make_data(kind, n, dtype):
     rng = np.random.default_rng(7)
-    shape = (8, 8, 2) if kind == "cnn" else (12,)
+    shape = (8, 8, 2) if kind in ("cnn", "resnet") else (12,)
     x = rng.standard_normal((n, *shape)).astype(dtype)
     y = rng.integers(0, 4, n)
     return x, y
@@ -40,7 +40,15 @@ def make_model(kind, optimizer, dtype, width=16, device="cpu"):
         stack = [layers.Conv2D(6, 3, padding="same", use_bias=False, input_shape=(8, 8, 2)),
                  layers.BatchNormalization(synchronized=True), layers.Activation("relu"), layers.MaxPooling2D(2),
                  layers.Dropout(0.25), layers.Flatten(), layers.Dense(4, activation="softmax")]
-    model = fastnn.Sequential(stack, dtype=dtype, seed=11, device=device)
+    if kind == "resnet":  # a functional graph: the same flat buffers, so the same allreduce
+        inputs = fastnn.Input(shape=(8, 8, 2))
+        y = layers.Activation("relu")(layers.BatchNormalization(synchronized=True)(
+            layers.Conv2D(6, 3, padding="same", use_bias=False)(inputs)))
+        y = layers.Add()([y, layers.Conv2D(6, 1)(inputs)])
+        outputs = layers.Dense(4, activation="softmax")(layers.GlobalAveragePooling2D()(y))
+        model = fastnn.Model(inputs, outputs, dtype=dtype, seed=11, device=device)
+    else:
+        model = fastnn.Sequential(stack, dtype=dtype, seed=11, device=device)
     opt = fastnn.optimizers.SGD(0.05, momentum=0.9) if optimizer == "sgd" else fastnn.optimizers.Adam(0.01)
     model.compile(loss="sparse_categorical_crossentropy", optimizer=opt, metrics=["accuracy"])
     return model
@@ -52,7 +60,7 @@ N_SAMPLES, BATCH, EPOCHS = 23, 10, 2
 
 
 def train(model, strategy=None, callbacks=None, epochs=EPOCHS, initial_epoch=0, batch=BATCH):
-    x, y = make_data("cnn" if model.layers[0].__class__.__name__ == "Conv2D" else "mlp", N_SAMPLES, model.dtype)
+    x, y = make_data("mlp" if model.input_shape == (12,) else "cnn", N_SAMPLES, model.dtype)
     return model.fit(x, y, batch_size=batch, epochs=epochs, initial_epoch=initial_epoch, verbose=0,
                      callbacks=callbacks, strategy=strategy, validation_split=0.0)
 
@@ -195,7 +203,8 @@ def assert_close(actual, expected, rtol=1e-10):
 
 
 @pytest.mark.parametrize("ranks,batch", [(2, BATCH), (3, BATCH)])
-@pytest.mark.parametrize("kind,optimizer", [("mlp", "sgd"), ("mlp", "adam"), ("cnn", "sgd"), ("cnn", "adam")])
+@pytest.mark.parametrize("kind,optimizer", [("mlp", "sgd"), ("mlp", "adam"), ("cnn", "sgd"), ("cnn", "adam"),
+                                            ("resnet", "sgd")])
 def test_ranks_train_exactly_as_one_process(kind, optimizer, ranks, batch, tmp_path):
     launch(ranks, "train", tmp_path, kind, optimizer, batch)
     got = results(tmp_path, ranks)
@@ -205,7 +214,7 @@ def test_ranks_train_exactly_as_one_process(kind, optimizer, ranks, batch, tmp_p
     history = train(model, batch=batch)
     assert not np.array_equal(model.flat_params, make_model(kind, optimizer, "float64").flat_params)
     assert_close(got[0]["params"], model.flat_params)
-    if kind == "cnn":  # synchronized batch norm: the moving statistics of the global batches
+    if kind in ("cnn", "resnet"):  # synchronized batch norm: the moving statistics of the global batches
         assert_close(got[0]["state"], model.flat_state)
         assert got[ranks - 1]["state"].tobytes() == got[0]["state"].tobytes()
     assert_close(got[0]["loss"], np.array(history.history["loss"]))

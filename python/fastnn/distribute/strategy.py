@@ -96,7 +96,7 @@ class DataParallel:
         if bad:
             raise ValueError(f"model: rank {bad[0]} built a different model from rank 0's (layers, shapes, dtype or "
                              f"optimizer differ): rank 0 {layouts[0]!r}, rank {bad[0]} {layouts[bad[0]]!r}")
-        if any(getattr(layer, "activity_regularizer", None) is not None for layer in model.layers):
+        if any(getattr(layer, "activity_regularizer", None) is not None for layer in model.leaves()):
             raise ValueError("model: activity regularizers are not supported by DataParallel yet (their gradient "
                              "is taken per process batch)")
         coll = self.collectives_for(model.backend)
@@ -110,11 +110,11 @@ class DataParallel:
         opt = model.optimizer
         shared = self.mpi.broadcast_object({
             "iterations": opt.iterations, "epoch": model.epoch, "rng": model.rng.bit_generator.state,
-            "seeds": [layer.default_seed for layer in model.layers],
+            "seeds": [layer.default_seed for layer in model.leaves()],
             "learning_rate": None if callable(opt.learning_rate) else opt.learning_rate})
         opt.iterations, model.epoch = shared["iterations"], shared["epoch"]
         model.rng.bit_generator.state = shared["rng"]
-        for layer, seed in zip(model.layers, shared["seeds"]):
+        for layer, seed in zip(model.leaves(), shared["seeds"]):
             layer.default_seed = seed
         if shared["learning_rate"] is not None:
             opt.learning_rate = shared["learning_rate"]
@@ -179,7 +179,7 @@ class DataParallel:
 
 def _place_rows(model, first):
     """Tell random layers where this rank's rows start in the global batch (their masks are keyed by it)."""
-    for layer in model.layers:
+    for layer in model.leaves():
         if hasattr(layer, "row_offset"):
             layer.row_offset = first
 
@@ -194,13 +194,13 @@ def _use_local_gpu(local_rank):
 
 
 def _synchronized(model):
-    return [layer for layer in model.layers if getattr(layer, "synchronized", False)]
+    return [layer for layer in model.leaves() if getattr(layer, "synchronized", False)]
 
 
 def _layout(model):
     """What must match across ranks: dtype, layers and their parameter shapes, optimizer and its state."""
     layers = [(type(l).__name__, l.name, [(s.name, tuple(s.shape), bool(s.trainable)) for s in l.specs])
-              for l in model.layers]
+              for l in model.leaves()]
     return (model.dtype.name, model.backend.name, layers, type(model.optimizer).__name__,
             [tuple(s.shape) for s in model.optimizer.state])
 
