@@ -7,8 +7,9 @@ import fastnn as keras
 from fastnn import layers, optimizers
 from conftest import RTOL, assert_close, to_numpy
 
-DEVICES = ["cpu", pytest.param("cuda-emu", marks=pytest.mark.skipif(
-    "cuda-emu" not in keras.backend.available(), reason="fastnn built without FASTNN_CUDA_EMU=ON"))]
+DEVICES = ["cpu"] + [pytest.param(name, marks=pytest.mark.skipif(
+    name not in keras.backend.available(), reason=f"backend {name!r} is not available here"))
+    for name in ("cuda-emu", "cuda")]
 DTYPES = ["float32", "float64"]
 
 
