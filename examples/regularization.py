@@ -39,6 +39,6 @@ for name, penalty in penalties.items():
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     history = model.fit(x_train, y_train, batch_size=64, epochs=args.epochs, verbose=0)
     test_loss, test_acc = model.evaluate(x_test, y_test, verbose=0)
-    small = float(np.mean(np.abs(model.layers[0].kernel) < 1e-3))
+    small = float(np.mean(np.abs(model.layers[0].get_weights()[0]) < 1e-3))
     print(f"{name:>12}: train accuracy {history.history['accuracy'][-1]:.4f}, "
           f"weights below 1e-3: {small:.1%}, Test accuracy: {test_acc:.4f}")
