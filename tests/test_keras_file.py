@@ -33,7 +33,7 @@ def test_keras_files_fastnn_cannot_read_are_named(tmp_path):
                                keras_real.layers.LayerNormalization()])
     m.save(tmp_path / "ln.keras")
     with pytest.raises(ValueError, match=r"is a LayerNormalization, which fastnn does not have; fastnn reads "
-                                         r"Activation, AveragePooling2D"):
+                                         r"Activation, (Add, )?AveragePooling2D"):
         fastnn.models.load_model(tmp_path / "ln.keras")
     m = keras_real.Sequential([keras_real.Input(shape=(4,)), keras_real.layers.Dense(3, name="head")])
     m.save(tmp_path / "ok.keras")
@@ -47,3 +47,21 @@ def test_keras_files_fastnn_cannot_read_are_named(tmp_path):
             out.writestr(item, data)
     with pytest.raises(ValueError, match=r"weight head/W has shape \(4, 3\), expected \(4, 5\)"):
         fastnn.models.load_model(tmp_path / "bad.keras")
+
+
+def test_a_keras_functional_file_with_a_shared_layer_loads_and_predicts_the_same(tmp_path):
+    keras_real.utils.set_random_seed(0)
+    inputs = keras_real.Input(shape=(6,), name="x")
+    shared = keras_real.layers.Dense(6, activation="relu", name="shared")
+    h = shared(keras_real.layers.Dense(6, name="pre")(shared(inputs)))
+    head = keras_real.layers.Dense(3, activation="softmax", name="head")(keras_real.layers.BatchNormalization()(h))
+    side = keras_real.layers.Dense(1, name="side")(h)
+    m = keras_real.Model(inputs, [head, side])
+    m.compile(optimizer="adam", loss=["sparse_categorical_crossentropy", "mse"])
+    x = np.random.default_rng(0).random((16, 6)).astype("float32")
+    m.fit(x, [np.arange(16) % 3, x[:, :1]], epochs=1, verbose=0)
+    m.save(tmp_path / "f.keras")
+    model = fastnn.models.load_model(tmp_path / "f.keras")
+    for got, want in zip(model.predict(x, verbose=0), m.predict(x, verbose=0)):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert model.output_names == ["head", "side"]

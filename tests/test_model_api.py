@@ -239,21 +239,42 @@ def test_layer_names_stay_unique_so_weights_load_into_the_right_layer(tmp_path):
     np.testing.assert_array_equal(load_model(tmp_path / "m.safetensors").predict(x), model.predict(x))
 
 
-def test_a_layer_moved_into_another_model_is_a_clear_error_in_the_old_one(tmp_path):
+def test_a_layer_moved_into_another_model_still_infers_in_the_old_one_but_cannot_train_there(tmp_path):
     x, y = blobs()
     base = mlp()
     new = Sequential(base.layers[:1] + [Dense(3, activation="softmax")], seed=1)
     new.compile(loss="sparse_categorical_crossentropy", optimizer=Adam(0.01))
-    for use in (lambda: base.fit(x, y, verbose=0), lambda: base.predict(x),
-                lambda: base.save(tmp_path / "b.safetensors")):
-        with pytest.raises(RuntimeError, match="layer 'dense' now belongs to another model"):
-            use()
+    new.fit(x, y, epochs=1, verbose=0)  # trains the shared first layer, now in new's buffers
+    before = base.predict(x, verbose=0)
+    np.testing.assert_array_equal(base.layers[0].params["W"], new.layers[0].params["W"])
+    with pytest.raises(RuntimeError, match="layer 'dense' now belongs to another model"):
+        base.fit(x, y, verbose=0)  # its weights live in two models' buffers
     new.fit(x, y, epochs=1, verbose=0)
-    base.build()  # takes the layer back, with the weights the new model trained
+    assert not np.array_equal(base.predict(x, verbose=0), before)  # shared weights: base sees new's training
+    base.build()  # gathers the layer back, with the weights the new model trained
     np.testing.assert_array_equal(base.layers[0].params["W"], new.layers[0].params["W"])
     base.fit(x, y, epochs=1, verbose=0)
     with pytest.raises(RuntimeError, match="now belongs to another model"):
-        new.predict(x)
+        new.fit(x, y, verbose=0)
+
+
+def test_models_made_of_one_models_layers_share_its_weights_and_train_them():
+    x, y = blobs()
+    base = mlp()
+    base.fit(x, y, epochs=1, verbose=0)
+    twin = Sequential(base.layers)  # every weight lives in base: twin works on a view of base's buffers
+    twin.compile(loss="sparse_categorical_crossentropy", optimizer=SGD(0.1))
+    np.testing.assert_array_equal(twin.predict(x, verbose=0), base.predict(x, verbose=0))
+    w0 = base.get_weights()
+    twin.fit(x, y, epochs=1, verbose=0)
+    assert not np.array_equal(base.get_weights()[0], w0[0])
+    np.testing.assert_array_equal(twin.predict(x, verbose=0), base.predict(x, verbose=0))
+    base.fit(x, y, epochs=1, verbose=0)  # and the other way round
+    np.testing.assert_array_equal(twin.predict(x, verbose=0), base.predict(x, verbose=0))
+    base.layers[0].trainable = False  # the view's optimizer groups follow the owner's layers
+    w0 = base.layers[0].get_weights()
+    twin.fit(x, y, epochs=1, verbose=0)
+    np.testing.assert_array_equal(base.layers[0].get_weights()[0], w0[0])
 
 
 def test_fit_evaluate_predict_check_their_arguments_first(tmp_path):

@@ -15,6 +15,7 @@ import sys
 import numpy as np
 
 from . import launch
+from ..training.data import num_rows
 from .collectives import for_backend
 
 
@@ -153,7 +154,7 @@ class DataParallel:
 
         def step(x, y, sw, shard):
             _place_rows(model, shard.first)
-            if not len(x):  # no rows here: still take part in synchronized batch norm's allreduces
+            if not num_rows(x):  # no rows here: still take part in synchronized batch norm's allreduces
                 synced = [layer for layer in _synchronized(model) if layer.trainable]
                 for layer in synced:
                     layer.forward_without_rows()
@@ -165,7 +166,7 @@ class DataParallel:
     def test_step(self, model):
         """The step of ``evaluate`` (and validation) on sharded batches: the global batch's sums."""
         def step(x, y, sw, shard):
-            totals = model.test_step_host(x, y, sw) if len(x) else [0.0] * model.totals_count
+            totals = model.test_step_host(x, y, sw) if num_rows(x) else [0.0] * model.totals_count
             buf = np.array([float(t) for t in totals])
             return list(self.mpi.allreduce(buf))
         return step

@@ -1,6 +1,7 @@
 """Layers: each a forward and a backward pass over ``fastnn.ops``, one file per family."""
 from .activation import ACTIVATIONS, Activation, LeakyReLU, PReLU, ReLU, Softmax
-from .base import Input, InputSpec, Layer, ParamSpec, registry
+from .base import Layer, ParamSpec, registry
+from .symbolic import Input, InputLayer, KerasTensor
 from .batchnorm import BatchNormalization
 from .conv2d import Conv2D
 from .dense import Dense
@@ -14,7 +15,7 @@ from .spatial_dropout import SpatialDropout2D
 
 __all__ = [
     "ACTIVATIONS", "Activation", "AveragePooling2D", "BatchNormalization", "Conv2D", "Dense", "Dropout", "Flatten",
-    "GaussianNoise", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Identity", "Input", "InputSpec", "Layer",
+    "GaussianNoise", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Identity", "Input", "InputLayer", "KerasTensor", "Layer",
     "LeakyReLU", "MaxPooling2D", "PReLU", "ParamSpec", "ReLU", "Rescaling", "Reshape", "Softmax", "SpatialDropout2D",
     "ZeroPadding2D", "registry",
 ]

@@ -112,6 +112,35 @@ class Layer:
         """A reusable array of ``shape``: allocated on first use, then returned again."""
         return self._buffers.get(self.backend, name, shape, dtype or self.dtype)
 
+    def compute_output_shape(self, input_shape):
+        """The output shape for inputs of ``input_shape`` (no batch axis), the weights left alone."""
+        specs, self.specs = self.specs, []
+        try:
+            return tuple(self.build(input_shape))
+        finally:
+            self.specs = specs
+
+    def __call__(self, inputs):
+        """On symbolic tensors (``fastnn.Input``), record this layer's use in a functional model and
+        return its symbolic output. Differs from Keras on purpose: a layer does not compute on arrays
+        by itself (its weights live in a model); use ``model(x)`` or ``model.predict(x)``."""
+        from .symbolic import call_symbolic, is_symbolic
+
+        if not is_symbolic(inputs):
+            raise TypeError(f"inputs: layer {self.name or type(self).__name__!r} was called on "
+                            f"{type(inputs).__name__}; call it on fastnn.Input(...) tensors to build a functional "
+                            f"model (fastnn.Model(inputs, outputs)), then use model(x) or model.predict(x)")
+        return call_symbolic(self, inputs)
+
+    @property
+    def output(self):
+        """The symbolic output of this layer's one call on symbolic tensors (Keras' ``layer.output``)."""
+        nodes = getattr(self, "symbolic_nodes", [])
+        if len(nodes) != 1:
+            raise ValueError(f"layer {self.name!r} was called {len(nodes)} times on symbolic tensors; "
+                             f"``output`` needs exactly one call (keep the tensor each call returned)")
+        return nodes[0].output
+
     # -- computing --------------------------------------------------------------
     def forward(self, x, training=False, step=0):
         """The layer's output for a batch ``x``.
@@ -170,30 +199,6 @@ class Layer:
         if self.activity_regularizer is not None:
             cfg["activity_regularizer"] = self.activity_regularizer.get_config()
         return cfg
-
-
-class InputSpec:
-    """``fastnn.Input(shape=...)``: the shape of a model's samples (no batch axis), as Keras' ``Input``.
-
-    In a ``Sequential`` model it comes first and declares the input shape.
-    """
-
-    def __init__(self, shape, dtype=None, name=None):
-        self.shape = shape_arg("shape", shape)
-        self.dtype = dtype
-        self.name = name_arg("name", name)
-
-    def __repr__(self):
-        return f"Input(shape={self.shape})"
-
-
-def Input(shape=None, batch_size=None, dtype=None, name=None):  # noqa: N802 - Keras' name
-    """A model's input: ``Sequential([fastnn.Input(shape=(28, 28, 1)), Conv2D(...), ...])``.
-
-    ``batch_size`` is accepted for Keras compatibility and ignored (fastnn
-    models take any batch size).
-    """
-    return InputSpec(shape, dtype, name)
 
 
 def _host_copy(a):

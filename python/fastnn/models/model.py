@@ -13,24 +13,33 @@ import threading
 import numpy as np
 
 from .. import backend as fbackend
-from .. import losses as flosses
-from .. import metrics as fmetrics
 from .. import optimizers as foptimizers
-from .._checks import integer, number
+from .._checks import integer
+from ..layers.symbolic import call_symbolic, is_symbolic
 from ..seeds import next_default_seed
 from ..training import loop
 from ..training.adapters import unpack
-from ..training.data import BatchConverter
+from ..training.data import BatchConverter, map_arrays, num_rows, to_host
+from .compiled import Compiled
 from .weights import WeightsAPI
 
+
 class Model(WeightsAPI):
-    """Base class of fastnn's models (see ``Sequential``).
+    """Base class of fastnn's models; ``Model(inputs, outputs)`` makes a functional model (Keras'
+    ``keras.Model``), see ``models.functional.Functional``; ``Sequential`` is the chain of layers.
 
     Inference (``predict``, ``evaluate``, ``model(x)``) may be called from
     several threads at once: each batch runs under the model's lock (the
     kernels already use every core, so threads gain nothing by overlapping).
     Training from two threads at once is an error.
     """
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model:  # keras.Model(inputs, outputs): the functional API
+            from .functional import Functional
+
+            return super().__new__(Functional)
+        return super().__new__(cls)
 
     def __init__(self, name="model", device="cpu", dtype="float32", seed=None):
         self.name = name
@@ -43,10 +52,8 @@ class Model(WeightsAPI):
         self.layers = []
         self.built = False
         self.parameters = None
-        self.loss = self.optimizer = None
-        self.loss_weight = 1.0
-        self.metrics: list[str] = []  # names as given to compile (Keras' model.metrics holds objects)
-        self.compiled_metrics = []            # (name, fastnn.metrics.Metric)
+        self.optimizer = None
+        self.compiled = None      # the losses and metrics of compile, per output
         self.epoch = 0            # epochs completed; fit(..., initial_epoch=model.epoch) resumes a checkpoint
         self.stop_training = False
         self.history = None
@@ -70,6 +77,30 @@ class Model(WeightsAPI):
         sample's shape, from the first data the model sees)."""
         if not self.built:
             self.build(None if self.declared_input_shape() is not None else sample_shape)
+
+    # -- structure, as the training loop and the data adapters see it ------------------
+    @property
+    def input_names(self):
+        """Names of the model's inputs (the keys of a dict of input arrays)."""
+        return ["input"]
+
+    @property
+    def input_shapes(self):
+        """The shape of one sample of each input (no batch axis)."""
+        return [self.input_shape]
+
+    @property
+    def output_names(self):
+        """Names of the model's outputs: keys of per-output losses, metrics and targets, log prefixes."""
+        return ["output"]
+
+    @property
+    def output_shapes(self):
+        return [self.output_shape]
+
+    def output_layers(self):
+        """The layer that computes each output."""
+        return [self.leaves()[-1]]
 
     @property
     def flat_params(self):
@@ -115,38 +146,38 @@ class Model(WeightsAPI):
     # -- compiling --------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None):
         """Choose the optimizer, the loss and the metrics (``['accuracy']``, ``[fastnn.metrics.AUC()]``),
-        by name or object, in Keras 3's argument order (``loss_weights`` third: one number, or a list of
-        one, scaling the loss of the model's one output). A model without an input shape yet is built on
-        its first batch."""
-        if loss is None:
-            raise ValueError("loss: expected a loss name or object, got None")
-        if isinstance(loss_weights, (list, tuple)) and len(loss_weights) == 1:
-            loss_weights = loss_weights[0]
-        self.loss_weight = 1.0 if loss_weights is None else number(
-            "loss_weights", loss_weights, lo=0, expected="a number >= 0 or a list of one (the model has one output)")
-        self.loss = flosses.get(loss)
+        by name or object, in Keras 3's argument order. A model with several outputs takes one loss for
+        all, or a list (output order) or dict (output name) of losses, ``loss_weights`` and metric lists,
+        as Keras. A model without an input shape yet is built on its first batch."""
+        self.compiled = Compiled(loss, loss_weights, metrics, self.output_names)
         self.optimizer = foptimizers.get(optimizer)
-        if metrics is not None and not isinstance(metrics, (list, tuple)):
-            raise TypeError(f"metrics: expected a list of metric names or objects, got {type(metrics).__name__}")
-        self.compiled_metrics = [fmetrics.get(m) for m in metrics or []]
-        self.metrics = [name for name, _ in self.compiled_metrics]  # names, as the logs show them
         if self.declared_input_shape() is not None:
             self.ensure_built()  # as Keras builds a model whose input shape is known
         if self.built:
             self.check_loss()
             self.finish_compile()
 
+    @property
+    def loss(self):
+        """The loss of the (first) output, as compiled (None before ``compile``)."""
+        return None if self.compiled is None else self.compiled.outputs[0].loss
+
+    @property
+    def metrics(self):
+        """The names of the compiled metrics, as the logs show them (Keras' ``model.metrics`` holds objects)."""
+        return [] if self.compiled is None else self.compiled.log_names
+
     def finish_compile(self):
         """Give the optimizer its state beside the parameters (at compile, or at build after compile)."""
         self.optimizer.build(self.parameters)
 
     def check_loss(self):
-        """Raise if the loss cannot go with the last layer (a fused loss needs its activation there)."""
-        self.loss.check_last_layer(self.leaves()[-1])
+        """Raise if a loss cannot go with the layer producing its output (a fused loss needs its activation)."""
+        self.compiled.check_output_layers(self.output_layers())
 
     def require_compiled(self, caller, sample_shape=None):
         """Raise unless compiled; build if needed (see ``ensure_built``)."""
-        if self.loss is None:
+        if self.compiled is None:
             raise RuntimeError(f"{caller}: call compile(optimizer=..., loss=...) first")
         self.ensure_built(sample_shape)
         self.check_loss()
@@ -157,68 +188,45 @@ class Model(WeightsAPI):
         return ["loss", *self.metrics]
 
     def _logits(self):
-        return self.loss is not None and self.loss.fused_activation is not None
+        return self.compiled is not None and any(o.loss.fused_activation is not None for o in self.compiled.outputs)
 
-    def _loss(self, out, y, sw):
-        """Per-sample losses (weighted by ``sw`` if given)."""
-        loss = self.loss.forward(out, y, self.backend)
-        if sw is not None:
-            loss = loss * sw
-        if self.loss_weight != 1.0:
-            loss = loss * self.loss_weight
-        return loss
+    @property
+    def multi_output(self):
+        return len(self.output_names) > 1
+
+    def _as_list(self, outputs):
+        return list(outputs) if self.multi_output else [outputs]
 
     def _gradients(self, x, y, sw, scale=None):
         """Forward and backward; ``scale`` multiplies the loss gradient (a data-parallel rank's
-        share of the global batch: its rows over the global batch size)."""
-        out = self._forward(x, training=True, logits=self._logits())
-        loss = self._loss(out, y, sw)
-        dout = self._buffers.get(self.backend, "dout", out.shape, self.dtype)
-        self.loss.backward(out, y, self.backend, dout)
-        if sw is not None:
-            dout *= sw.reshape((-1,) + (1,) * (dout.ndim - 1))
-        if self.loss_weight != 1.0:
-            dout *= self.loss_weight
-        if scale is not None:
-            dout *= scale
-        self._backward(dout)
-        return out, loss
+        share of the global batch: its rows over the global batch size). Returns the outputs and
+        every output's per-sample losses."""
+        outs = self._as_list(self._forward(x, training=True, logits=self._logits()))
+        ys = self._as_list(y)
+        losses = self.compiled.losses(outs, ys, sw, self.backend)
+        douts = self.compiled.output_gradients(outs, ys, sw, self.backend, self._buffers, self.dtype, scale)
+        self._backward(douts if self.multi_output else douts[0])
+        return outs, losses
 
-    def _totals(self, out, y, loss, logits):
+    def _totals(self, outs, y, losses, logits):
         """The batch's summed loss and every metric's totals, on the device (one flat list)."""
-        totals = [loss.sum()]
-        if self.compiled_metrics:
-            view = fmetrics.BatchView(self.backend.xp, self.loss.fused_activation if logits else None,
-                                      self.loss.takes_class_indices, out.shape[1])
-            probs = None
-            for _, metric in self.compiled_metrics:
-                if metric.needs_probabilities and probs is None:
-                    probs = view.probabilities(out)
-                totals += metric.totals(probs if metric.needs_probabilities else out, y, view)
-        return totals
+        return self.compiled.totals(outs, self._as_list(y), losses, logits, self.backend.xp)
 
     @property
     def totals_count(self):
         """How many numbers a step's totals hold: the summed loss and every metric's."""
-        return 1 + sum(metric.size for _, metric in self.compiled_metrics)
+        return self.compiled.totals_count
 
     def logs_from(self, totals, seen):
         """A run's logs from its summed totals: ``{'loss': .., 'accuracy': .., ...}``."""
-        if not totals:
-            return {}
-        logs = {"loss": float(totals[0]) / seen}
-        i = 1
-        for name, metric in self.compiled_metrics:
-            logs[name] = metric.result(totals[i:i + metric.size], seen)
-            i += metric.size
-        return logs
+        return self.compiled.logs(totals, seen) if totals else {}
 
     # Steps on converted host batches (the training loop's): each runs under the lock.
     def train_step_host(self, x, y, sw=None):
         with self._lock:
-            out, loss = self._gradients(x, y, sw)
+            outs, losses = self._gradients(x, y, sw)
             self.apply_gradients()
-            return self._totals(out, y, loss, self._logits())
+            return self._totals(outs, y, losses, self._logits())
 
     def train_step_sharded(self, x, y, sw, global_size, combine):
         """A data-parallel rank's step on its rows of a global batch of ``global_size``:
@@ -226,9 +234,9 @@ class Model(WeightsAPI):
         ``combine(local sums)`` (the strategy's allreduce) returns the global sums and
         leaves the global gradient in ``flat_grads``, and the optimizer steps."""
         with self._lock:
-            if len(x):
-                out, loss = self._gradients(x, y, sw, scale=len(x) / global_size)
-                totals = self._totals(out, y, loss, self._logits())
+            if num_rows(x):
+                outs, losses = self._gradients(x, y, sw, scale=num_rows(x) / global_size)
+                totals = self._totals(outs, y, losses, self._logits())
             else:  # a batch smaller than the number of ranks leaves some ranks without rows
                 self.parameters.grads[...] = 0
                 totals = [0.0] * self.totals_count
@@ -238,13 +246,14 @@ class Model(WeightsAPI):
 
     def test_step_host(self, x, y, sw=None):
         with self._lock:
-            out = self._forward(x, training=False, logits=self._logits())
-            return self._totals(out, y, self._loss(out, y, sw), self._logits())
+            outs = self._as_list(self._forward(x, training=False, logits=self._logits()))
+            return self._totals(outs, y, self.compiled.losses(outs, self._as_list(y), sw, self.backend),
+                                self._logits())
 
     def predict_step_host(self, x):
         with self._lock:
-            out = self._forward(x, training=False, logits=False)
-            return np.array(out.get() if hasattr(out, "get") else out, copy=True)
+            outs = [np.array(to_host(out), copy=True) for out in self._as_list(self._forward(x, False, False))]
+            return outs if self.multi_output else outs[0]
 
     @contextlib.contextmanager
     def training_thread(self):
@@ -265,7 +274,8 @@ class Model(WeightsAPI):
         conv = BatchConverter(self)
         x, y, sw = unpack(conv, (x, y, sample_weight), "", conv.class_weights(class_weight))
         xp = self.backend.xp
-        return xp.asarray(x), None if y is None else xp.asarray(y), None if sw is None else xp.asarray(sw)
+        return map_arrays(xp.asarray, x), None if y is None else map_arrays(xp.asarray, y), \
+            None if sw is None else xp.asarray(sw)
 
     def _result(self, totals, n, return_dict):
         logs = self.logs_from(totals, n)
@@ -280,16 +290,17 @@ class Model(WeightsAPI):
         self.require_compiled("train_on_batch", np.shape(x)[1:])
         x, y, sw = self._batch(x, y, sample_weight, class_weight)
         with self.training_thread():
-            return self._result(self.train_step_host(x, y, sw), len(x), return_dict)
+            return self._result(self.train_step_host(x, y, sw), num_rows(x), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss (and metrics) of one batch in inference mode, as ``evaluate`` returns them."""
         self.require_compiled("test_on_batch", np.shape(x)[1:])
         x, y, sw = self._batch(x, y, sample_weight)
-        return self._result(self.test_step_host(x, y, sw), len(x), return_dict)
+        return self._result(self.test_step_host(x, y, sw), num_rows(x), return_dict)
 
     def predict_on_batch(self, x):
-        """The model's outputs for one batch, in inference mode, as a NumPy array."""
+        """The model's outputs for one batch, in inference mode, as a NumPy array (a list of them for
+        a model with several outputs)."""
         self.ensure_built(np.shape(x)[1:])
         return self.predict_step_host(self._batch(x)[0])
 
@@ -298,11 +309,16 @@ class Model(WeightsAPI):
 
         ``training=True`` runs dropout and batch statistics as in training
         (and updates batch norm's moving statistics), without a gradient step.
+        On symbolic tensors (``fastnn.Input``) the model becomes one node of a
+        functional model, its weights shared.
         """
+        if is_symbolic(x):
+            return call_symbolic(self, x)
         self.ensure_built(np.shape(x)[1:])
         x = self._batch(x)[0]
         with self._lock:
-            return self._forward(x, training=bool(training), logits=False).copy()
+            outs = [out.copy() for out in self._as_list(self._forward(x, training=bool(training), logits=False))]
+            return outs if self.multi_output else outs[0]
 
     def compute_gradients(self, x, y, sample_weight=None):
         """Forward and backward on a batch: fills ``flat_grads`` with the gradient of the mean loss
@@ -314,7 +330,8 @@ class Model(WeightsAPI):
         self.require_compiled("compute_gradients", np.shape(x)[1:])
         x, y, sw = self._batch(x, y, sample_weight)
         with self._lock:
-            return self._gradients(x, y, sw)
+            outs, losses = self._gradients(x, y, sw)
+            return (outs if self.multi_output else outs[0]), sum(losses[1:], losses[0])
 
     def apply_gradients(self):
         """One optimizer step from ``flat_grads``, then the weight constraints (max-norm)."""

@@ -13,6 +13,8 @@ is frozen, unfrozen or given another multiplier, not per step.
 from __future__ import annotations
 
 import contextlib
+import copy
+import weakref
 from dataclasses import dataclass
 
 from .. import ops
@@ -57,7 +59,22 @@ class Parameters:
         self.slots = self._place(trainable, self.params, self.grads, rng, previous)
         self.state_slots = self._place(state, self.state, None, rng, previous)
         self.average = None  # Polyak average of params (callbacks.ExponentialMovingAverage, an optimizer's use_ema)
+        self.source = None  # the Parameters a view looks into (None: these buffers are this object's own)
+        self._views = weakref.WeakSet()
         self.layers_changed()
+
+    def view(self, layers):
+        """These buffers, seen by another model that uses some of these layers (shared weights, as Keras
+        shares a layer's weights between models): its optimizer groups, constraints and penalties cover
+        only ``layers``, so training it updates those weights here and leaves the rest alone."""
+        members = set(map(id, layers))
+        v = copy.copy(self)
+        v.source, v._views = self, weakref.WeakSet()
+        v.slots = [slot for slot in self.slots if id(slot[0]) in members]
+        v.state_slots = [slot for slot in self.state_slots if id(slot[0]) in members]
+        v.layers_changed()
+        self._views.add(v)
+        return v
 
     def _place(self, entries, flat, grads, rng, previous):
         slots, offset = [], 0
@@ -95,6 +112,8 @@ class Parameters:
                             if spec.constraint is not None and layer.trainable]
         self.regularized = [(layer.params[spec.name], spec.regularizer) for layer, spec, _, _ in self.slots
                             if spec.regularizer is not None]
+        for v in list(self._views):
+            v.layers_changed()
 
     def apply_constraints(self):
         """Project constrained parameters (max-norm) after an optimizer step."""

@@ -9,9 +9,8 @@ import json
 import os
 
 from .. import backend as fbackend
-from .. import losses as flosses
-from .. import metrics as fmetrics
 from .. import model_file
+from . import placement
 from .. import optimizers as foptimizers
 from ..layers.base import registry
 from ..training.data import to_host
@@ -31,16 +30,14 @@ def _weights(model):
 def save_model(model, path):
     """``Model.save``: write ``model`` to ``path`` durably (temporary file, fsync, rename)."""
     model.ensure_built()
-    model.check_owns_layers()
+    placement.bind(model, training=False)
     tensors = _weights(model)
     meta = {"format": FORMAT, "config": json.dumps(model.get_config()), "epoch": str(model.epoch),
             "rng": json.dumps(model.rng.bit_generator.state)}
     if model.optimizer is not None:
         for i, s in enumerate(model.optimizer.state):
             tensors[f"optimizer/state{i}"] = _host(s)
-        meta["compile"] = json.dumps({"loss": flosses.serialize(model.loss), "optimizer": model.optimizer.get_config(),
-                                      "loss_weights": model.loss_weight,
-                                      "metrics": [fmetrics.serialize(n, m) for n, m in model.compiled_metrics]})
+        meta["compile"] = json.dumps({"optimizer": model.optimizer.get_config(), **model.compiled.get_config()})
         meta["iterations"] = str(model.optimizer.iterations)
     if model.average_params is not None:
         tensors["average/params"] = _host(model.average_params)
@@ -66,9 +63,12 @@ def _layers(where, cfg, classes):
 
 def from_config(cfg, device=None, where="config"):
     """A new ``Sequential`` (fresh weights; built when the config has an input shape) from ``get_config()``."""
+    from .describe import functional_from_config
     from .sequential import Sequential
 
     try:
+        if isinstance(cfg, dict) and cfg.get("class_name") == "Functional":
+            return functional_from_config(cfg, device, lambda sub: from_config(sub, device, where))
         layers = _layers(where, cfg, registry())
         model = Sequential(layers, name=cfg["name"], device=device or "cpu", dtype=cfg["dtype"], seed=cfg["seed"])
     except (TypeError, ValueError, KeyError) as e:
@@ -79,10 +79,11 @@ def from_config(cfg, device=None, where="config"):
 def model_from_json(json_string, device=None):
     """The model ``model.to_json()`` described, with fresh weights (Keras' ``model_from_json``)."""
     data = json.loads(json_string)
-    if not isinstance(data, dict) or data.get("class_name") != "Sequential" or "config" not in data:
-        raise ValueError("json_string: expected the JSON of a fastnn Sequential model (model.to_json())")
+    if not isinstance(data, dict) or data.get("class_name") not in ("Sequential", "Functional") \
+            or "config" not in data:
+        raise ValueError("json_string: expected the JSON of a fastnn model (model.to_json())")
     model = from_config(data["config"], device, "json_string")
-    if data["config"]["input_shape"] is not None:
+    if not model.built and data["config"]["input_shape"] is not None:
         model.build(data["config"]["input_shape"])
     return model
 
@@ -90,7 +91,7 @@ def model_from_json(json_string, device=None):
 def clone_model(model):
     """A new model with ``model``'s architecture and fresh weights (Keras' ``clone_model``)."""
     clone = from_config(model.get_config(), model.backend.name)
-    if model.built:
+    if model.built and not clone.built:
         clone.build(model.input_shape)
     return clone
 
@@ -127,13 +128,17 @@ def load_model(path, device=None):
     meta, tensors = model_file.read(where, model_file.MODEL_METADATA_KEYS)
     epoch, iterations, cfg = model_file.check_model_metadata(where, meta, FORMAT)
     model = from_config(cfg, backend, where)
-    input_shape = model_file.check_shape(where, "config: input_shape", cfg["input_shape"])
-    try:
-        declared = _declared(model, input_shape, model.dtype.name)
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"{where}: config: {e}") from None
+    if model.built:  # a functional model: built from its graph
+        declared = {f"params/{l.name}/{s.name}": (model.dtype.name, s.shape) for l in model.leaves() for s in l.specs}
+    else:
+        input_shape = model_file.check_shape(where, "config: input_shape", cfg["input_shape"])
+        try:
+            declared = _declared(model, input_shape, model.dtype.name)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{where}: config: {e}") from None
     model_file.check_tensors(where, {k: t for k, t in tensors.items() if k.startswith("params/")}, declared)
-    model.build(input_shape)
+    if not model.built:
+        model.build(input_shape)
     if "compile" in meta:
         comp = model_file.parse_json(where, "compile", meta["compile"])
         try:

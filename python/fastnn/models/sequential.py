@@ -6,10 +6,11 @@ import re
 import numpy as np
 
 from .. import ops
-from ..layers.base import InputSpec, Layer
+from ..layers.base import Layer
+from ..layers.symbolic import KerasTensor
 from ..training.data import to_host
 from .model import Model
-from .parameters import Parameters
+from . import placement
 
 
 class Sequential(Model):
@@ -40,15 +41,18 @@ class Sequential(Model):
     def add(self, layer):
         """Append a layer; ``fastnn.Input(shape=...)`` first declares the input shape (as in Keras).
         Without a declared shape the model is built on the first data it sees."""
-        if isinstance(layer, InputSpec):
-            if self.layers or self._input is not None:
-                raise ValueError("layer: an Input can only come first in a Sequential model")
+        if isinstance(layer, KerasTensor):
+            if self.layers or self._input is not None or layer.node is None or layer.node.inputs:
+                raise ValueError("layer: an Input can only come first in a Sequential model (and only a fastnn.Input)")
             self._input = layer
             return
         if not isinstance(layer, (Layer, Model)):
             raise TypeError(f"layer: expected a fastnn Layer or model, got {type(layer).__name__}")
         if layer is self:
             raise ValueError("layer: a model cannot contain itself")
+        if isinstance(layer, Model) and not isinstance(layer, Sequential):
+            raise TypeError(f"layer: a functional model ({layer.name!r}) cannot be a layer of a Sequential model; "
+                            f"build the outer model with the functional API too (fastnn.Model(inputs, outputs))")
         self.layers.append(layer)
         self.built = False
 
@@ -80,23 +84,23 @@ class Sequential(Model):
         self.input_shape = tuple(int(s) for s in shape)
         leaves = self.leaves()
         _check_once(leaves)
-        _name_layers(leaves)
-        previous = {layer: {name: w.copy() for name, w in layer.params.items()} for layer in leaves}
+        name_layers(leaves)
+        inputs = {}  # each leaf's input shape, in chain order (nested models' layers in their place)
         for entry in self.layers:
-            # A nested model's layers are built and owned here; it keeps its own structure (shares weights).
-            sub = entry.leaves() if isinstance(entry, Model) else [entry]
             if isinstance(entry, Model):
                 entry.input_shape = shape
-            for layer in sub:
-                i = leaves.index(layer)
-                layer.attach(self.backend, self.dtype, owner=self,
-                             default_seed=(self.seed * 1_000_003 + i) % 2**63, needs_input_grad=i > 0)
-                layer.params, layer.grads = {}, {}
-                layer.specs.clear()
-                layer.output_shape = shape = tuple(layer.build(shape))
+            for layer in entry.leaves() if isinstance(entry, Model) else [entry]:
+                inputs[layer] = shape
+                shape = tuple(layer.compute_output_shape(shape))
             entry.output_shape = shape
         self.output_shape = shape
-        self.parameters = Parameters(leaves, self.backend, self.dtype, self.rng, previous)
+
+        def declare(layer, i):
+            layer.attach(self.backend, self.dtype, owner=self, default_seed=(self.seed * 1_000_003 + i) % 2**63,
+                         needs_input_grad=i > 0)
+            layer.output_shape = tuple(layer.build(inputs[layer]))
+
+        self.parameters = placement.place(self, leaves, declare)
         for entry in self.layers:
             if isinstance(entry, Model):  # its layers' weights now live in this model's buffers
                 entry.mark_nested_in(self)
@@ -106,7 +110,7 @@ class Sequential(Model):
 
     def declared_input_shape(self):
         """The input shape given by ``Input(shape=...)`` or the first layer's ``input_shape``, or None."""
-        return self._input.shape if self._input is not None else (
+        return self._input.sample_shape if self._input is not None else (
             None if not self.layers else self.layers[0].declared_input_shape() if isinstance(self.layers[0], Model)
             else self.layers[0].input_shape)
 
@@ -139,18 +143,6 @@ class Sequential(Model):
         print_fn("\n".join(lines))
 
     # -- the step ---------------------------------------------------------------
-    def check_owns_layers(self, training=True):
-        """Raise if a layer's weights now live in another model (built from the same layer objects).
-
-        A model nested in another may still run inference on its own: its layers
-        hold the shared weights; training goes through the outer model."""
-        for layer in self.leaves():
-            if layer.owner is not self and (training or not layer.owner.contains(self)):
-                raise RuntimeError(
-                    f"layer {layer.name!r} now belongs to another model, which was built from it: a layer's "
-                    "weights live in one model's parameter buffer. Use that model, or call build() on this "
-                    "one to take its layers back (with their current weights).")
-
     def output_of(self, x, layer):
         """``layer``'s output (NumPy) for the batch ``x`` in inference mode: the model as a feature extractor."""
         if layer not in self.leaves():
@@ -164,8 +156,12 @@ class Sequential(Model):
                     return to_host(out).copy()
 
     def mark_nested_in(self, outer):
-        """Called by the model ``outer`` that built this one's layers into its own buffers."""
-        self.built, self.parameters, self.backend, self.dtype = True, outer.parameters, outer.backend, outer.dtype
+        """Called by the model ``outer`` that built this one's layers into its buffers: this one
+        shares them (a view), so it can still infer and train on its own, as in Keras."""
+        self.backend, self.dtype = outer.backend, outer.dtype
+        self.parameters, self.built = outer.parameters.view(self.leaves()), True
+        if self.optimizer is not None:
+            self.finish_compile()
         for entry in self.layers:
             if isinstance(entry, Model):
                 entry.mark_nested_in(outer)
@@ -174,8 +170,15 @@ class Sequential(Model):
         """True if ``model`` is nested in this one (at any depth)."""
         return any(entry is model or (isinstance(entry, Model) and entry.contains(model)) for entry in self.layers)
 
+    def compute_output_shape(self, input_shape):
+        """The output shape for samples of ``input_shape`` (no batch axis); builds nothing."""
+        shape = tuple(input_shape)
+        for layer in self.leaves():
+            shape = tuple(layer.compute_output_shape(shape))
+        return shape
+
     def _forward(self, x, training, logits):
-        self.check_owns_layers(training)
+        placement.bind(self, training)
         leaves = self.leaves()
         last = leaves[-1]
         if hasattr(last, "logits_only"):
@@ -212,7 +215,7 @@ def _check_once(leaves):
         seen.add(id(layer))
 
 
-def _name_layers(layers):
+def name_layers(layers):
     """Unnamed layers, and repeats of a name (layers reused from two models), get kind, kind_1, ...:
     names no other layer of the model has, since saved weights are looked up by name."""
     taken = {layer.name for layer in layers if layer.name is not None}

@@ -19,6 +19,7 @@ import numpy as np
 
 from .._native import _C
 from ..backend import Buffers
+from .data import map_arrays, num_rows
 
 PREFETCH_DEPTH = 2
 _RING = PREFETCH_DEPTH + 2  # buffers a batch can be in: consumed, queued (depth), being filled
@@ -67,9 +68,9 @@ def _local(batch, part):
     """A process's rows of a whole batch ``(x, y, sw)`` read from a generator or Sequence, with its Shard."""
     if part is None:
         return batch
-    n = len(batch[0])
+    n = num_rows(batch[0])
     lo, hi = _share(n, part)
-    return tuple(None if a is None else a[lo:hi] for a in batch) + (Shard(lo, n),)
+    return tuple(None if a is None else map_arrays(lambda e: e[lo:hi], a) for a in batch) + (Shard(lo, n),)
 
 
 def sample_shape(x):
@@ -124,7 +125,7 @@ class ArrayAdapter:
             self.x = _FileRows(x)
         else:
             self.x = conv.x(x, name=name)
-        self.n = len(x)
+        self.n = len(x) if self.mapped else num_rows(self.x)
         if self.n == 0:
             raise ValueError(f"{name}: expected at least one sample")
         self.y = None if y is None else (_FileRows(y) if isinstance(y, np.memmap) else conv.y(y, self.n))
@@ -164,14 +165,17 @@ class ArrayAdapter:
                 x = self.conv.x(self.x.rows(idx), where, self.name)
             elif order is not None:
                 # mode="clip": the indices are a permutation; "raise" would buffer the output first (4x slower)
-                out = ring.get(_HOST, "x", (hi - lo,) + x.shape[1:], x.dtype)
-                x = np.take(x, idx, axis=0, mode="clip", out=out)
+                parts = x if isinstance(x, tuple) else (x,)
+                parts = tuple(np.take(p, idx, axis=0, mode="clip",
+                                      out=ring.get(_HOST, f"x{i}", (hi - lo,) + p.shape[1:], p.dtype))
+                              for i, p in enumerate(parts))
+                x = parts if isinstance(x, tuple) else parts[0]
             else:
-                x = x[idx]
+                x = map_arrays(lambda a: a[idx], x)
             if isinstance(y, _FileRows):
                 y = self.conv.y(y.rows(idx), hi - lo, where)
             elif y is not None:
-                y = y[idx]
+                y = map_arrays(lambda a: a[idx], y)
             sw = None if sw is None else sw[idx]
             if self.class_table is not None:
                 cw = self.conv.weights_of_classes(self.class_table, y, where)
@@ -305,9 +309,9 @@ def unpack(conv, item, where, class_table=None, name="x"):
         x, y, sw = item, None, None
     x = conv.x(x, where, name)
     if y is not None:
-        y = conv.y(y, len(x), where)
+        y = conv.y(y, num_rows(x), where)
     if sw is not None:
-        sw = conv.sample_weight(sw, len(x), where)
+        sw = conv.sample_weight(sw, num_rows(x), where)
     if class_table is not None and y is not None:
         cw = conv.weights_of_classes(class_table, y, where)
         sw = cw if sw is None else sw * cw
@@ -318,4 +322,4 @@ def to_device(backend):
     """The prefetch thread's copy to the model's device (None: the arrays are already there)."""
     if backend.xp is np:
         return None
-    return lambda a: a if isinstance(a, Shard) else backend.xp.asarray(a)
+    return lambda a: a if isinstance(a, Shard) else map_arrays(backend.xp.asarray, a)

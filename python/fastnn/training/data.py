@@ -14,6 +14,16 @@ def to_host(a):
     return np.asarray(a.get() if hasattr(a, "get") else a)
 
 
+def num_rows(a):
+    """Samples in a batch: an array, or a tuple of arrays (a model with several inputs or outputs)."""
+    return len(a[0]) if isinstance(a, tuple) else len(a)
+
+
+def map_arrays(f, a):
+    """``f`` applied to an array, or to each array of a tuple (several inputs or outputs)."""
+    return tuple(f(e) for e in a) if isinstance(a, tuple) else f(a)
+
+
 def class_labels(y):
     """Class labels if ``y`` holds them (integer labels or one-hot rows), else None (regression targets)."""
     y = to_host(y)
@@ -70,22 +80,54 @@ class BatchConverter:
     """Checks a batch against a model and converts it to the model's dtype and target form.
 
     ``where`` (e.g. ``" in batch 3"``) is appended to every error, so a bad
-    batch from a generator or memmap is named by its index.
+    batch from a generator or memmap is named by its index. A model with
+    several inputs (outputs) takes a list in input order or a dict by input
+    (output) name, as Keras; its batches become tuples.
     """
 
     def __init__(self, model):
         self.model = model
+        self.input_names = model.input_names
+        self.input_shapes = [tuple(s) for s in model.input_shapes]
+        self.input_shape = self.input_shapes[0]
+        self.output_names = model.output_names
+        self.outputs = [] if model.compiled is None else [
+            (o.loss, tuple(shape), int(np.prod(shape))) for o, shape in zip(model.compiled.outputs, model.output_shapes)]
         self.loss = model.loss
-        self.input_shape = model.input_shape
-        self.output_shape = model.output_shape
-        self.n_outputs = int(np.prod(model.output_shape))
+        self.output_shape = tuple(model.output_shapes[0])
+        self.n_outputs = int(np.prod(self.output_shape))
+
+    def _parts(self, value, names, arg, where):
+        """A list or dict of ``len(names)`` arrays, in ``names`` order."""
+        if isinstance(value, dict):
+            missing = [n for n in names if n not in value]
+            if missing or len(value) != len(names):
+                raise ValueError(f"{arg}: expected a dict with keys {names}, got keys {sorted(value)}{where}")
+            return [value[n] for n in names]
+        if not isinstance(value, (list, tuple)) or len(value) != len(names):
+            got = f"a {type(value).__name__} of {len(value)}" if isinstance(value, (list, tuple)) \
+                else type(value).__name__
+            raise ValueError(f"{arg}: the model has {len(names)} {'inputs' if arg == 'x' else 'outputs'} {names}: "
+                             f"expected a list of {len(names)} arrays or a dict by name, got {got}{where}")
+        return list(value)
 
     def x(self, x, where="", name="x"):
+        if len(self.input_shapes) > 1:
+            parts = self._parts(x, self.input_names, name, where)
+            out = tuple(self._x(p, shape, where, f"{name}[{i}]") for i, (p, shape) in
+                        enumerate(zip(parts, self.input_shapes)))
+            if len({len(p) for p in out}) > 1:
+                raise ValueError(f"{name}: expected the same number of samples in every input, got "
+                                 f"{[len(p) for p in out]}{where}")
+            return out
+        return self._x(x, self.input_shape, where, name)
+
+    def _x(self, x, shape, where, name):
         x = to_host(x)
         if x.dtype.kind not in "fiub":
             raise TypeError(f"{name}: expected numeric data, got dtype {x.dtype}{where}")
-        if x.ndim == 0 or x.shape[1:] != self.input_shape:
-            raise ValueError(f"{name}: expected samples of shape {self.input_shape}, got {x.shape[1:]} "
+        if x.ndim == 0 or x.shape[1:] != shape:
+            raise ValueError(f"{name}: expected samples of shape {shape}, got {x.shape[1:]} "
                              f"({name}.shape = {x.shape}){where}")
         if len(x) == 0:
             raise ValueError(f"{name}: expected at least one sample{where}")
@@ -95,8 +137,15 @@ class BatchConverter:
         return x
 
     def y(self, y, n, where="", name="y"):
-        if self.loss is None:
+        if not self.outputs:
             raise RuntimeError("call compile(loss=..., optimizer=...) first")
+        if len(self.outputs) > 1:
+            parts = self._parts(y, self.output_names, name, where)
+            return tuple(self._y(p, n, where, f"{name}[{i}]", *out)
+                         for i, (p, out) in enumerate(zip(parts, self.outputs)))
+        return self._y(y, n, where, name, *self.outputs[0])
+
+    def _y(self, y, n, where, name, loss, output_shape, n_outputs):
         y = to_host(y)
         if len(y) != n:
             raise ValueError(f"x, {name}: expected the same number of samples, got {n} and {len(y)}{where}")
@@ -104,8 +153,8 @@ class BatchConverter:
             raise TypeError(f"{name}: expected numeric labels or targets, got dtype {y.dtype}{where}")
         if y.dtype.kind == "f" and not np.isfinite(y).all():
             raise ValueError(f"{name}: contains NaN or infinite values{where}")
-        if self.loss.takes_class_indices:
-            if y.ndim == 2 and y.shape[1] > 1 and self.loss.name == "hinge":
+        if loss.takes_class_indices:
+            if y.ndim == 2 and y.shape[1] > 1 and loss.name == "hinge":
                 y = y.argmax(axis=1)  # one-hot rows to class indices
             elif y.dtype.kind == "f" and not np.all(y == np.round(y)):
                 raise ValueError(f"{name}: class labels must be integers{where}")
@@ -117,7 +166,7 @@ class BatchConverter:
             if y.ndim == 1:
                 y = y.reshape(-1, 1)
         try:
-            self.loss.check_targets(y, self.output_shape, self.n_outputs)
+            loss.check_targets(y, output_shape, n_outputs)
         except ValueError as e:
             raise ValueError(f"{e}{where}") from None
         return y
@@ -136,6 +185,8 @@ class BatchConverter:
         """``class_weight`` ({class: weight}) as a lookup array over the model's classes (NaN: not given)."""
         if class_weight is None:
             return None
+        if len(self.outputs) > 1:
+            raise ValueError("class_weight: only for models with one output (as Keras); use sample_weight")
         if not isinstance(class_weight, dict) or not class_weight:
             raise TypeError(f"class_weight: expected a dict {{class index: weight}}, got {class_weight!r}")
         n_classes = 2 if self.n_outputs == 1 else self.n_outputs

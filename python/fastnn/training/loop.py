@@ -12,7 +12,7 @@ import numpy as np
 
 from .adapters import adapter, sample_shape, to_device
 from .callbacks import CallbackList
-from .data import BatchConverter
+from .data import BatchConverter, map_arrays, num_rows
 from .history import History
 from .prefetch import Inline, Prefetcher
 from .progress import ProgbarLogger
@@ -73,7 +73,7 @@ def _run_batches(model, source, rng, step, callbacks, mode, transform=None):
             if want_batches:
                 callbacks.on_batch_begin(mode, k)
             result = step(*batch)
-            seen += batch[3].size if len(batch) > 3 else len(batch[0])
+            seen += batch[3].size if len(batch) > 3 else num_rows(batch[0])
             totals = result if totals is None else [a + b for a, b in zip(totals, result)]
             if want_batches:
                 callbacks.on_batch_end(mode, k, model.logs_from(totals, seen))
@@ -168,18 +168,25 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
 
 def _split(x, y, sample_weight, fraction):
     """Keras' validation_split: the last ``fraction`` of the samples, before any shuffling."""
-    if not hasattr(x, "__len__") or not hasattr(x, "shape"):
+    x, y = _tupled(x), _tupled(y)
+    if not all(hasattr(a, "shape") for a in (x if isinstance(x, tuple) else (x,))):
         raise ValueError("validation_split: only works with array data; use validation_data for generators "
                          "and Sequences")
-    n = len(x)
-    if y is not None and len(y) != n:
-        raise ValueError(f"x, y: expected the same number of samples, got {n} and {len(y)}")
+    n = num_rows(x)
+    if y is not None and num_rows(y) != n:
+        raise ValueError(f"x, y: expected the same number of samples, got {n} and {num_rows(y)}")
     n_val = int(math.ceil(n * fraction))
     if n_val >= n:
         raise ValueError(f"validation_split: leaves no training samples out of {n}")
-    cut = lambda a: (None, None) if a is None else (a[:n - n_val], a[n - n_val:])  # noqa: E731
+    cut = lambda a: (None, None) if a is None else (map_arrays(lambda e: e[:n - n_val], a),  # noqa: E731
+                                                     map_arrays(lambda e: e[n - n_val:], a))
     (x_tr, x_va), (y_tr, y_va), (sw_tr, sw_va) = cut(x), cut(y), cut(sample_weight)
     return x_tr, y_tr, sw_tr, (x_va, y_va) if sw_va is None else (x_va, y_va, sw_va)
+
+
+def _tupled(a):
+    """Several inputs' (outputs') arrays given as a list become a tuple, as batches carry them."""
+    return tuple(a) if isinstance(a, list) and a and all(hasattr(e, "shape") for e in a) else a
 
 
 def _validation_arrays(validation_data):
@@ -238,12 +245,21 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     outputs = []
 
     def step(xb, yb, sw, shard=None):
-        outputs.append(model.predict_step_host(xb) if len(xb) else np.empty((0, *model.output_shape), model.dtype))
+        if num_rows(xb):
+            outputs.append(model.predict_step_host(xb))
+        else:
+            empty = [np.empty((0, *shape), model.dtype) for shape in model.output_shapes]
+            outputs.append(empty if model.multi_output else empty[0])
         return ()
 
     cbs.on_begin("predict")
     _run_batches(model, source, None, step, cbs, "predict")
     cbs.on_end("predict")
-    if strategy is not None:  # every rank gets every row
+    if model.multi_output:
+        columns = [[batch[i] for batch in outputs] for i in range(len(model.output_names))]
+        if strategy is not None:  # every rank gets every row
+            columns = [strategy.gather_rows(c) for c in columns]
+        return [np.concatenate(c) if len(c) != 1 else c[0] for c in columns]
+    if strategy is not None:
         outputs = strategy.gather_rows(outputs)
     return np.concatenate(outputs) if len(outputs) != 1 else outputs[0]

@@ -1,0 +1,174 @@
+"""The functional API, written as Keras code with only the import changed."""
+import numpy as np
+import pytest
+
+import fastnn as keras
+from fastnn import layers
+
+DEVICES = ["cpu", "cuda-emu"]
+
+
+def data(n=48, d=6, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d))
+    return x, (x[:, 0] + x[:, 1] > 0).astype(int) + (x[:, 2] > 1)
+
+
+def available(device):
+    if device not in keras.backend.available():
+        pytest.skip(f"{device} is not available here")
+    return device
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_a_functional_chain_trains_exactly_as_the_same_sequential(device):
+    x, y = data()
+    inputs = keras.Input(shape=(6,))
+    h = layers.Dense(16, activation="relu")(inputs)
+    h = layers.Dropout(0.2)(h)
+    outputs = layers.Dense(3, activation="softmax")(h)
+    model = keras.Model(inputs, outputs, device=available(device), seed=3)
+    chain = keras.Sequential([keras.Input(shape=(6,)), layers.Dense(16, activation="relu"), layers.Dropout(0.2),
+                              layers.Dense(3, activation="softmax")], device=device, seed=3)
+    for m in (model, chain):
+        m.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    np.testing.assert_array_equal(model.get_weights()[0], chain.get_weights()[0])
+    h1 = model.fit(x, y, epochs=3, batch_size=16, verbose=0)
+    h2 = chain.fit(x, y, epochs=3, batch_size=16, verbose=0)
+    assert h1.history == h2.history
+    np.testing.assert_array_equal(model.predict(x, verbose=0), chain.predict(x, verbose=0))
+    assert [type(l).__name__ for l in model.layers] == ["InputLayer", "Dense", "Dropout", "Dense"]
+
+
+def test_construction_errors_name_the_layers_and_shapes():
+    inputs = keras.Input(shape=(6,), name="features")
+    with pytest.raises(ValueError, match=r"'conv' \(Conv2D\) cannot take the output of 'features' \(InputLayer\) "
+                                         r"with output shape \(None, 6\)"):
+        layers.Conv2D(4, 3, name="conv")(inputs)
+    other = keras.Input(shape=(3,), name="other")
+    with pytest.raises(ValueError, match="outputs: depend on the Input 'other'"):
+        keras.Model(inputs, layers.Dense(2)(other))
+    with pytest.raises(TypeError, match="inputs: layer 'dense' was called on ndarray"):
+        layers.Dense(2, name="dense")(np.zeros((2, 6)))
+    with pytest.raises(TypeError, match="outputs: expected a symbolic tensor"):
+        keras.Model(inputs, "dense")
+
+
+def test_a_layer_called_twice_shares_its_weights_and_sums_its_gradients():
+    inputs = keras.Input(shape=(4,))
+    shared = layers.Dense(4, activation="tanh", name="shared")
+    h = shared(shared(inputs))
+    model = keras.Model(inputs, layers.Dense(2, name="head")(h), dtype="float64", seed=0)
+    model.compile(optimizer="sgd", loss="mse")
+    assert len(model.get_weights()) == 4 and model.count_params() == 20 + 10
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(5, 4)), rng.normal(size=(5, 2))
+    model.compute_gradients(x, y)
+    grads = np.array(model.flat_grads)
+    w = model.flat_params
+    numeric = np.empty_like(grads)
+    for i in range(len(w)):
+        keep = w[i]
+        w[i] = keep + 1e-6
+        up = model.test_on_batch(x, y)
+        w[i] = keep - 1e-6
+        down = model.test_on_batch(x, y)
+        w[i] = keep
+        numeric[i] = (up - down) / 2e-6
+    np.testing.assert_allclose(grads, numeric, rtol=1e-6, atol=1e-9)
+
+
+def test_several_inputs_and_outputs_with_per_output_losses_weights_and_metrics():
+    x, y = data()
+    a, b = keras.Input(shape=(6,), name="a"), keras.Input(shape=(2,), name="b")
+    h = layers.Dense(8, activation="relu")(a)
+    cls = layers.Dense(3, activation="softmax", name="cls")(h)
+    reg = layers.Dense(1, name="reg")(h)
+    model = keras.Model([a, b], [cls, reg], seed=0)
+    with pytest.raises(ValueError, match="metrics: the model has 2 outputs"):
+        model.compile("sgd", loss="mse", metrics=["mae"])
+    model.compile(optimizer="sgd", loss={"cls": "sparse_categorical_crossentropy", "reg": "mse"},
+                  loss_weights=[1.0, 0.5], metrics={"cls": ["accuracy"]})
+    target = x[:, :1] * 2
+    history = model.fit({"a": x, "b": x[:, :2]}, [y, target], epochs=2, batch_size=16, verbose=0)
+    assert list(history.history) == ["loss", "cls_loss", "cls_accuracy", "reg_loss"]
+    p_cls, p_reg = model.predict([x, x[:, :2]], verbose=0)
+    ce = -np.log(p_cls[np.arange(len(y)), y]).mean()
+    mse = ((p_reg - target) ** 2).mean()
+    logs = model.evaluate([x, x[:, :2]], {"cls": y, "reg": target}, verbose=0, return_dict=True)
+    assert logs["cls_loss"] == pytest.approx(ce, rel=1e-5)
+    assert logs["reg_loss"] == pytest.approx(0.5 * mse, rel=1e-5)
+    assert logs["loss"] == pytest.approx(ce + 0.5 * mse, rel=1e-5)
+    assert logs["cls_accuracy"] == pytest.approx((p_cls.argmax(1) == y).mean())
+    with pytest.raises(ValueError, match=r"x: the model has 2 inputs \['a', 'b'\]"):
+        model.fit(x, [y, target], verbose=0)
+
+
+def test_a_feature_extractor_shares_the_trained_weights():
+    x, y = data()
+    inputs = keras.Input(shape=(6,))
+    features = layers.Dense(8, activation="relu", name="features")(inputs)
+    model = keras.Model(inputs, layers.Dense(3, activation="softmax")(features), seed=0)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=2, verbose=0)
+    extractor = keras.Model(inputs=model.inputs, outputs=model.get_layer("features").output)
+    np.testing.assert_array_equal(extractor.predict(x, verbose=0), model.output_of(x, model.get_layer("features")))
+    model.fit(x, y, epochs=1, verbose=0)  # the extractor sees the new weights: shared, not copied
+    np.testing.assert_array_equal(extractor.predict(x, verbose=0), model.output_of(x, model.get_layer("features")))
+
+
+def test_a_nested_sequential_base_freezes_trains_and_shows_as_one_row():
+    x, y = data()
+    base = keras.Sequential([keras.Input(shape=(6,)), layers.Dense(8, activation="relu"),
+                             layers.BatchNormalization()], name="base")
+    inputs = keras.Input(shape=(6,))
+    model = keras.Model(inputs, layers.Dense(3, activation="softmax")(base(inputs)), seed=0)
+    base.trainable = False
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    frozen = base.get_weights()
+    model.fit(x, y, epochs=2, verbose=0)
+    for got, want in zip(base.get_weights(), frozen):  # batch norm's moving statistics too
+        np.testing.assert_array_equal(got, want)
+    base.trainable = True
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0)
+    assert not np.array_equal(base.get_weights()[0], frozen[0])
+    printed = []
+    model.summary(print_fn=printed.append)
+    assert "base (Sequential)" in printed[0] and "Connected to" in printed[0] and "input_layer[0][0]" in printed[0]
+
+
+def test_save_load_clone_and_json_round_trip(tmp_path):
+    x, y = data()
+    a = keras.Input(shape=(6,), name="a")
+    shared = layers.Dense(6, activation="relu", name="shared")
+    h = shared(shared(a))
+    out1 = layers.Dense(3, activation="softmax", name="cls")(h)
+    out2 = layers.Dense(1, name="reg")(h)
+    model = keras.Model(a, [out1, out2], seed=0)
+    model.compile(optimizer="adam", loss=["sparse_categorical_crossentropy", "mse"], metrics=[["accuracy"], []])
+    model.fit(x, [y, x[:, :1]], epochs=1, verbose=0)
+    model.save(tmp_path / "m.safetensors")
+    again = keras.load_model(tmp_path / "m.safetensors")
+    for got, want in zip(again.predict(x, verbose=0), model.predict(x, verbose=0)):
+        np.testing.assert_array_equal(got, want)
+    assert again.metrics_names == model.metrics_names == ["loss", "cls_loss", "cls_accuracy", "reg_loss"]
+    again.fit(x, [y, x[:, :1]], epochs=1, verbose=0)  # the optimizer state came along
+    clone = keras.models.clone_model(model)
+    assert [l.name for l in clone.layers] == [l.name for l in model.layers] and clone.count_params() == 42 + 21 + 7
+    rebuilt = keras.models.model_from_json(model.to_json())
+    assert rebuilt.output_names == ["cls", "reg"]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_inference_from_several_threads_matches_one_thread(device):
+    from concurrent.futures import ThreadPoolExecutor
+
+    x, _ = data(64)
+    inputs = keras.Input(shape=(6,))
+    shared = layers.Dense(6, activation="relu")
+    model = keras.Model(inputs, layers.Dense(2)(shared(shared(inputs))), device=available(device), seed=0)
+    want = model.predict(x, verbose=0)
+    with ThreadPoolExecutor(4) as pool:
+        for got in pool.map(lambda _: model.predict(x, batch_size=8, verbose=0), range(12)):
+            np.testing.assert_array_equal(got, want)
