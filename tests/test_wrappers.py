@@ -157,3 +157,20 @@ def test_warm_start_trains_the_instance_itself():
     est = SKLearnClassifier(template, warm_start=True, fit_kwargs={"epochs": 2}).fit(x, y)
     est.fit(x, y)
     assert est.model_ is template and template.epoch == 4
+
+
+def test_a_functional_model_instance_is_cloned_too():
+    import fastnn
+
+    x, y = digits(300)
+    inputs = fastnn.Input(shape=(64,))
+    outputs = Dense(10, activation="softmax")(Dense(16, activation="relu")(inputs))
+    functional = fastnn.Model(inputs, outputs, seed=0)
+    functional.compile(loss="categorical_crossentropy", optimizer=Adam(0.01, use_ema=True, ema_momentum=0.5),
+                       metrics=["accuracy"])
+    est = SKLearnClassifier(functional, fit_kwargs={"epochs": 3}).fit(x, y)
+    assert type(est.model_) is type(functional) and est.model_ is not functional
+    chain = SKLearnClassifier(instance(), fit_kwargs={"epochs": 3}).fit(x, y)  # the same network as a Sequential
+    np.testing.assert_array_equal(est.predict_proba(x), chain.predict_proba(x))
+    again = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(again.predict_proba(x), est.predict_proba(x))

@@ -51,11 +51,8 @@ def _validate(estimator, X, y=None, reset=True):
 
 
 def _compile_settings(model):
-    """``compile``'s arguments that give another model ``model``'s loss, metrics and a new optimizer like its own."""
-    from . import losses, metrics
-
-    return {"optimizer": model.optimizer.get_config(), "loss": losses.serialize(model.loss),
-            "metrics": [metrics.serialize(n, m) for n, m in model.compiled_metrics], "loss_weights": model.loss_weight}
+    """``compile``'s arguments that give another model ``model``'s losses, metrics and a new optimizer like its own."""
+    return {"optimizer": model.optimizer.get_config(), **model.compiled.get_config()}
 
 
 def _compiled_clone(model):
