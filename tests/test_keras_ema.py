@@ -142,3 +142,35 @@ def test_ema_callback_and_optimizer_ema_together_is_an_error():
     model.compile(optimizer=optimizers.SGD(use_ema=True), loss="mse")
     with pytest.raises(ValueError, match="^callbacks: "):
         model.fit(x, y, verbose=0, callbacks=[keras.callbacks.ExponentialMovingAverage()])
+
+
+def test_functional_model_ends_with_the_same_average():
+    x, y = data()
+    inputs = keras.Input(shape=(4,))
+    functional = keras.Model(inputs, layers.Dense(2)(layers.Dense(8, activation="tanh")(inputs)), dtype="float64",
+                             seed=2)
+    chain = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(8, activation="tanh"), layers.Dense(2)],
+                             dtype="float64", seed=2)
+    for model in (functional, chain):
+        model.compile(optimizer=optimizers.Adam(0.01, use_ema=True, ema_momentum=0.9, ema_overwrite_frequency=3),
+                      loss="mse")
+        model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    for got, want in zip(functional.get_weights(), chain.get_weights()):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_frozen_layers_keep_their_weights():
+    """Only trainable weights are overwritten: a layer frozen after training keeps its weights, not its average."""
+    x, y = data()
+    base = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(8, activation="tanh")], dtype="float64", seed=2)
+    model = keras.Sequential([base, layers.Dense(2)])
+    model.compile(optimizer=optimizers.SGD(0.1, use_ema=True, ema_momentum=0.7), loss="mse")
+    for _ in range(3):
+        model.train_on_batch(x, y)  # no fit: nothing writes the average over the weights yet
+    base.trainable = False  # the same optimizer goes on; its average of the base lags behind the weights
+    trained = [w.copy() for w in base.get_weights()]
+    head = model.layers[-1].get_weights()[0].copy()
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    for got, want in zip(base.get_weights(), trained):
+        np.testing.assert_array_equal(got, want)
+    assert not np.array_equal(model.layers[-1].get_weights()[0], head)
