@@ -1,55 +1,47 @@
-"""The lecture's Keras MNIST multilayer perceptron (784-500-300-10 with dropout), with fastnn.
+"""The lecture's MNIST multilayer perceptron (784-500-300-10 with dropout): Keras code, only the import changed.
 
-    python examples/mnist_mlp.py MNIST_DIR    # MNIST (the lecture's setting)
-    python examples/mnist_mlp.py              # scikit-learn's 8x8 digits: 64-500-300-10
+    python examples/mnist_mlp.py [--epochs N]
 
-MNIST_DIR holds train-images-idx3-ubyte, train-labels-idx1-ubyte,
-t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (raw or .gz), from
-https://yann.lecun.com/exdb/mnist/ or a mirror. ``--epochs N`` overrides the
-number of epochs.
-
-What differs from the Keras script:
-* ``from fastnn import ...`` instead of ``from keras... import ...``.
-* ``datasets.mnist(MNIST_DIR, flatten=True)`` reads the files you downloaded
-  and already returns float32 rows of 784 values in [0, 1], so the
-  ``reshape``/``astype('float32')``/``/= 255`` lines are gone.
-* On the 8x8 digits the input layer has 64 units instead of 784.
+The data come from ``keras.datasets.mnist.load_data()``; fastnn downloads
+nothing, so it reads Keras' cached ``~/.keras/datasets/mnist.npz`` (or
+``$FASTNN_MNIST``: that file, or a directory with the four IDX files) and
+otherwise, with a warning, a small stand-in made from scikit-learn's 8x8
+digits (``FASTNN_EXAMPLES_SMALL=1`` asks for it): see ``fastnn.keras_data``.
 """
 import argparse
 
-from fastnn import Dense, Dropout, RMSprop, Sequential
-from fastnn.datasets import digits, mnist, to_categorical
+import fastnn as keras  # was: import keras
+from fastnn import layers  # was: from keras import layers
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-parser.add_argument("mnist_dir", nargs="?", help="directory with the four MNIST IDX files (default: 8x8 digits)")
 parser.add_argument("--epochs", type=int, default=20)
 args = parser.parse_args()
 
+keras.utils.set_random_seed(0)
 batch_size = 128
 num_classes = 10
-epochs = args.epochs
 
-if args.mnist_dir:
-    (x_train, y_train), (x_test, y_test) = mnist(args.mnist_dir, flatten=True)
-else:
-    (x_train, y_train), (x_test, y_test) = digits()
+(x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+x_train = x_train.reshape(-1, 784).astype("float32") / 255
+x_test = x_test.reshape(-1, 784).astype("float32") / 255
 print(x_train.shape[0], "train samples")
 print(x_test.shape[0], "test samples")
 
-y_train = to_categorical(y_train, num_classes)
-y_test = to_categorical(y_test, num_classes)
+y_train = keras.utils.to_categorical(y_train, num_classes)
+y_test = keras.utils.to_categorical(y_test, num_classes)
 
-model = Sequential()
-model.add(Dense(500, activation="relu", input_shape=(x_train.shape[1],)))
-model.add(Dropout(0.3))
-model.add(Dense(300, activation="relu"))
-model.add(Dropout(0.3))
-model.add(Dense(num_classes, activation="softmax"))
+model = keras.Sequential([
+    keras.Input(shape=(784,)),
+    layers.Dense(500, activation="relu"),
+    layers.Dropout(0.3),
+    layers.Dense(300, activation="relu"),
+    layers.Dropout(0.3),
+    layers.Dense(num_classes, activation="softmax"),
+])
 model.summary()
 
-model.compile(loss="categorical_crossentropy", optimizer=RMSprop(), metrics=["accuracy"])
-
-history = model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, verbose=1,
+model.compile(loss="categorical_crossentropy", optimizer=keras.optimizers.RMSprop(), metrics=["accuracy"])
+history = model.fit(x_train, y_train, batch_size=batch_size, epochs=args.epochs, verbose=2,
                     validation_data=(x_test, y_test))
 score = model.evaluate(x_test, y_test, verbose=0)
 print("Test loss:", score[0])

@@ -221,3 +221,58 @@ def test_load_by_name(tmp_path):
             datasets.load(bad)
     with pytest.raises(FileNotFoundError, match="MNIST: missing"):
         datasets.load(f"mnist:{tmp_path / 'nowhere'}")
+
+
+# -- Keras' mnist.load_data() -------------------------------------------------------
+
+def _load_quietly(monkeypatch, tmp_path, **env):
+    """``mnist.load_data()`` with only the given environment (Keras' cache pointed into ``tmp_path``)."""
+    for name in ("FASTNN_EXAMPLES_SMALL", "FASTNN_MNIST"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return datasets.mnist.load_data()
+
+
+def test_load_data_reads_idx_files_as_keras_arrays(tmp_path, monkeypatch):
+    xtr, ytr, xte, yte = write_set(tmp_path, n_train=20, n_test=10, gz=True)
+    (x_train, y_train), (x_test, y_test) = _load_quietly(monkeypatch, tmp_path, FASTNN_MNIST=str(tmp_path))
+    assert x_train.dtype == np.uint8 and x_train.shape == (20, 28, 28) and y_train.dtype == np.uint8
+    np.testing.assert_array_equal(x_train, xtr)
+    np.testing.assert_array_equal(y_train, ytr)
+    np.testing.assert_array_equal(x_test, xte)
+    np.testing.assert_array_equal(y_test, yte)
+
+
+def test_load_data_reads_keras_cached_npz(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    arrays = {"x_train": rng.integers(0, 256, (6, 28, 28), dtype=np.uint8), "y_train": np.arange(6, dtype=np.uint8),
+              "x_test": rng.integers(0, 256, (3, 28, 28), dtype=np.uint8), "y_test": np.arange(3, dtype=np.uint8)}
+    (tmp_path / "keras_home" / "datasets").mkdir(parents=True)
+    np.savez(tmp_path / "keras_home" / "datasets" / "mnist.npz", **arrays)
+    (x_train, y_train), (x_test, y_test) = _load_quietly(monkeypatch, tmp_path)
+    for got, name in ((x_train, "x_train"), (y_train, "y_train"), (x_test, "x_test"), (y_test, "y_test")):
+        np.testing.assert_array_equal(got, arrays[name])
+    np.savez(tmp_path / "other.npz", x_train=arrays["x_train"])
+    with pytest.raises(ValueError, match="other.npz: not Keras' mnist.npz"):
+        datasets.mnist.load_data(str(tmp_path / "other.npz"))
+
+
+@pytest.mark.parametrize("small", [True, False], ids=["asked", "nothing cached"])
+def test_load_data_stand_in_is_the_digits_in_mnist_form(tmp_path, monkeypatch, small):
+    pytest.importorskip("sklearn")
+    env = {"FASTNN_EXAMPLES_SMALL": "1"} if small else {}
+    with pytest.warns(UserWarning, match="using scikit-learn's 8x8 digits scaled up to 28x28"):
+        (x_train, y_train), (x_test, y_test) = _load_quietly(monkeypatch, tmp_path, **env)
+    assert x_train.shape == (1347, 28, 28) and x_test.shape == (450, 28, 28) and x_train.dtype == np.uint8
+    (d_train, dy_train), _ = datasets.digits(flatten=False)
+    # each 8x8 pixel is a 3x3 block inside a 2-pixel border; the labels are the digits'
+    np.testing.assert_array_equal(x_train[:, 2:26:3, 2:26:3], np.rint(d_train[..., 0] * 255))
+    assert not x_train[:, :2].any() and not x_train[:, :, 26:].any()
+    np.testing.assert_array_equal(y_train, dy_train)
+
+
+def test_load_data_path_must_be_a_path():
+    with pytest.raises(TypeError, match="^path: expected a file name or path"):
+        datasets.mnist.load_data(3)

@@ -1,7 +1,8 @@
 """Callbacks for ``fit``, ``evaluate`` and ``predict`` (Keras' names): see ``fastnn.training.callbacks``."""
-from .training.callbacks import (
-    BackupAndRestore, Callback, CallbackList, CSVLogger, EarlyStopping, ExponentialMovingAverage, LambdaCallback, LearningRateScheduler,
-    ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN,
+from .training.callbacks import Callback, CallbackList, LambdaCallback
+from .training.checkpoints import BackupAndRestore, CSVLogger, ModelCheckpoint
+from .training.monitoring import (
+    EarlyStopping, ExponentialMovingAverage, LearningRateScheduler, ReduceLROnPlateau, TerminateOnNaN,
 )
 from .training.history import History
 from .training.progress import ProgbarLogger

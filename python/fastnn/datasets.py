@@ -4,6 +4,8 @@
   shipped inside scikit-learn, no download); needs ``pip install fastnn[datasets]``.
 * ``mnist(path)``, ``fashion_mnist(path)``: the 28x28 MNIST and Fashion-MNIST
   sets from the four IDX files (raw or ``.gz``) in a directory of yours;
+  ``mnist.load_data()`` is Keras' form (``fastnn.keras_data``: a local copy, or
+  a small stand-in from the 8x8 digits, with a warning);
   ``read_idx`` parses one IDX file; ``load('mnist:DIR')`` picks a set by name.
 * ``to_categorical``: class indices to one-hot rows.
 * ``train_test_split``: a seeded, stratified split.
@@ -294,3 +296,9 @@ class MeanImageSubtractor(Standardizer):
 
     def __init__(self):
         super().__init__(mode="mean_image")
+
+
+# Keras' spelling, ``keras.datasets.mnist.load_data()``, beside fastnn's ``mnist(path)``.
+from .keras_data import mnist_load_data as _mnist_load_data  # noqa: E402  (it needs nothing above)
+
+mnist.load_data = _mnist_load_data

@@ -6,7 +6,10 @@ with regularization and Keras 3's decoupled ``weight_decay`` folded into the
 same pass; see ``fastnn.ops.optimizer_update`` for the exact update rules.
 Keras' ``clipnorm`` (per parameter tensor), ``global_clipnorm`` and
 ``clipvalue`` are one more native pass over the flat gradient buffer
-(``fastnn.ops.clip_gradients``), before the step.
+(``fastnn.ops.clip_gradients``), before the step. Keras' ``use_ema`` keeps
+the model's moving average of the weights (``Parameters.average``, one
+native ``ops.ema_update`` pass after each step); ``fit`` ends by writing it
+over the weights (``finalize_variable_values``), as Keras does.
 """
 from __future__ import annotations
 
@@ -15,19 +18,30 @@ import json
 import numpy as np
 
 from . import ops, schedules
-from ._checks import boolean, number
+from ._checks import boolean, integer, number
 
 _CLIP_ARGS = ("clipnorm", "clipvalue", "global_clipnorm")
+_EMA_ARGS = ("use_ema", "ema_momentum", "ema_overwrite_frequency")
 
 
 class Optimizer:
     """Base class. ``learning_rate`` is a float or a schedule: a callable
-    mapping the 0-based step number to a learning rate."""
+    mapping the 0-based step number to a learning rate.
+
+    Every optimizer takes Keras 3's common arguments, in its order: ``weight_decay``,
+    ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``use_ema``, ``ema_momentum``,
+    ``ema_overwrite_frequency``. With ``use_ema=True`` the optimizer keeps, after every
+    step, ``average = ema_momentum * average + (1 - ema_momentum) * w`` of the weights
+    (the first step starts it at ``w``); every ``ema_overwrite_frequency`` steps, if set,
+    and at the end of ``fit`` (``finalize_variable_values``) the trainable weights are
+    overwritten with it. The average is the model's ``average_params``, so
+    ``evaluate(..., use_average=True)`` and ``model.averaged_weights()`` see it too.
+    """
 
     kind = None
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 **hyper):
+                 use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None, **hyper):
         if not callable(learning_rate):
             learning_rate = number("learning_rate", learning_rate, lo=0, lo_open=True,
                                    expected="a positive number or a schedule")
@@ -39,6 +53,10 @@ class Optimizer:
         self.clipnorm, self.clipvalue, self.global_clipnorm = (
             None if v is None else number(k, v, lo=0, lo_open=True) for k, v in
             zip(_CLIP_ARGS, (clipnorm, clipvalue, global_clipnorm)))
+        self.use_ema = boolean("use_ema", use_ema)
+        self.ema_momentum = number("ema_momentum", ema_momentum, lo=0, hi=1)
+        self.ema_overwrite_frequency = None if ema_overwrite_frequency is None else integer(
+            "ema_overwrite_frequency", ema_overwrite_frequency, lo=1, expected="an int >= 1 or None")
         self.hyper = {**hyper, "weight_decay": self.weight_decay or 0.0}
         self.iterations = 0  # steps taken
         self.state = []      # flat state arrays, parallel to the parameter buffer
@@ -68,6 +86,29 @@ class Optimizer:
                                  s[1][sl] if len(s) > 1 else None, lr=lr * group.lr_multiplier,
                                  l1=0.0 if clipped else group.l1, l2=0.0 if clipped else group.l2,
                                  step=self.iterations, backend=parameters.backend, **self.hyper)
+        if self.use_ema:
+            self._update_average(parameters)
+
+    def _update_average(self, parameters):
+        """Keras' EMA step: at the optimizer's first step the average starts at the weights (Keras' momentum
+        0 then), later it moves by ``ema_momentum``; every ``ema_overwrite_frequency`` steps it replaces them."""
+        average = parameters.average
+        if self.iterations == 1 or average is None or average.shape != parameters.params.shape:
+            parameters.start_average(restart=True)
+        else:
+            parameters.update_average(self.ema_momentum)
+        if self.ema_overwrite_frequency and self.iterations % self.ema_overwrite_frequency == 0:
+            parameters.overwrite_with_average()
+
+    def finalize_variable_values(self, var_list):
+        """Called by ``fit`` when it ends (as Keras' trainer does): with ``use_ema``, the trainable weights
+        become their moving average; otherwise nothing.
+
+        fastnn differs on purpose: ``var_list`` is the model's flat parameters
+        (``model.parameters``), not a list of variables, since the optimizer works on the flat buffer.
+        """
+        if self.use_ema and var_list.average is not None:
+            var_list.overwrite_with_average()
 
     def _clip(self, parameters):
         """Clip the gradients as Keras does, if asked (True then); one native call over the flat buffer."""
@@ -124,7 +165,8 @@ class Optimizer:
 
     def _common_args(self):
         return {"weight_decay": self.weight_decay, "clipnorm": self.clipnorm, "clipvalue": self.clipvalue,
-                "global_clipnorm": self.global_clipnorm}
+                "global_clipnorm": self.global_clipnorm, "use_ema": self.use_ema, "ema_momentum": self.ema_momentum,
+                "ema_overwrite_frequency": self.ema_overwrite_frequency}
 
 
 class SGD(Optimizer):
@@ -136,12 +178,14 @@ class SGD(Optimizer):
     """
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None, clipnorm=None,
-                 clipvalue=None, global_clipnorm=None, *, averaged=False):
+                 clipvalue=None, global_clipnorm=None, use_ema=False, ema_momentum=0.99,
+                 ema_overwrite_frequency=None, *, averaged=False):
         momentum = _decay("momentum", momentum)
         nesterov, averaged = boolean("nesterov", nesterov), boolean("averaged", averaged)
         if nesterov and momentum == 0:
             raise ValueError("nesterov: needs momentum > 0")
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, rho=momentum)
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
+                         ema_overwrite_frequency, rho=momentum)
         self.momentum, self.nesterov, self.averaged = momentum, nesterov, averaged
         self.kind = ("nesterov" if nesterov else "momentum_avg" if averaged else "momentum") if momentum else "sgd"
 
@@ -155,8 +199,9 @@ class Adagrad(Optimizer):
     kind = "adagrad"
 
     def __init__(self, learning_rate=0.01, epsilon=1e-7, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None):
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, eps=_epsilon(epsilon))
+                 global_clipnorm=None, use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
+                         ema_overwrite_frequency, eps=_epsilon(epsilon))
 
     def _args(self):
         return {"epsilon": self.hyper["eps"]}
@@ -168,9 +213,9 @@ class Adadelta(Optimizer):
     kind = "adadelta"
 
     def __init__(self, learning_rate=1.0, rho=0.95, epsilon=1e-7, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None):
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, rho=_decay("rho", rho),
-                         eps=_epsilon(epsilon))
+                 global_clipnorm=None, use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
+                         ema_overwrite_frequency, rho=_decay("rho", rho), eps=_epsilon(epsilon))
 
     def _args(self):
         return {"rho": self.hyper["rho"], "epsilon": self.hyper["eps"]}
@@ -182,9 +227,9 @@ class RMSprop(Optimizer):
     kind = "rmsprop"
 
     def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None):
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, rho=_decay("rho", rho),
-                         eps=_epsilon(epsilon))
+                 global_clipnorm=None, use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
+                         ema_overwrite_frequency, rho=_decay("rho", rho), eps=_epsilon(epsilon))
 
     def _args(self):
         return {"rho": self.hyper["rho"], "epsilon": self.hyper["eps"]}
@@ -196,9 +241,11 @@ class Adam(Optimizer):
     kind = "adam"
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=None, clipnorm=None,
-                 clipvalue=None, global_clipnorm=None):
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm,
-                         rho=_decay("beta_1", beta_1), beta2=_decay("beta_2", beta_2), eps=_epsilon(epsilon))
+                 clipvalue=None, global_clipnorm=None, use_ema=False, ema_momentum=0.99,
+                 ema_overwrite_frequency=None):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
+                         ema_overwrite_frequency, rho=_decay("beta_1", beta_1), beta2=_decay("beta_2", beta_2),
+                         eps=_epsilon(epsilon))
 
     def _args(self):
         return {"beta_1": self.hyper["rho"], "beta_2": self.hyper["beta2"], "epsilon": self.hyper["eps"]}
@@ -211,8 +258,10 @@ class AdamW(Adam):
     kind = "adamw"
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None):
-        super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay, clipnorm, clipvalue, global_clipnorm)
+                 clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False, ema_momentum=0.99,
+                 ema_overwrite_frequency=None):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay, clipnorm, clipvalue, global_clipnorm,
+                         use_ema, ema_momentum, ema_overwrite_frequency)
 
 
 class Nadam(Adam):

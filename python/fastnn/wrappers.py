@@ -18,8 +18,12 @@ scikit-learn classifier: ``fit``, ``predict``, ``predict_proba``, ``score``,
 returns a compiled model; as in Keras, a classifier's ``y`` is one-hot encoded
 (so ``y.shape[1]`` is the number of classes). A model compiled with
 ``sparse_categorical_crossentropy`` is trained on class indices instead.
-Unlike Keras, a model instance is not accepted (fastnn has no ``clone_model``),
-and ``fit`` is quiet unless ``fit_kwargs`` says ``verbose``.
+``model`` may also be a compiled model instance, as in Keras: every ``fit``
+then trains a clone (``fastnn.models.clone_model``: same architecture, fresh
+weights, compiled the same way with a new optimizer), so the instance itself
+never trains and cross-validation folds start alike; with ``warm_start=True``
+the instance itself is trained, as Keras does. Unlike Keras, ``fit`` is quiet
+unless ``fit_kwargs`` says ``verbose``.
 """
 from __future__ import annotations
 
@@ -46,6 +50,59 @@ def _validate(estimator, X, y=None, reset=True):
     return validate_data(estimator, X, y, reset=reset, y_numeric=isinstance(estimator, RegressorMixin))
 
 
+def _compile_settings(model):
+    """``compile``'s arguments that give another model ``model``'s losses, metrics and a new optimizer like its own."""
+    return {"optimizer": model.optimizer.get_config(), **model.compiled.get_config()}
+
+
+def _compiled_clone(model):
+    """A model instance's architecture with fresh weights, compiled as the instance is: what Keras' wrappers
+    train in its place."""
+    from .models import clone_model
+
+    if model.loss is None:
+        raise ValueError("model: a model instance must be compiled (each fit trains a clone compiled the same way)")
+    clone = clone_model(model)
+    clone.compile(**_compile_settings(model))
+    return clone
+
+
+def _model_state(model):
+    """A fastnn model as picklable data (a model holds its backend, a module): the bytes of its checkpoint
+    when built, else its config and compile settings."""
+    import os
+    import tempfile
+
+    if not model.built:
+        return "config", model.get_config(), model.loss is not None and _compile_settings(model), model.backend.name
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.safetensors")
+        model.save(path)
+        with open(path, "rb") as f:
+            return "checkpoint", f.read(), model.backend.name
+
+
+def _model_from_state(state):
+    import os
+    import tempfile
+
+    from .models import load_model
+    from .models.saving import from_config
+
+    if state[0] == "config":
+        _, config, settings, device = state
+        model = from_config(config, device)
+        if settings:
+            model.compile(**settings)
+        return model
+    _, data, device = state
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.safetensors")
+        with open(path, "wb") as f:
+            f.write(data)
+        return load_model(path, device=device)
+
+
 class _SKLearnBase(BaseEstimator):
     """What the classifier and regressor share: building, fitting and predicting."""
 
@@ -58,12 +115,16 @@ class _SKLearnBase(BaseEstimator):
         self.fit_kwargs = fit_kwargs
 
     def _build(self, X, y):
-        if not callable(self.model) or hasattr(self.model, "fit"):
-            raise TypeError(f"model: expected a callable model(X=..., y=..., **model_kwargs) returning a compiled "
-                            f"fastnn model, got {type(self.model).__name__}")
+        from .models import Model
+
         for name in ("model_kwargs", "fit_kwargs"):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), dict):
                 raise TypeError(f"{name}: expected a dict or None, got {type(getattr(self, name)).__name__}")
+        if isinstance(self.model, Model):
+            return self.model if self.warm_start else _compiled_clone(self.model)
+        if not callable(self.model) or hasattr(self.model, "fit"):
+            raise TypeError(f"model: expected a compiled fastnn model or a callable model(X=..., y=..., "
+                            f"**model_kwargs) returning one, got {type(self.model).__name__}")
         model = self.model(X=X, y=y, **(self.model_kwargs or {}))
         if getattr(model, "loss", None) is None or not hasattr(model, "fit"):
             raise ValueError("model: it must return a compiled fastnn model (call model.compile(...))")
@@ -89,34 +150,33 @@ class _SKLearnBase(BaseEstimator):
         self.model_ = model
         return self
 
+    def __sklearn_clone__(self):
+        """scikit-learn's ``clone``: a model instance passed as ``model`` is shared, not deep-copied (it is a
+        template that each fit clones; and a model holds its backend, which cannot be copied)."""
+        from sklearn.base import clone
+
+        from .models import Model
+
+        params = self.get_params(deep=False)
+        return type(self)(**{k: v if k == "model" and isinstance(v, Model) else clone(v, safe=False)
+                             for k, v in params.items()})
+
     def __getstate__(self):
-        # A fitted model holds its backend (a module): pickle it as the bytes of its checkpoint.
+        from .models import Model
+
         state = dict(self.__dict__)
         if "model_" in state:
-            import os
-            import tempfile
-
-            with tempfile.TemporaryDirectory() as tmp:
-                path = os.path.join(tmp, "model.safetensors")
-                state["model_"].save(path)
-                with open(path, "rb") as f:
-                    state["model_"] = (f.read(), state["model_"].backend.name)
+            state["model_"] = _model_state(state["model_"])
             state.pop("history_", None)
+        if isinstance(state["model"], Model):
+            state["model"] = ("fastnn model", _model_state(state["model"]))
         return state
 
     def __setstate__(self, state):
         if "model_" in state:
-            import os
-            import tempfile
-
-            from .models import load_model
-
-            data, device = state["model_"]
-            with tempfile.TemporaryDirectory() as tmp:
-                path = os.path.join(tmp, "model.safetensors")
-                with open(path, "wb") as f:
-                    f.write(data)
-                state["model_"] = load_model(path, device=device)
+            state["model_"] = _model_from_state(state["model_"])
+        if isinstance(state["model"], tuple) and state["model"][0] == "fastnn model":
+            state["model"] = _model_from_state(state["model"][1])
         self.__dict__.update(state)
 
     def _raw_predict(self, X):

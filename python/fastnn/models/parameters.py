@@ -58,7 +58,7 @@ class Parameters:
         self.state = backend.zeros((sum(prod(s.shape) for _, s in state),), dtype)
         self.slots = self._place(trainable, self.params, self.grads, rng, previous)
         self.state_slots = self._place(state, self.state, None, rng, previous)
-        self.average = None  # Polyak average of params (callbacks.ExponentialMovingAverage)
+        self.average = None  # Polyak average of params (callbacks.ExponentialMovingAverage, an optimizer's use_ema)
         self.source = None  # the Parameters a view looks into (None: these buffers are this object's own)
         self._views = weakref.WeakSet()
         self.layers_changed()
@@ -144,14 +144,21 @@ class Parameters:
         self.params[...] = params
         self.state[...] = state
 
-    def start_average(self):
-        """Begin a Polyak average at the current parameters (unless one is kept already)."""
+    def start_average(self, restart=False):
+        """Begin a Polyak average at the current parameters (unless one is kept already and not ``restart``)."""
         if self.average is None or self.average.shape != self.params.shape:
             self.average = self.params.copy()
+        elif restart:
+            self.average[...] = self.params
 
     def update_average(self, decay):
         """``average = decay * average + (1 - decay) * params``."""
         ops.ema_update(self.average, self.params, decay, backend=self.backend)
+
+    def overwrite_with_average(self):
+        """Set the trainable parameters to their average (an optimizer's ``use_ema``); frozen layers keep theirs."""
+        for group in self.groups:
+            self.params[group.start:group.stop] = self.average[group.start:group.stop]
 
     @contextlib.contextmanager
     def averaged(self):

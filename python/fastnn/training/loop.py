@@ -159,6 +159,8 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
                 strategy.agree(model)
             if model.stop_training:
                 break
+        if epochs > 0:  # as Keras: an optimizer with use_ema writes its average over the weights
+            model.optimizer.finalize_variable_values(model.parameters)
         cbs.on_train_end(logs)
         if strategy is not None:
             strategy.release(model)
