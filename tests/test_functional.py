@@ -172,3 +172,22 @@ def test_inference_from_several_threads_matches_one_thread(device):
     with ThreadPoolExecutor(4) as pool:
         for got in pool.map(lambda _: model.predict(x, batch_size=8, verbose=0), range(12)):
             np.testing.assert_array_equal(got, want)
+
+
+def test_a_functional_model_called_on_a_tensor_is_one_node_with_shared_weights():
+    x, y = data()
+    inner_in = keras.Input(shape=(6,))
+    a = layers.Dense(5, activation="relu")(inner_in)
+    b = layers.Dense(5, activation="tanh")(inner_in)
+    inner = keras.Model(inner_in, layers.Concatenate()([a, b]), name="inner")
+    inputs = keras.Input(shape=(6,))
+    outer = keras.Model(inputs, layers.Dense(3, activation="softmax")(inner(inputs)), seed=0)
+    assert inner.output.shape == (None, 10) and [l.name for l in outer.layers][1] == "inner"
+    outer.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    outer.fit(x, y, epochs=2, verbose=0)
+    # the inner model computes with the weights the outer one trained
+    (w1, b1), (w2, b2) = inner.layers[1].get_weights(), inner.layers[2].get_weights()
+    want = np.concatenate([np.maximum(x @ w1 + b1, 0), np.tanh(x @ w2 + b2)], axis=1)
+    np.testing.assert_allclose(inner.predict(x, verbose=0), want, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match=r"'concatenate' \(Concatenate\) cannot take the output of"):
+        layers.Concatenate(name="concatenate")([a, keras.Input(shape=(2, 2))])

@@ -144,7 +144,7 @@ class Functional(Model):
         for op in self.layers:
             if isinstance(op, Model):
                 op.mark_nested_in(self)
-        plan.finish(self._out_tensors_slots, self.backend, shapes)
+        plan.finish(self._out_tensors_slots, self.backend)
         self.plan, self.built = plan, True
         if self.optimizer is not None:
             self.finish_compile()
@@ -154,7 +154,7 @@ class Functional(Model):
         self.backend, self.dtype = outer.backend, outer.dtype
         self.parameters = outer.parameters.view(self.leaves())
         plan = self._plan()
-        plan.finish(self._out_tensors_slots, self.backend, {})
+        plan.finish(self._out_tensors_slots, self.backend)
         self.plan, self.built = plan, True
         for op in self.layers:
             if isinstance(op, Model):

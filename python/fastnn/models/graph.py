@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .. import ops
 from ..backend import Buffers
@@ -30,7 +30,6 @@ class Step:
     multi: bool
     runner: object = None
     shared_use: bool = False
-    in_shapes: list = field(default_factory=list)
 
 
 class Plan:
@@ -48,13 +47,12 @@ class Plan:
         """Each layer once, in order of first use."""
         return list(dict.fromkeys(step.layer for step in self.steps))
 
-    def finish(self, out_slots, backend, slot_shapes):
+    def finish(self, out_slots, backend):
         """Fix the outputs, the fan-out counts, and each step's runner (copies for repeated uses)."""
         self.out_slots = list(out_slots)
         self.fanout = Counter(s for step in self.steps for s in step.ins) + Counter(self.out_slots)
         last_use = {id(step.layer): step for step in self.steps}
         for k, step in enumerate(self.steps):
-            step.in_shapes = [slot_shapes[s] for s in step.ins]
             step.shared_use = last_use[id(step.layer)] is not step
             step.runner = _shared_copy(step.layer, backend, k) if step.shared_use else step.layer
 
