@@ -3,7 +3,7 @@ from . import backend, ops
 from ._native import _C
 from . import (
     activations, augment, callbacks, constraints, data, datasets, distribute, initializers, layers, losses, metrics,
-    models, optimizers, regularizers, schedules, tune, utils,
+    models, optimizers, regularizers, schedules, tune, utils, wrappers,
 )
 from .callbacks import History
 from .layers import (

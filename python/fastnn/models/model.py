@@ -138,7 +138,8 @@ class Model(StepAPI, WeightsAPI):
 
     @property
     def average_params(self):
-        """The Polyak average kept by ``callbacks.ExponentialMovingAverage`` (None if none)."""
+        """The moving average of the weights kept by an optimizer's ``use_ema`` or by
+        ``callbacks.ExponentialMovingAverage`` (None if neither keeps one)."""
         return None if self.parameters is None else self.parameters.average
 
     # -- compiling --------------------------------------------------------------
