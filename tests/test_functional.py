@@ -191,3 +191,34 @@ def test_a_functional_model_called_on_a_tensor_is_one_node_with_shared_weights()
     np.testing.assert_allclose(inner.predict(x, verbose=0), want, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match=r"'concatenate' \(Concatenate\) cannot take the output of"):
         layers.Concatenate(name="concatenate")([a, keras.Input(shape=(2, 2))])
+
+
+def test_a_functional_base_inside_a_sequential_model_as_keras_applications_are_used():
+    x, y = data()
+    inputs = keras.Input(shape=(6,))
+    h = layers.Dense(6, activation="relu")(inputs)
+    base = keras.Model(inputs, layers.Add()([h, inputs]), name="base")  # a skip connection
+    model = keras.Sequential([base, layers.Dense(3, activation="softmax")], seed=0)
+    base.trainable = False
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    frozen = base.get_weights()
+    model.fit(x, y, epochs=2, verbose=0)
+    for got, want in zip(base.get_weights(), frozen):
+        np.testing.assert_array_equal(got, want)
+    w, b = base.get_weights()
+    head_w, head_b = model.layers[1].get_weights()
+    z = (np.maximum(x @ w + b, 0) + x) @ head_w + head_b
+    p = np.exp(z - z.max(1, keepdims=True))
+    np.testing.assert_allclose(model.predict(x, verbose=0), p / p.sum(1, keepdims=True), rtol=1e-5, atol=1e-6)
+
+
+def test_a_sequential_holding_a_functional_base_saves_and_loads(tmp_path):
+    x, y = data()
+    inputs = keras.Input(shape=(6,))
+    base = keras.Model(inputs, layers.Add()([layers.Dense(6, activation="relu")(inputs), inputs]), name="base")
+    model = keras.Sequential([base, layers.Dense(3, activation="softmax")], seed=0)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(tmp_path / "m.safetensors")
+    np.testing.assert_array_equal(keras.load_model(tmp_path / "m.safetensors").predict(x, verbose=0),
+                                  model.predict(x, verbose=0))

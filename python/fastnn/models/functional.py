@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from ..layers.symbolic import InputLayer, KerasTensor
 from . import placement
-from .graph import Plan
+from .graph import Plan, expand, infer_shapes
 from .model import Model
-from .sequential import Sequential, name_layers
+from .sequential import name_layers
 
 
 def _tensors(arg, value):
@@ -97,39 +97,27 @@ class Functional(Model):
             raise ValueError("a model with several outputs cannot be one node of another model")
         return self.outputs[0].sample_shape
 
-    def leaves(self):
-        """Every computing layer, nested models' layers in their place, each once."""
-        return self._plan().leaves()
-
-    def output_layers(self):
-        return [self.plan.steps[self._producer(s)].runner for s in self.plan.out_slots]
-
-    def _producer(self, slot):
-        return next(i for i, step in enumerate(self.plan.steps) if step.out == slot)
-
-    def _plan(self):
-        """The graph, nested models expanded, as numbered slots and steps."""
+    def make_plan(self):
         plan = Plan(len(self.inputs))
-        slots = {id(t): i for i, t in enumerate(self.inputs)}
-        for node in self._nodes:
-            if not node.inputs:
-                continue  # an Input
-            slots[id(node.output)] = _expand(plan, node.op, [slots[id(t)] for t in node.inputs])
-        self._out_tensors_slots = [slots[id(t)] for t in self.outputs]
-        return plan
+        return plan, self._expand_nodes(plan, range(len(self.inputs)))
 
-    def contains(self, model):
-        return any(op is model or (isinstance(op, Model) and op.contains(model)) for op in self.layers)
+    def expand_into(self, plan, in_slots):
+        """Add this graph's steps to ``plan`` reading ``in_slots``; return its output slot."""
+        if len(self.outputs) != 1:
+            raise ValueError(f"model {self.name!r} has several outputs: it cannot be one node of another model")
+        return self._expand_nodes(plan, in_slots)[0]
+
+    def _expand_nodes(self, plan, in_slots):
+        slots = {id(t): s for t, s in zip(self.inputs, in_slots)}
+        for node in self._nodes:
+            if node.inputs:  # (an Input has none)
+                slots[id(node.output)] = expand(plan, node.op, [slots[id(t)] for t in node.inputs])
+        return [slots[id(t)] for t in self.outputs]
 
     def build(self, input_shape=None):
         """Place every layer's parameters (the shapes are known from construction)."""
-        plan = self._plan()
-        shapes = {i: t.sample_shape for i, t in enumerate(self.inputs)}
-        first_input = {}
-        for step in plan.steps:
-            in_shapes = [shapes[s] for s in step.ins]
-            first_input.setdefault(step.layer, in_shapes if step.multi else in_shapes[0])
-            shapes[step.out] = tuple(step.layer.compute_output_shape(in_shapes if step.multi else in_shapes[0]))
+        plan, outs = self.make_plan()
+        _, first_input = infer_shapes(plan, [t.sample_shape for t in self.inputs])
         leaves = plan.leaves()
         name_layers(leaves)
         needs_grad = {layer: any(s >= plan.n_inputs for st in plan.steps if st.layer is layer for s in st.ins)
@@ -144,55 +132,10 @@ class Functional(Model):
         for op in self.layers:
             if isinstance(op, Model):
                 op.mark_nested_in(self)
-        plan.finish(self._out_tensors_slots, self.backend)
+        plan.finish(outs, self.backend)
         self.plan, self.built = plan, True
         if self.optimizer is not None:
             self.finish_compile()
-
-    def mark_nested_in(self, outer):
-        """Called by the model ``outer`` that built this one's layers into its buffers (shared)."""
-        self.backend, self.dtype = outer.backend, outer.dtype
-        self.parameters = outer.parameters.view(self.leaves())
-        plan = self._plan()
-        plan.finish(self._out_tensors_slots, self.backend)
-        self.plan, self.built = plan, True
-        for op in self.layers:
-            if isinstance(op, Model):
-                op.mark_nested_in(outer)
-        if self.optimizer is not None:
-            self.finish_compile()
-
-    def layers_changed(self):
-        if self.parameters is not None:
-            self.parameters.layers_changed()
-
-    def count_params(self, trainable=None):
-        return self.parameters.count(self.leaves(), trainable)
-
-    # -- computing --------------------------------------------------------------------
-    def _forward(self, x, training, logits):
-        placement.bind(self, training)
-        if self.compiled is not None:
-            for layer, o in zip(self.output_layers(), self.compiled.outputs):
-                if hasattr(layer, "logits_only"):
-                    layer.logits_only = logits and o.loss.fused_activation is not None
-        step = self.optimizer.iterations if self.optimizer is not None else 0
-        outs = self.plan.forward(list(x) if len(self.inputs) > 1 else [x], training, step)
-        return outs if len(outs) > 1 else outs[0]
-
-    def _backward(self, dout):
-        self.plan.backward(dout if len(self.outputs) > 1 else [dout], self._buffers, self.backend, self.dtype)
-
-    def output_of(self, x, layer):
-        """``layer``'s output (NumPy) for the batch ``x`` in inference mode (its last use in the graph)."""
-        from ..training.data import to_host
-
-        steps = [step for step in self.plan.steps if step.layer is layer]
-        if not steps:
-            raise ValueError(f"layer: {getattr(layer, 'name', layer)!r} is not a layer of model {self.name!r}")
-        with self._lock:
-            self._forward(self._batch(x)[0], False, False)
-            return to_host(self.plan.values[steps[-1].out]).copy()
 
     # -- describing and saving -----------------------------------------------------------
     def summary(self, print_fn=print):
@@ -206,22 +149,6 @@ class Functional(Model):
         from .describe import functional_config
 
         return functional_config(self)
-
-
-def _expand(plan, op, in_slots):
-    """Add ``op``'s steps to ``plan`` (a nested model's layers in its place); return its output slot."""
-    if isinstance(op, Sequential):
-        slot = in_slots[0]
-        for layer in op.leaves():
-            slot = plan.add(layer, [slot])
-        return slot
-    if isinstance(op, Functional):
-        slots = {id(t): s for t, s in zip(op.inputs, in_slots)}
-        for node in op._nodes:
-            if node.inputs:
-                slots[id(node.output)] = _expand(plan, node.op, [slots[id(t)] for t in node.inputs])
-        return slots[id(op.outputs[0])]
-    return plan.add(op, in_slots, multi=getattr(op, "takes_lists", False))
 
 
 def _topological(inputs, outputs):

@@ -50,42 +50,43 @@ class Plan:
     def finish(self, out_slots, backend):
         """Fix the outputs, the fan-out counts, and each step's runner (copies for repeated uses)."""
         self.out_slots = list(out_slots)
+        self.leaf_list = self.leaves()
+        # per-step working lists, reused: a step in steady state allocates nothing
+        self.values, self.grads, self.arrived, self.live = [None] * self.n_slots, [None] * self.n_slots, \
+            [0] * self.n_slots, {}
         self.fanout = Counter(s for step in self.steps for s in step.ins) + Counter(self.out_slots)
         last_use = {id(step.layer): step for step in self.steps}
         for k, step in enumerate(self.steps):
             step.shared_use = last_use[id(step.layer)] is not step
             step.runner = _shared_copy(step.layer, backend, k) if step.shared_use else step.layer
 
+    def producers(self):
+        """The runner computing each output."""
+        by_slot = {step.out: step.runner for step in self.steps}
+        return [by_slot.get(s) for s in self.out_slots]
+
+    def value_of(self, layer):
+        """The last forward's output of ``layer`` (its last use)."""
+        return self.values[[step.out for step in self.steps if step.layer is layer][-1]]
+
     def forward(self, xs, training, step_count):
-        values = list(xs) + [None] * (self.n_slots - self.n_inputs)
+        values = self.values
+        for i, x in enumerate(xs):
+            values[i] = x
         for step in self.steps:
-            ins = [values[s] for s in step.ins]
-            values[step.out] = step.runner.forward(ins if step.multi else ins[0], training, step_count)
-        self.values = values
+            if step.multi:
+                values[step.out] = step.runner.forward([values[s] for s in step.ins], training, step_count)
+            else:
+                values[step.out] = step.runner.forward(values[step.ins[0]], training, step_count)
         return [values[s] for s in self.out_slots]
 
     def backward(self, douts, buffers, backend, dtype):
-        grads = [None] * self.n_slots
-        arrived = [0] * self.n_slots
-        live = Counter()  # id of an array -> slots holding it (a layer may hand one array to two inputs)
-
-        def give(slot, g):
-            if slot < self.n_inputs or g is None:
-                return
-            if self.fanout[slot] == 1 and not live[id(g)]:
-                grads[slot] = g
-            else:
-                buf = buffers.get(backend, f"grad{slot}", g.shape, dtype)
-                if arrived[slot]:
-                    buf += g
-                else:
-                    buf[...] = g
-                grads[slot] = buf
-            live[id(grads[slot])] += 1
-            arrived[slot] += 1
-
+        grads, arrived, live = self.grads, self.arrived, self.live
+        for i in range(self.n_slots):
+            grads[i], arrived[i] = None, 0
+        live.clear()
         for slot, d in zip(self.out_slots, douts):
-            give(slot, d)
+            self._give(slot, d, buffers, backend, dtype)
         for step in reversed(self.steps):
             dy = grads[step.out]
             live[id(dy)] -= 1
@@ -96,8 +97,47 @@ class Plan:
             if step.shared_use:
                 for name, g in step.runner.grads.items():
                     step.layer.grads[name] += g
-            for slot, g in zip(step.ins, dx if step.multi else [dx]):
-                give(slot, g)
+            if step.multi:
+                for slot, g in zip(step.ins, dx):
+                    self._give(slot, g, buffers, backend, dtype)
+            else:
+                self._give(step.ins[0], dx, buffers, backend, dtype)
+
+    def _give(self, slot, g, buffers, backend, dtype):
+        """Hand the gradient ``g`` to ``slot``: as is when only one step reads the slot and no other
+        slot holds ``g`` (a layer may hand one array to two inputs), else added into a reused buffer."""
+        if slot < self.n_inputs or g is None:
+            return
+        grads, live = self.grads, self.live
+        if self.fanout[slot] == 1 and not live.get(id(g)):
+            grads[slot] = g
+        else:
+            buf = buffers.get(backend, f"grad{slot}", g.shape, dtype)
+            if self.arrived[slot]:
+                buf += g
+            else:
+                buf[...] = g
+            grads[slot] = buf
+        live[id(grads[slot])] = live.get(id(grads[slot]), 0) + 1
+        self.arrived[slot] += 1
+
+
+def expand(plan, op, in_slots):
+    """Add ``op``'s steps to ``plan`` (a model's layers in its place); return its output slot."""
+    if hasattr(op, "expand_into"):
+        return op.expand_into(plan, in_slots)
+    return plan.add(op, in_slots, multi=getattr(op, "takes_lists", False))
+
+
+def infer_shapes(plan, input_shapes):
+    """Every slot's sample shape, and each layer's input shape(s) at its first use, from the inputs'."""
+    shapes, first_input = dict(enumerate(input_shapes)), {}
+    for step in plan.steps:
+        ins = [shapes[s] for s in step.ins]
+        arg = ins if step.multi else ins[0]
+        first_input.setdefault(step.layer, arg)
+        shapes[step.out] = tuple(step.layer.compute_output_shape(arg))
+    return shapes, first_input
 
 
 def _shared_copy(layer, backend, k):

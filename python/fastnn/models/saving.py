@@ -11,6 +11,7 @@ import os
 from .. import backend as fbackend
 from .. import model_file
 from . import placement
+from .graph import infer_shapes
 from .. import optimizers as foptimizers
 from ..layers.base import registry
 from ..training.data import to_host
@@ -44,20 +45,26 @@ def save_model(model, path):
     model_file.write(path, tensors, meta)
 
 
-def _layers(where, cfg, classes):
+def _layers(where, cfg, classes, device=None):
     """The layers a checked ``Sequential`` config describes (nested models included), not yet built."""
+    from .describe import functional_from_config
+    from .functional import Functional
     from .sequential import Sequential
 
     # A config from to_json may have no input shape yet; a file's is checked by load_model.
     checked = {**cfg, "input_shape": [1]} if isinstance(cfg, dict) and cfg.get("input_shape") is None else cfg
-    dtype, _ = model_file.check_model_config(where, checked, {**classes, "Sequential": Sequential})
+    dtype, _ = model_file.check_model_config(where, checked, {**classes, "Sequential": Sequential,
+                                                               "Functional": Functional})
     layers = []
     for entry in cfg["layers"]:
+        sub = entry["config"]
         if entry["class_name"] == "Sequential":
-            sub = entry["config"]
-            layers.append(Sequential(_layers(where, sub, classes), name=sub["name"], dtype=dtype, seed=sub["seed"]))
+            layers.append(Sequential(_layers(where, sub, classes, device), name=sub["name"], dtype=dtype,
+                                     seed=sub["seed"]))
+        elif entry["class_name"] == "Functional":
+            layers.append(functional_from_config(sub, device, lambda c: from_config(c, device, where)))
         else:
-            layers.append(classes[entry["class_name"]](**entry["config"]))
+            layers.append(classes[entry["class_name"]](**sub))
     return layers
 
 
@@ -69,7 +76,7 @@ def from_config(cfg, device=None, where="config"):
     try:
         if isinstance(cfg, dict) and cfg.get("class_name") == "Functional":
             return functional_from_config(cfg, device, lambda sub: from_config(sub, device, where))
-        layers = _layers(where, cfg, registry())
+        layers = _layers(where, cfg, registry(), device)
         model = Sequential(layers, name=cfg["name"], device=device or "cpu", dtype=cfg["dtype"], seed=cfg["seed"])
     except (TypeError, ValueError, KeyError) as e:
         raise ValueError(f"{where}: config: {e}" if not str(e).startswith(where) else str(e)) from None
@@ -99,9 +106,11 @@ def clone_model(model):
 def _declared(model, input_shape, dtype):
     """Every weight tensor the model will hold, ``name -> (dtype, shape)``, from its layers' declarations
     alone: a file's tensors are checked against them before anything is allocated."""
-    declared, shape = {}, tuple(input_shape)
-    for layer in model.leaves():
-        shape = tuple(layer.build(shape))
+    plan, _ = model.make_plan()
+    _, first_input = infer_shapes(plan, [tuple(input_shape)])
+    declared = {}
+    for layer in plan.leaves():
+        layer.build(first_input[layer])
         declared.update({f"params/{layer.name}/{s.name}": (dtype, s.shape) for s in layer.specs})
         layer.specs.clear()
     return declared

@@ -3,14 +3,11 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
-
-from .. import ops
 from ..layers.base import Layer
 from ..layers.symbolic import KerasTensor
-from ..training.data import to_host
 from .model import Model
 from . import placement
+from .graph import Plan, expand, infer_shapes
 
 
 class Sequential(Model):
@@ -50,16 +47,19 @@ class Sequential(Model):
             raise TypeError(f"layer: expected a fastnn Layer or model, got {type(layer).__name__}")
         if layer is self:
             raise ValueError("layer: a model cannot contain itself")
-        if isinstance(layer, Model) and not isinstance(layer, Sequential):
-            raise TypeError(f"layer: a functional model ({layer.name!r}) cannot be a layer of a Sequential model; "
-                            f"build the outer model with the functional API too (fastnn.Model(inputs, outputs))")
         self.layers.append(layer)
         self.built = False
 
-    def leaves(self):
-        """Every layer, nested models' layers in their place: what computes and holds weights."""
-        return [leaf for entry in self.layers
-                for leaf in (entry.leaves() if isinstance(entry, Model) else [entry])]
+    def expand_into(self, plan, in_slots):
+        """Add this chain's steps to ``plan`` after ``in_slots[0]``; return its output slot."""
+        slot = in_slots[0]
+        for entry in self.layers:
+            slot = expand(plan, entry, [slot])
+        return slot
+
+    def make_plan(self):
+        plan = Plan(1)
+        return plan, [self.expand_into(plan, [0])]
 
     def pop(self):
         """Remove and return the last layer (e.g. a classifier head before transfer learning)."""
@@ -82,29 +82,31 @@ class Sequential(Model):
             raise ValueError("input_shape: start the model with fastnn.Input(shape=...), give the first layer "
                              "input_shape=(...), or call build(input_shape)")
         self.input_shape = tuple(int(s) for s in shape)
-        leaves = self.leaves()
-        _check_once(leaves)
-        name_layers(leaves)
-        inputs = {}  # each leaf's input shape, in chain order (nested models' layers in their place)
+        plan, ends, slot = Plan(1), [], 0
         for entry in self.layers:
+            slot = expand(plan, entry, [slot])
+            ends.append(slot)
+        leaves = plan.leaves()
+        _check_once(self.layers)
+        name_layers(leaves)
+        shapes, first_input = infer_shapes(plan, [self.input_shape])
+        for entry, start, end in zip(self.layers, [0] + ends, ends):
             if isinstance(entry, Model):
-                entry.input_shape = shape
-            for layer in entry.leaves() if isinstance(entry, Model) else [entry]:
-                inputs[layer] = shape
-                shape = tuple(layer.compute_output_shape(shape))
-            entry.output_shape = shape
-        self.output_shape = shape
+                entry.input_shape = shapes[start]
+            entry.output_shape = shapes[end]
+        self.output_shape = shapes[ends[-1]]
 
         def declare(layer, i):
             layer.attach(self.backend, self.dtype, owner=self, default_seed=(self.seed * 1_000_003 + i) % 2**63,
                          needs_input_grad=i > 0)
-            layer.output_shape = tuple(layer.build(inputs[layer]))
+            layer.output_shape = tuple(layer.build(first_input[layer]))
 
         self.parameters = placement.place(self, leaves, declare)
         for entry in self.layers:
             if isinstance(entry, Model):  # its layers' weights now live in this model's buffers
                 entry.mark_nested_in(self)
-        self.built = True
+        plan.finish([ends[-1]], self.backend)
+        self.plan, self.built = plan, True
         if self.optimizer is not None:
             self.finish_compile()
 
@@ -113,16 +115,6 @@ class Sequential(Model):
         return self._input.sample_shape if self._input is not None else (
             None if not self.layers else self.layers[0].declared_input_shape() if isinstance(self.layers[0], Model)
             else self.layers[0].input_shape)
-
-    def layers_changed(self):
-        """Called by a layer when frozen, unfrozen or re-rated: the optimizer's groups follow."""
-        if self.parameters is not None:
-            self.parameters.layers_changed()
-
-    def count_params(self, trainable=None):
-        """Number of parameters; only trainable (True) or non-trainable (False) ones if asked."""
-        self.ensure_built()
-        return self.parameters.count(self.leaves(), trainable)
 
     def summary(self, print_fn=print):
         """Print a Keras-style table: layer (type), output shape, param #, and the totals. Returns None."""
@@ -142,60 +134,12 @@ class Sequential(Model):
                   f"Non-trainable params: {self.count_params(False):,}", "_" * width]
         print_fn("\n".join(lines))
 
-    # -- the step ---------------------------------------------------------------
-    def output_of(self, x, layer):
-        """``layer``'s output (NumPy) for the batch ``x`` in inference mode: the model as a feature extractor."""
-        if layer not in self.leaves():
-            raise ValueError(f"layer: {getattr(layer, 'name', layer)!r} is not a layer of model {self.name!r}")
-        self.ensure_built(np.shape(x)[1:])
-        out = self._batch(x)[0]
-        with self._lock:
-            for current in self.leaves():
-                out = current.forward(out, False, 0)
-                if current is layer:
-                    return to_host(out).copy()
-
-    def mark_nested_in(self, outer):
-        """Called by the model ``outer`` that built this one's layers into its buffers: this one
-        shares them (a view), so it can still infer and train on its own, as in Keras."""
-        self.backend, self.dtype = outer.backend, outer.dtype
-        self.parameters, self.built = outer.parameters.view(self.leaves()), True
-        if self.optimizer is not None:
-            self.finish_compile()
-        for entry in self.layers:
-            if isinstance(entry, Model):
-                entry.mark_nested_in(outer)
-
-    def contains(self, model):
-        """True if ``model`` is nested in this one (at any depth)."""
-        return any(entry is model or (isinstance(entry, Model) and entry.contains(model)) for entry in self.layers)
-
     def compute_output_shape(self, input_shape):
         """The output shape for samples of ``input_shape`` (no batch axis); builds nothing."""
         shape = tuple(input_shape)
-        for layer in self.leaves():
-            shape = tuple(layer.compute_output_shape(shape))
+        for entry in self.layers:
+            shape = tuple(entry.compute_output_shape(shape))
         return shape
-
-    def _forward(self, x, training, logits):
-        placement.bind(self, training)
-        leaves = self.leaves()
-        last = leaves[-1]
-        if hasattr(last, "logits_only"):
-            last.logits_only = logits
-        step = self.optimizer.iterations if self.optimizer is not None else 0
-        self._outputs = []
-        for layer in leaves:
-            x = layer.forward(x, training, step)
-            self._outputs.append(x)
-        return x
-
-    def _backward(self, dout):
-        for layer, y in zip(reversed(self.leaves()), reversed(self._outputs)):
-            reg = layer.activity_regularizer
-            if reg is not None:  # dL/dy += (l1 sign(y) + 2 l2 y) / batch, in place
-                ops.activity_regularizer_backward(y, dout, l1=reg.l1, l2=reg.l2, backend=self.backend)
-            dout = layer.backward(dout)
 
     # -- saving ---------------------------------------------------------------------
     def get_config(self):
@@ -206,13 +150,15 @@ class Sequential(Model):
 
 
 
-def _check_once(leaves):
-    seen = set()
-    for layer in leaves:
-        if id(layer) in seen:
-            raise ValueError(f"layers: layer {layer.name or type(layer).__name__!r} appears twice in the model; "
-                             f"a layer object can be used once (create another layer for a second use)")
-        seen.add(id(layer))
+def _check_once(entries):
+    """A layer object used at two places of a chain is an error (the functional API shares layers)."""
+    seen = {}
+    for i, entry in enumerate(entries):
+        for layer in entry.leaves() if isinstance(entry, Model) else [entry]:
+            if seen.setdefault(id(layer), i) != i:
+                raise ValueError(f"layers: layer {layer.name or type(layer).__name__!r} appears twice in the model; "
+                                 f"a layer object can be used once in a Sequential model (create another layer, or "
+                                 f"share it with the functional API)")
 
 
 def name_layers(layers):
