@@ -90,8 +90,12 @@ def test_several_inputs_and_outputs_with_per_output_losses_weights_and_metrics()
     model.compile(optimizer="sgd", loss={"cls": "sparse_categorical_crossentropy", "reg": "mse"},
                   loss_weights=[1.0, 0.5], metrics={"cls": ["accuracy"]})
     target = x[:, :1] * 2
-    history = model.fit({"a": x, "b": x[:, :2]}, [y, target], epochs=2, batch_size=16, verbose=0)
-    assert list(history.history) == ["loss", "cls_loss", "cls_accuracy", "reg_loss"]
+    history = model.fit({"a": x, "b": x[:, :2]}, [y, target], epochs=2, batch_size=16, verbose=0,
+                        validation_split=0.25)
+    assert list(history.history) == ["loss", "cls_loss", "cls_accuracy", "reg_loss", "val_loss", "val_cls_loss",
+                                     "val_cls_accuracy", "val_reg_loss"]
+    batches = (([x[i:i + 16], x[i:i + 16, :2]], [y[i:i + 16], target[i:i + 16]]) for i in range(0, 48, 16))
+    model.fit(batches, epochs=1, verbose=0, validation_data=([x, x[:, :2]], [y, target]))
     p_cls, p_reg = model.predict([x, x[:, :2]], verbose=0)
     ce = -np.log(p_cls[np.arange(len(y)), y]).mean()
     mse = ((p_reg - target) ** 2).mean()

@@ -12,7 +12,7 @@ import numpy as np
 
 from .adapters import adapter, sample_shape, to_device
 from .callbacks import CallbackList
-from .data import BatchConverter, map_arrays, num_rows
+from .data import BatchConverter, num_rows
 from .history import History
 from .prefetch import Inline, Prefetcher
 from .progress import ProgbarLogger
@@ -169,26 +169,35 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
 
 
 def _split(x, y, sample_weight, fraction):
-    """Keras' validation_split: the last ``fraction`` of the samples, before any shuffling."""
-    x, y = _tupled(x), _tupled(y)
-    if not all(hasattr(a, "shape") for a in (x if isinstance(x, tuple) else (x,))):
+    """Keras' validation_split: the last ``fraction`` of the samples, before any shuffling (arrays, or
+    lists/dicts of them for several inputs or outputs)."""
+    if not all(hasattr(a, "shape") for a in _parts(x)):
         raise ValueError("validation_split: only works with array data; use validation_data for generators "
                          "and Sequences")
-    n = num_rows(x)
-    if y is not None and num_rows(y) != n:
-        raise ValueError(f"x, y: expected the same number of samples, got {n} and {num_rows(y)}")
+    n = len(_parts(x)[0])
+    if y is not None and len(_parts(y)[0]) != n:
+        raise ValueError(f"x, y: expected the same number of samples, got {n} and {len(_parts(y)[0])}")
     n_val = int(math.ceil(n * fraction))
     if n_val >= n:
         raise ValueError(f"validation_split: leaves no training samples out of {n}")
-    cut = lambda a: (None, None) if a is None else (map_arrays(lambda e: e[:n - n_val], a),  # noqa: E731
-                                                     map_arrays(lambda e: e[n - n_val:], a))
-    (x_tr, x_va), (y_tr, y_va), (sw_tr, sw_va) = cut(x), cut(y), cut(sample_weight)
+    (x_tr, x_va), (y_tr, y_va), (sw_tr, sw_va) = (_cut(a, n - n_val) for a in (x, y, sample_weight))
     return x_tr, y_tr, sw_tr, (x_va, y_va) if sw_va is None else (x_va, y_va, sw_va)
 
 
-def _tupled(a):
-    """Several inputs' (outputs') arrays given as a list become a tuple, as batches carry them."""
-    return tuple(a) if isinstance(a, list) and a and all(hasattr(e, "shape") for e in a) else a
+def _parts(a):
+    """The arrays of ``a``: itself, or the values of a list or dict (several inputs or outputs)."""
+    return list(a.values()) if isinstance(a, dict) else list(a) if isinstance(a, (list, tuple)) else [a]
+
+
+def _cut(a, at):
+    """``a``'s rows before ``at`` and from ``at`` on, keeping its list or dict form."""
+    if a is None:
+        return None, None
+    if isinstance(a, dict):
+        return {k: v[:at] for k, v in a.items()}, {k: v[at:] for k, v in a.items()}
+    if isinstance(a, (list, tuple)):
+        return [v[:at] for v in a], [v[at:] for v in a]
+    return a[:at], a[at:]
 
 
 def _validation_arrays(validation_data):
