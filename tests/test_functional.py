@@ -171,11 +171,14 @@ def test_inference_from_several_threads_matches_one_thread(device):
     x, _ = data(64)
     inputs = keras.Input(shape=(6,))
     shared = layers.Dense(6, activation="relu")
-    model = keras.Model(inputs, layers.Dense(2)(shared(shared(inputs))), device=available(device), seed=0)
-    want = model.predict(x, verbose=0)
+    hidden = shared(shared(inputs))
+    model = keras.Model(inputs, layers.Dense(2)(hidden), device=available(device), seed=0)
+    extractor = keras.Model(inputs, hidden, device=device)  # the same layers and buffers: the same lock
+    want = [model.predict(x, verbose=0), extractor.predict(x, verbose=0)]
     with ThreadPoolExecutor(4) as pool:
-        for got in pool.map(lambda _: model.predict(x, batch_size=8, verbose=0), range(12)):
-            np.testing.assert_array_equal(got, want)
+        for i, got in enumerate(pool.map(lambda i: (model, extractor)[i % 2].predict(x, batch_size=8, verbose=0),
+                                         range(16))):
+            np.testing.assert_array_equal(got, want[i % 2])
 
 
 def test_a_functional_model_called_on_a_tensor_is_one_node_with_shared_weights():

@@ -1,6 +1,6 @@
-"""A functional model's execution plan: leaf layers in a fixed topological order, over numbered slots.
+"""A model's execution plan: leaf layers in a fixed topological order, over numbered slots.
 
-Nested models are expanded into their layers, so one loop runs the whole
+Every model runs as one (``Sequential`` is the chain case). Nested models are expanded into their layers, so one loop runs the whole
 graph. Slot ``i < n_inputs`` holds model input ``i``; every step writes one
 slot. Backward walks the steps in reverse and adds gradients where a slot
 feeds several steps (or is an output and feeds a step), into buffers the

@@ -30,7 +30,8 @@ class Model(StepAPI, WeightsAPI):
 
     Inference (``predict``, ``evaluate``, ``model(x)``) may be called from
     several threads at once: each batch runs under the model's lock (the
-    kernels already use every core, so threads gain nothing by overlapping).
+    kernels already use every core, so threads gain nothing by overlapping);
+    models that share layers share the lock.
     Training from two threads at once is an error.
     """
 
@@ -122,7 +123,7 @@ class Model(StepAPI, WeightsAPI):
     def mark_nested_in(self, outer):
         """Called by the model ``outer`` that built this one's layers into its buffers: this one
         shares them (a view), so it can still infer and train on its own, as in Keras."""
-        self.backend, self.dtype = outer.backend, outer.dtype
+        self.backend, self.dtype, self._lock = outer.backend, outer.dtype, outer._lock
         self.parameters = outer.parameters.view(self.make_plan()[0].leaves())
         self.finish_plan()
         self.built = True

@@ -42,6 +42,7 @@ def place(model, leaves, declare):
     if source is not None and all({s.name: s.shape for s in layer.specs} == before[layer][4] for layer in leaves):
         for layer in leaves:  # the weights stay where they are
             layer.owner, layer.params, layer.grads, layer.default_seed = before[layer][:4]
+        model._lock = source._lock  # the layers' buffers are shared too: one lock for both models
         return source.parameters.view(leaves)
     previous = {layer: {name: w.copy() for name, w in before[layer][1].items()} for layer in leaves}
     return Parameters(leaves, model.backend, model.dtype, model.rng, previous)
@@ -59,6 +60,7 @@ def bind(model, training):
         owner = next(iter(owners.values()))
         if model.parameters is None or model.parameters.source is not owner.parameters:
             model.parameters = owner.parameters.view(leaves)
+            model._lock = owner._lock  # the layers' buffers are shared too: one lock for both models
             if model.optimizer is not None:
                 model.finish_compile()
         return
