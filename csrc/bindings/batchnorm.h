@@ -131,8 +131,7 @@ void bind_batchnorm(py::module_& m) {
                var = tensor_arg<Dev>(var_, "moving_variance"), dx = tensor_arg<Dev>(dx_, "dx", true);
         int64_t M, C;
         batchnorm_rows(dy, M, C);
-        check_shape(gamma, {C});
-        check_shape(var, {C});
+        for (Tensor* t : {&gamma, &var}) check_shape(*t, {C});
         check_same_shape(dx, dy);
         check_same_float({&dy, &gamma, &var, &dx});
         check_disjoint(dx, {&gamma, &var});  // dx may be dy
@@ -172,8 +171,7 @@ void bind_batchnorm(py::module_& m) {
                beta = tensor_arg<Dev>(beta_, "beta"), y = tensor_arg<Dev>(y_, "y", true);
         int64_t M, C;
         batchnorm_rows(x, M, C);
-        check_shape(gamma, {C});
-        check_shape(beta, {C});
+        for (Tensor* t : {&gamma, &beta}) check_shape(*t, {C});
         check_same_shape(y, x);
         check_same_float({&x, &gamma, &beta, &y});
         Tensor mean = stats_arg<Dev>(mean_, "mean", C, false), inv_std = stats_arg<Dev>(inv_std_, "inv_std", C, false);

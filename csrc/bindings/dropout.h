@@ -20,9 +20,8 @@ void dropout_binding(const py::handle& in_, const py::handle& out_, double p, co
   check_dropout_p(p);
   const uint64_t seed = unsigned_arg(seed_, "seed"), step = unsigned_arg(step_, "step");
   const uint64_t first = unsigned_arg(first_, "first");
-  Tensor in = tensor_arg<Dev>(in_, in_name), out = tensor_arg<Dev>(out_, out_name, true);
-  check_same_float({&in, &out});
-  check_same_shape(out, in);
+  const InOut arrays = in_out_args<Dev>(in_, out_, in_name, out_name);
+  const Tensor &in = arrays.in, &out = arrays.out;
   py::gil_scoped_release nogil;
   dispatch_float(in.dtype, [&](auto t) {
     using T = decltype(t);

@@ -16,9 +16,8 @@ void bind_gaussian_noise(py::module_& m) {
         if (!(stddev >= 0 && std::isfinite(stddev)))
           throw ValueError("stddev: expected a finite value >= 0, got " + short_float(stddev));
         const uint64_t seed = unsigned_arg(seed_, "seed"), step = unsigned_arg(step_, "step");
-        Tensor x = tensor_arg<Dev>(x_, "x"), y = tensor_arg<Dev>(y_, "y", true);
-        check_same_float({&x, &y});
-        check_same_shape(y, x);
+        const InOut arrays = in_out_args<Dev>(x_, y_, "x", "y");
+        const Tensor &x = arrays.in, &y = arrays.out;
         py::gil_scoped_release nogil;
         dispatch_float(x.dtype, [&](auto t) {
           using T = decltype(t);

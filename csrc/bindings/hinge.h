@@ -1,7 +1,7 @@
 // Bindings of the multiclass hinge loss for device Dev.
 #pragma once
 #include "../ops/hinge.h"
-#include "softmax.h"  // check_class_indices, host_arrays
+#include "softmax.h"  // dispatch_class_index_target
 #include "tensor_arg.h"
 
 namespace fastnn {
@@ -14,14 +14,7 @@ void dispatch_class_indices(const Tensor& scores, const Tensor& target, F&& f) {
   check_float(scores);
   if (target.dtype != DType::Int32 && target.dtype != DType::Int64)
     throw TypeError(target.name + ": expected int32/int64 class indices, got " + target.dtype_str());
-  check_shape(target, {scores.dim(0)});
-  auto with_label = [&](auto label) {
-    using L = decltype(label);
-    if constexpr (host_arrays<Dev>) check_class_indices<L>(target, scores.dim(1));
-    dispatch_float(scores.dtype, [&](auto t) { f(t, label); });
-  };
-  if (target.dtype == DType::Int32) with_label(int32_t{});
-  else with_label(int64_t{});
+  dispatch_class_index_target<Dev>(scores, target, f);
 }
 
 template <class Dev>

@@ -1,5 +1,5 @@
-// Bindings of the element-wise losses (mse, bce_logits, the pointwise kinds,
-// categorical_hinge) for device Dev.
+// Bindings of the element-wise losses (the pointwise kinds: mse, bce_logits,
+// mae, huber, kl_divergence; and categorical_hinge) for device Dev.
 #pragma once
 #include "../ops/loss.h"
 #include <cmath>
@@ -10,46 +10,36 @@
 
 namespace fastnn {
 
-template <class Dev, class Forward, class Backward>
-void bind_elementwise_loss(py::module_& m, const std::string& name, const char* input, const char* dinput,
-                           Forward forward, Backward backward) {
-  m.def(
-      (name + "_forward").c_str(),
-      [=](py::handle x_, py::handle t_, py::handle loss_) {
-        Tensor x = tensor_arg<Dev>(x_, input), t = tensor_arg<Dev>(t_, "target"),
-               loss = tensor_arg<Dev>(loss_, "loss", true);
-        check_ndim(x, 2);
-        check_nonempty(x);
-        check_same_shape(t, x);
-        check_shape(loss, {x.dim(0)});
-        check_same_float({&x, &t, &loss});
-        check_disjoint(loss, {&x, &t});
-        py::gil_scoped_release nogil;
-        dispatch_float(x.dtype, [&](auto tag) {
-          using T = decltype(tag);
-          forward(Dev{}, x.ptr<T>(), t.ptr<T>(), loss.ptr<T>(), x.dim(0), x.dim(1));
-        });
-      },
-      py::arg(input), py::arg("target"), py::arg("loss"), "Per-sample loss of 2-D input against target, into loss.");
-  m.def(
-      (name + "_backward").c_str(),
-      [=](py::handle x_, py::handle t_, py::handle dx_, double scale) {
-        Tensor x = tensor_arg<Dev>(x_, input), t = tensor_arg<Dev>(t_, "target"),
-               dx = tensor_arg<Dev>(dx_, dinput, true);
-        check_ndim(x, 2);
-        check_nonempty(x);
-        check_same_shape(t, x);
-        check_same_shape(dx, x);
-        check_same_float({&x, &t, &dx});
-        check_disjoint(dx, {&t});  // dx may be the input
-        py::gil_scoped_release nogil;
-        dispatch_float(x.dtype, [&](auto tag) {
-          using T = decltype(tag);
-          backward(Dev{}, x.ptr<T>(), t.ptr<T>(), dx.ptr<T>(), T(scale), x.dim(0), x.dim(1));
-        });
-      },
-      py::arg(input), py::arg("target"), py::arg(dinput), py::arg("scale"),
-      "Gradient of scale * sum(loss) with respect to the input, into the third argument.");
+// The arrays of a loss's forward binding, checked: 2-D input x (named
+// `input`), target of its shape, and the per-sample loss (M,), apart from both.
+struct LossArrays {
+  Tensor x, t, out;
+};
+
+template <class Dev>
+LossArrays loss_forward_arrays(py::handle x_, py::handle t_, py::handle loss_, const char* input) {
+  LossArrays a{tensor_arg<Dev>(x_, input), tensor_arg<Dev>(t_, "target"), tensor_arg<Dev>(loss_, "loss", true)};
+  check_ndim(a.x, 2);
+  check_nonempty(a.x);
+  check_same_shape(a.t, a.x);
+  check_shape(a.out, {a.x.dim(0)});
+  check_same_float({&a.x, &a.t, &a.out});
+  check_disjoint(a.out, {&a.x, &a.t});
+  return a;
+}
+
+// The arrays of a loss's backward binding: the gradient `dinput` has x's
+// shape and may be x itself.
+template <class Dev>
+LossArrays loss_backward_arrays(py::handle x_, py::handle t_, py::handle dx_, const char* input, const char* dinput) {
+  LossArrays a{tensor_arg<Dev>(x_, input), tensor_arg<Dev>(t_, "target"), tensor_arg<Dev>(dx_, dinput, true)};
+  check_ndim(a.x, 2);
+  check_nonempty(a.x);
+  check_same_shape(a.t, a.x);
+  check_same_shape(a.out, a.x);
+  check_same_float({&a.x, &a.t, &a.out});
+  check_disjoint(a.out, {&a.t});
+  return a;
 }
 
 inline PointwiseLoss parse_pointwise_loss(const std::string& name) {
@@ -60,6 +50,14 @@ inline PointwiseLoss parse_pointwise_loss(const std::string& name) {
   FASTNN_POINTWISE_LOSSES(FASTNN_POINTWISE_LOSS_NAME)
 #undef FASTNN_POINTWISE_LOSS_NAME
   throw ValueError("kind: unknown pointwise loss '" + name + "', expected one of " + names);
+}
+
+// The names the Python ops give a pointwise loss's input and its gradient.
+inline const char* pointwise_loss_input(PointwiseLoss kind) {
+  return kind == PointwiseLoss::BCELogits ? "logits" : "pred";
+}
+inline const char* pointwise_loss_dinput(PointwiseLoss kind) {
+  return kind == PointwiseLoss::BCELogits ? "dlogits" : "dpred";
 }
 
 template <class Dev>
@@ -74,56 +72,65 @@ void bind_pointwise_loss(py::module_& m) {
       "pointwise_loss_forward",
       [=](const std::string& kind_name, py::handle x_, py::handle t_, py::handle loss_, double param) {
         const PointwiseLoss kind = checked(kind_name, param);
-        Tensor x = tensor_arg<Dev>(x_, "pred"), t = tensor_arg<Dev>(t_, "target"),
-               loss = tensor_arg<Dev>(loss_, "loss", true);
-        check_ndim(x, 2);
-        check_nonempty(x);
-        check_same_shape(t, x);
-        check_shape(loss, {x.dim(0)});
-        check_same_float({&x, &t, &loss});
-        check_disjoint(loss, {&x, &t});
+        const LossArrays a = loss_forward_arrays<Dev>(x_, t_, loss_, pointwise_loss_input(kind));
         py::gil_scoped_release nogil;
-        dispatch_float(x.dtype, [&](auto tag) {
+        dispatch_float(a.x.dtype, [&](auto tag) {
           using T = decltype(tag);
-          pointwise_loss_forward(Dev{}, kind, T(param), x.ptr<T>(), t.ptr<T>(), loss.ptr<T>(), x.dim(0), x.dim(1));
+          pointwise_loss_forward(Dev{}, kind, T(param), a.x.ptr<T>(), a.t.ptr<T>(), a.out.ptr<T>(), a.x.dim(0),
+                                 a.x.dim(1));
         });
       },
       py::arg("kind"), py::arg("pred"), py::arg("target"), py::arg("loss"), py::arg("param") = 0.0,
-      "Per-sample pointwise loss (mae, huber with delta=param, kl_divergence) of 2-D pred against target, into loss.");
+      "Per-sample pointwise loss (mse, bce_logits, mae, huber with delta=param, kl_divergence) of 2-D pred against\n"
+      "target, into loss.");
   m.def(
       "pointwise_loss_backward",
       [=](const std::string& kind_name, py::handle x_, py::handle t_, py::handle dx_, double scale, double param) {
         const PointwiseLoss kind = checked(kind_name, param);
-        Tensor x = tensor_arg<Dev>(x_, "pred"), t = tensor_arg<Dev>(t_, "target"), dx = tensor_arg<Dev>(dx_, "dpred", true);
-        check_ndim(x, 2);
-        check_nonempty(x);
-        check_same_shape(t, x);
-        check_same_shape(dx, x);
-        check_same_float({&x, &t, &dx});
-        check_disjoint(dx, {&t});  // dx may be the input
+        const LossArrays a = loss_backward_arrays<Dev>(x_, t_, dx_, pointwise_loss_input(kind), pointwise_loss_dinput(kind));
         py::gil_scoped_release nogil;
-        dispatch_float(x.dtype, [&](auto tag) {
+        dispatch_float(a.x.dtype, [&](auto tag) {
           using T = decltype(tag);
-          pointwise_loss_backward(Dev{}, kind, T(param), x.ptr<T>(), t.ptr<T>(), dx.ptr<T>(), T(scale), x.dim(0),
-                                  x.dim(1));
+          pointwise_loss_backward(Dev{}, kind, T(param), a.x.ptr<T>(), a.t.ptr<T>(), a.out.ptr<T>(), T(scale),
+                                  a.x.dim(0), a.x.dim(1));
         });
       },
       py::arg("kind"), py::arg("pred"), py::arg("target"), py::arg("dpred"), py::arg("scale"), py::arg("param") = 0.0,
       "Gradient of scale * sum(loss) of a pointwise loss with respect to pred, into dpred.");
 }
 
-// Generic lambdas defer the choice of T to the call inside the dispatch.
+template <class Dev>
+void bind_categorical_hinge(py::module_& m) {
+  m.def(
+      "categorical_hinge_forward",
+      [](py::handle x_, py::handle t_, py::handle loss_) {
+        const LossArrays a = loss_forward_arrays<Dev>(x_, t_, loss_, "pred");
+        py::gil_scoped_release nogil;
+        dispatch_float(a.x.dtype, [&](auto tag) {
+          using T = decltype(tag);
+          categorical_hinge_forward(Dev{}, a.x.ptr<T>(), a.t.ptr<T>(), a.out.ptr<T>(), a.x.dim(0), a.x.dim(1));
+        });
+      },
+      py::arg("pred"), py::arg("target"), py::arg("loss"), "Per-sample categorical hinge of 2-D pred, into loss.");
+  m.def(
+      "categorical_hinge_backward",
+      [](py::handle x_, py::handle t_, py::handle dx_, double scale) {
+        const LossArrays a = loss_backward_arrays<Dev>(x_, t_, dx_, "pred", "dpred");
+        py::gil_scoped_release nogil;
+        dispatch_float(a.x.dtype, [&](auto tag) {
+          using T = decltype(tag);
+          categorical_hinge_backward(Dev{}, a.x.ptr<T>(), a.t.ptr<T>(), a.out.ptr<T>(), T(scale), a.x.dim(0),
+                                     a.x.dim(1));
+        });
+      },
+      py::arg("pred"), py::arg("target"), py::arg("dpred"), py::arg("scale"),
+      "Gradient of scale * sum(loss) of the categorical hinge with respect to pred, into dpred.");
+}
+
 template <class Dev>
 void bind_loss(py::module_& m) {
-  bind_elementwise_loss<Dev>(
-      m, "mse", "pred", "dpred", [](auto... a) { mse_forward(a...); }, [](auto... a) { mse_backward(a...); });
-  bind_elementwise_loss<Dev>(
-      m, "bce_logits", "logits", "dlogits", [](auto... a) { bce_logits_forward(a...); },
-      [](auto... a) { bce_logits_backward(a...); });
-  bind_elementwise_loss<Dev>(
-      m, "categorical_hinge", "pred", "dpred", [](auto... a) { categorical_hinge_forward(a...); },
-      [](auto... a) { categorical_hinge_backward(a...); });
   bind_pointwise_loss<Dev>(m);
+  bind_categorical_hinge<Dev>(m);
 }
 
 }  // namespace fastnn

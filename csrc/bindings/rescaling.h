@@ -14,9 +14,8 @@ void rescaling_binding(const py::handle& in_, const py::handle& out_, double sca
                        const char* out_name) {
   if (!std::isfinite(scale)) throw ValueError("scale: expected a finite number, got " + short_float(scale));
   if (!std::isfinite(offset)) throw ValueError("offset: expected a finite number, got " + short_float(offset));
-  Tensor in = tensor_arg<Dev>(in_, in_name), out = tensor_arg<Dev>(out_, out_name, true);
-  check_same_float({&in, &out});
-  check_same_shape(out, in);
+  const InOut arrays = in_out_args<Dev>(in_, out_, in_name, out_name);
+  const Tensor &in = arrays.in, &out = arrays.out;
   py::gil_scoped_release nogil;
   dispatch_float(in.dtype, [&](auto t) {
     using T = decltype(t);

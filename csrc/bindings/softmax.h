@@ -19,20 +19,29 @@ void check_class_indices(const Tensor& target, int64_t C) {
                        " is out of range [0, " + std::to_string(C) + ")");
 }
 
-// Checks target against (M, C) logits and calls f(T{}, Label{}) with the
-// logits' element type T and the target's element type Label.
+// An int32/int64 class-index target (M,) of (M, C) scores: checks its shape
+// (and its indices where Dev's arrays are readable) and calls f(T{}, Label{})
+// with the scores' element type T and the target's element type Label.
+template <class Dev, class F>
+void dispatch_class_index_target(const Tensor& scores, const Tensor& target, F&& f) {
+  check_shape(target, {scores.dim(0)});
+  auto with_label = [&](auto label) {
+    using L = decltype(label);
+    if constexpr (host_arrays<Dev>) check_class_indices<L>(target, scores.dim(1));
+    dispatch_float(scores.dtype, [&](auto t) { f(t, label); });
+  };
+  if (target.dtype == DType::Int32) with_label(int32_t{});
+  else with_label(int64_t{});
+}
+
+// Checks target (class indices or one-hot rows) against (M, C) logits and
+// calls f(T{}, Label{}) with the logits' element type T and the target's
+// element type Label.
 template <class Dev, class F>
 void dispatch_target(const Tensor& logits, const Tensor& target, F&& f) {
   const int64_t M = logits.dim(0), C = logits.dim(1);
   if (target.dtype == DType::Int32 || target.dtype == DType::Int64) {
-    check_shape(target, {M});
-    auto with_label = [&](auto label) {
-      using L = decltype(label);
-      if constexpr (host_arrays<Dev>) check_class_indices<L>(target, C);
-      dispatch_float(logits.dtype, [&](auto t) { f(t, label); });
-    };
-    if (target.dtype == DType::Int32) with_label(int32_t{});
-    else with_label(int64_t{});
+    dispatch_class_index_target<Dev>(logits, target, f);
   } else if (target.dtype == logits.dtype) {
     check_shape(target, {M, C});
     dispatch_float(logits.dtype, [&](auto t) { f(t, t); });

@@ -13,10 +13,9 @@ void spatial_dropout_binding(const py::handle& in_, const py::handle& out_, doub
                              const py::handle& step_, const char* in_name, const char* out_name) {
   check_dropout_p(p);
   const uint64_t seed = unsigned_arg(seed_, "seed"), step = unsigned_arg(step_, "step");
-  Tensor in = tensor_arg<Dev>(in_, in_name), out = tensor_arg<Dev>(out_, out_name, true);
+  const InOut arrays = in_out_args<Dev>(in_, out_, in_name, out_name);
+  const Tensor &in = arrays.in, &out = arrays.out;
   check_ndim(in, 4);
-  check_same_float({&in, &out});
-  check_same_shape(out, in);
   py::gil_scoped_release nogil;
   dispatch_float(in.dtype, [&](auto t) {
     using T = decltype(t);

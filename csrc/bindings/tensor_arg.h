@@ -142,4 +142,18 @@ std::optional<Tensor> optional_tensor_arg(const py::handle& obj, const char* nam
   return tensor_arg<Dev>(obj, name, writable);
 }
 
+// The arrays of an element-wise op: `in`, and `out` of its shape and float
+// dtype (out may be in).
+struct InOut {
+  Tensor in, out;
+};
+
+template <class Dev>
+InOut in_out_args(const py::handle& in_, const py::handle& out_, const char* in_name, const char* out_name) {
+  InOut a{tensor_arg<Dev>(in_, in_name), tensor_arg<Dev>(out_, out_name, true)};
+  check_same_float({&a.in, &a.out});
+  check_same_shape(a.out, a.in);
+  return a;
+}
+
 }  // namespace fastnn

@@ -18,10 +18,12 @@ FASTNN_HD inline T bce_logits_grad(T z, T t) {
   return sigmoid(z) - t;
 }
 
-// ---- Pointwise regression/distribution losses (Keras' mae, huber, kl_divergence) ----
+// ---- Pointwise losses (Keras' mse, binary cross-entropy on logits, mae, huber, kl_divergence) ----
 // The kinds of the pointwise_loss op: X(enumerator, Python name, divide the row sum by F).
-#define FASTNN_POINTWISE_LOSSES(X)                                                             \
-  X(MAE, "mae", true)                     /* |p - t| */                                        \
+#define FASTNN_POINTWISE_LOSSES(X)                                                                \
+  X(MSE, "mse", true)                     /* (p - t)^2 */                                         \
+  X(BCELogits, "bce_logits", true)        /* bce_logits(z = p, t) above */                        \
+  X(MAE, "mae", true)                     /* |p - t| */                                           \
   X(Huber, "huber", true)                 /* e^2/2 if |e| <= delta, else delta (|e| - delta/2) */ \
   X(KLDivergence, "kl_divergence", false) /* t log(t / p), t and p clipped to [1e-7, 1] */
 
@@ -44,7 +46,11 @@ FASTNN_HD inline T clamp_to(T x, T lo, T hi) {
 // Huber's delta (unused by the others).
 template <PointwiseLoss K, class T>
 FASTNN_HD inline T pointwise_loss(T p, T t, T param) {
-  if constexpr (K == PointwiseLoss::MAE) {
+  if constexpr (K == PointwiseLoss::MSE) {
+    return (p - t) * (p - t);
+  } else if constexpr (K == PointwiseLoss::BCELogits) {
+    return bce_logits(p, t);
+  } else if constexpr (K == PointwiseLoss::MAE) {
     return fabs(p - t);
   } else if constexpr (K == PointwiseLoss::Huber) {
     const T e = fabs(p - t);
@@ -58,7 +64,11 @@ FASTNN_HD inline T pointwise_loss(T p, T t, T param) {
 
 template <PointwiseLoss K, class T>
 FASTNN_HD inline T pointwise_loss_grad(T p, T t, T param) {
-  if constexpr (K == PointwiseLoss::MAE) {
+  if constexpr (K == PointwiseLoss::MSE) {
+    return T(2) * (p - t);
+  } else if constexpr (K == PointwiseLoss::BCELogits) {
+    return bce_logits_grad(p, t);
+  } else if constexpr (K == PointwiseLoss::MAE) {
     const T e = p - t;
     return e > T(0) ? T(1) : (e < T(0) ? T(-1) : e * T(0));  // sign(e); NaN stays NaN
   } else if constexpr (K == PointwiseLoss::Huber) {

@@ -19,12 +19,6 @@ void hinge_backward(Cpu, const T* scores, const Label* target, T* dscores, T sca
   for (int64_t i = 0; i < M; ++i) hinge_row_grad(scores + i * C, int64_t(target[i]), C, scale, dscores + i * C);
 }
 
-#define INSTANTIATE(T, L)                                                                   \
-  template void hinge_forward<T, L>(Cpu, const T*, const L*, T*, int64_t, int64_t);        \
-  template void hinge_backward<T, L>(Cpu, const T*, const L*, T*, T, int64_t, int64_t);
-INSTANTIATE(float, int32_t)
-INSTANTIATE(float, int64_t)
-INSTANTIATE(double, int32_t)
-INSTANTIATE(double, int64_t)
+FASTNN_INSTANTIATE_HINGE(Cpu)
 
 }  // namespace fastnn

@@ -261,20 +261,17 @@ void check_cublas(int status, const char* what) {
 // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: cuBLAS
 // sees each row-major matrix as its transpose, so pass B first, A second,
 // with the same transpose flags and the dimensions N, M swapped.
-void cublas_gemm(const CublasApi& api, bool ta, bool tb, int64_t M, int64_t N, int64_t K,
-                 float alpha, const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-                 int64_t ldc) {
-  check_cublas(api.sgemm(api.handle, tb ? kCublasOpT : kCublasOpN, ta ? kCublasOpT : kCublasOpN, int(N), int(M),
-                         int(K), &alpha, B, int(ldb), A, int(lda), &beta, C, int(ldc)),
-               "cublasSgemm_v2");
-}
-
-void cublas_gemm(const CublasApi& api, bool ta, bool tb, int64_t M, int64_t N, int64_t K,
-                 double alpha, const double* A, int64_t lda, const double* B, int64_t ldb, double beta, double* C,
-                 int64_t ldc) {
-  check_cublas(api.dgemm(api.handle, tb ? kCublasOpT : kCublasOpN, ta ? kCublasOpT : kCublasOpN, int(N), int(M),
-                         int(K), &alpha, B, int(ldb), A, int(lda), &beta, C, int(ldc)),
-               "cublasDgemm_v2");
+template <class T>
+void cublas_gemm(const CublasApi& api, bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
+                 int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+  const auto call = [&](auto gemm_fn) {
+    return gemm_fn(api.handle, tb ? kCublasOpT : kCublasOpN, ta ? kCublasOpT : kCublasOpN, int(N), int(M), int(K),
+                   &alpha, B, int(ldb), A, int(lda), &beta, C, int(ldc));
+  };
+  if constexpr (std::is_same_v<T, float>)
+    check_cublas(call(api.sgemm), "cublasSgemm_v2");
+  else
+    check_cublas(call(api.dgemm), "cublasDgemm_v2");
 }
 #endif
 

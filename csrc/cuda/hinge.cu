@@ -43,12 +43,6 @@ void hinge_backward(Cuda dev, const T* scores, const Label* target, T* dscores, 
   FASTNN_CHECK_LAUNCH("hinge_backward");
 }
 
-#define INSTANTIATE(T, L)                                                                   \
-  template void hinge_forward<T, L>(Cuda, const T*, const L*, T*, int64_t, int64_t);       \
-  template void hinge_backward<T, L>(Cuda, const T*, const L*, T*, T, int64_t, int64_t);
-INSTANTIATE(float, int32_t)
-INSTANTIATE(float, int64_t)
-INSTANTIATE(double, int32_t)
-INSTANTIATE(double, int64_t)
+FASTNN_INSTANTIATE_HINGE(Cuda)
 
 }  // namespace fastnn

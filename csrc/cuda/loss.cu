@@ -12,45 +12,6 @@ namespace fastnn {
 
 using cuda::kWarp;
 
-template <class T>
-__global__ void mse_forward_kernel(const T* __restrict__ pred, const T* __restrict__ target, T* __restrict__ loss,
-                                   int64_t M, int64_t F) {
-  cuda::for_each_row(M, [&](int64_t row, int lane) {
-    double s = 0;
-    for (int64_t j = row * F + lane; j < (row + 1) * F; j += kWarp) {
-      const double d = pred[j] - target[j];  // the difference in T, as on the CPU
-      s += d * d;
-    }
-    s = cuda::warp_sum(s);
-    if (lane == 0) loss[row] = T(s / double(F));
-  });
-}
-
-template <class T>
-__global__ void mse_backward_kernel(const T* __restrict__ pred, const T* __restrict__ target, T* __restrict__ dpred,
-                                    T k, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-    dpred[i] = k * (pred[i] - target[i]);
-}
-
-template <class T>
-__global__ void bce_logits_forward_kernel(const T* __restrict__ logits, const T* __restrict__ target,
-                                          T* __restrict__ loss, int64_t M, int64_t F) {
-  cuda::for_each_row(M, [&](int64_t row, int lane) {
-    double s = 0;
-    for (int64_t j = row * F + lane; j < (row + 1) * F; j += kWarp) s += double(bce_logits(logits[j], target[j]));
-    s = cuda::warp_sum(s);
-    if (lane == 0) loss[row] = T(s / double(F));
-  });
-}
-
-template <class T>
-__global__ void bce_logits_backward_kernel(const T* __restrict__ logits, const T* __restrict__ target,
-                                           T* __restrict__ dlogits, T k, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-    dlogits[i] = k * bce_logits_grad(logits[i], target[i]);
-}
-
 template <PointwiseLoss K, class T>
 __global__ void pointwise_loss_forward_kernel(T param, const T* __restrict__ pred, const T* __restrict__ target,
                                               T* __restrict__ loss, int64_t M, int64_t F, double divisor) {
@@ -82,32 +43,6 @@ __global__ void categorical_hinge_backward_kernel(const T* __restrict__ pred, co
                                                   T* __restrict__ dpred, T scale, int64_t M, int64_t F) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < M; i += int64_t(gridDim.x) * blockDim.x)
     categorical_hinge_row_grad(pred + i * F, target + i * F, F, scale, dpred + i * F);
-}
-
-template <class T>
-void mse_forward(Cuda dev, const T* pred, const T* target, T* loss, int64_t M, int64_t F) {
-  cuda::launch_rows("mse_forward", dev, M, mse_forward_kernel<T>, pred, target, loss, M, F);
-}
-
-template <class T>
-void mse_backward(Cuda dev, const T* pred, const T* target, T* dpred, T scale, int64_t M, int64_t F) {
-  const int64_t n = M * F;
-  launch(mse_backward_kernel<T>, cuda::blocks_for(n), cuda::kThreads, 0, cuda::stream_of(dev), pred, target, dpred,
-         scale * T(2) / T(F), n);
-  FASTNN_CHECK_LAUNCH("mse_backward");
-}
-
-template <class T>
-void bce_logits_forward(Cuda dev, const T* logits, const T* target, T* loss, int64_t M, int64_t F) {
-  cuda::launch_rows("bce_logits_forward", dev, M, bce_logits_forward_kernel<T>, logits, target, loss, M, F);
-}
-
-template <class T>
-void bce_logits_backward(Cuda dev, const T* logits, const T* target, T* dlogits, T scale, int64_t M, int64_t F) {
-  const int64_t n = M * F;
-  launch(bce_logits_backward_kernel<T>, cuda::blocks_for(n), cuda::kThreads, 0, cuda::stream_of(dev), logits, target,
-         dlogits, scale / T(F), n);
-  FASTNN_CHECK_LAUNCH("bce_logits_backward");
 }
 
 template <class T>
@@ -147,10 +82,6 @@ void categorical_hinge_backward(Cuda dev, const T* pred, const T* target, T* dpr
 }
 
 #define INSTANTIATE(T)                                                                        \
-  template void mse_forward<T>(Cuda, const T*, const T*, T*, int64_t, int64_t);              \
-  template void mse_backward<T>(Cuda, const T*, const T*, T*, T, int64_t, int64_t);          \
-  template void bce_logits_forward<T>(Cuda, const T*, const T*, T*, int64_t, int64_t);       \
-  template void bce_logits_backward<T>(Cuda, const T*, const T*, T*, T, int64_t, int64_t);                  \
   template void pointwise_loss_forward<T>(Cuda, PointwiseLoss, T, const T*, const T*, T*, int64_t, int64_t);   \
   template void pointwise_loss_backward<T>(Cuda, PointwiseLoss, T, const T*, const T*, T*, T, int64_t, int64_t); \
   template void categorical_hinge_forward<T>(Cuda, const T*, const T*, T*, int64_t, int64_t);                \

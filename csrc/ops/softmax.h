@@ -36,4 +36,18 @@ template <class T, class Label>
 void softmax_cross_entropy_backward(Cuda, const T* probs, const Label* target, T* dlogits, T scale, int64_t M,
                                     int64_t C);
 
+// The explicit instantiations each backend's definitions provide.
+#define FASTNN_INSTANTIATE_SOFTMAX_CROSS_ENTROPY(Dev, T, L)                                                   \
+  template void softmax_cross_entropy_forward<T, L>(Dev, const T*, const L*, T*, T*, int64_t, int64_t);       \
+  template void softmax_cross_entropy_backward<T, L>(Dev, const T*, const L*, T*, T, int64_t, int64_t);
+#define FASTNN_INSTANTIATE_SOFTMAX_TYPE(Dev, T)                                    \
+  template void softmax_forward<T>(Dev, const T*, T*, int64_t, int64_t);            \
+  template void softmax_backward<T>(Dev, const T*, const T*, T*, int64_t, int64_t); \
+  FASTNN_INSTANTIATE_SOFTMAX_CROSS_ENTROPY(Dev, T, T)                                \
+  FASTNN_INSTANTIATE_SOFTMAX_CROSS_ENTROPY(Dev, T, int32_t)                          \
+  FASTNN_INSTANTIATE_SOFTMAX_CROSS_ENTROPY(Dev, T, int64_t)
+#define FASTNN_INSTANTIATE_SOFTMAX(Dev)     \
+  FASTNN_INSTANTIATE_SOFTMAX_TYPE(Dev, float) \
+  FASTNN_INSTANTIATE_SOFTMAX_TYPE(Dev, double)
+
 }  // namespace fastnn

@@ -126,16 +126,23 @@ class TopKCategoricalAccuracy(Metric):
 
 
 class _Thresholded(Metric):
+    """True positives over the positives of one side (``divides_by``: the predicted or the actual
+    ones), every output thresholded at ``thresholds`` (0.5)."""
+
     needs_probabilities = True
+    size = 2
+    divides_by = None
 
     def __init__(self, thresholds=None, name=None):
         self.threshold = 0.5 if thresholds is None else number("thresholds", thresholds, lo=0, hi=1)
         self.name = name or self.name
 
-    def _counts(self, out, y, view):
-        predicted = out > self.threshold
-        actual = view.dense_targets(y) > 0.5
-        return (predicted & actual).sum(), predicted.sum(), actual.sum()
+    def totals(self, out, y, view):
+        positives = {"predicted": out > self.threshold, "actual": view.dense_targets(y) > 0.5}
+        return [(positives["predicted"] & positives["actual"]).sum(), positives[self.divides_by].sum()]
+
+    def result(self, totals, seen):
+        return float(totals[0]) / float(totals[1]) if float(totals[1]) else 0.0
 
     def get_config(self):
         return {**super().get_config(), "thresholds": self.threshold, "name": self.name}
@@ -145,28 +152,14 @@ class Precision(_Thresholded):
     """True positives over predicted positives, every output thresholded at ``thresholds`` (0.5)."""
 
     name = "precision"
-    size = 2
-
-    def totals(self, out, y, view):
-        tp, predicted, _ = self._counts(out, y, view)
-        return [tp, predicted]
-
-    def result(self, totals, seen):
-        return float(totals[0]) / float(totals[1]) if float(totals[1]) else 0.0
+    divides_by = "predicted"
 
 
 class Recall(_Thresholded):
     """True positives over actual positives, every output thresholded at ``thresholds`` (0.5)."""
 
     name = "recall"
-    size = 2
-
-    def totals(self, out, y, view):
-        tp, _, actual = self._counts(out, y, view)
-        return [tp, actual]
-
-    def result(self, totals, seen):
-        return float(totals[0]) / float(totals[1]) if float(totals[1]) else 0.0
+    divides_by = "actual"
 
 
 class AUC(Metric):

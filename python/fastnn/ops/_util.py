@@ -48,6 +48,31 @@ def mean_scale(M, scale, like):
     return scale
 
 
+def per_sample_loss(kernel, x, x_name, target, out, backend, *params, kind=None):
+    """The per-sample loss (M,) of 2-D ``x`` (the caller's argument ``x_name``) against ``target``,
+    from the backend kernel named ``kernel``, written into ``out`` or a new array. ``kind`` is the
+    pointwise kernels' first argument (the loss's name); ``params`` follow the arrays."""
+    be, x, target = prepare(backend, x, target)
+    loss = output(be, out, (shape_of(x, x_name, 2)[0],), x)
+    _call(be, kernel, kind, x, target, loss, *params)
+    return loss
+
+
+def loss_gradient(kernel, x, x_name, target, scale, out, backend, *params, kind=None):
+    """The gradient of ``scale * loss.sum()`` (default ``scale = 1/M``: the mean) with respect to
+    2-D ``x``, from the backend kernel named ``kernel``; arguments as in ``per_sample_loss``."""
+    be, x, target = prepare(backend, x, target)
+    shape = shape_of(x, x_name, 2)
+    d = output(be, out, shape, x)
+    _call(be, kernel, kind, x, target, d, mean_scale(shape[0], scale, x), *params)
+    return d
+
+
+def _call(be, kernel, kind, *args):
+    fn = getattr(be.kernels, kernel)
+    return fn(*args) if kind is None else fn(kind, *args)
+
+
 def shape_of(a, name, ndim=None):
     """``a.shape``, or a TypeError naming the argument if ``a`` is not an array."""
     shape = getattr(a, "shape", None)

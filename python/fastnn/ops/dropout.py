@@ -29,6 +29,24 @@ def _check_p(p):
         raise ValueError(f"p: expected 0 <= p < 1, got {p}")
 
 
+def run_dropout(kernel, x, x_name, ndim, p, seed, step, training, out, backend, *position):
+    """Run the dropout-family backend kernel named ``kernel`` on ``x`` (the caller's argument ``x_name``,
+    of ``ndim`` dimensions if given) into ``out`` or a new array, ``position`` (``first``) after the key.
+    Not ``training``: the identity, ``x`` itself or a copy into ``out``."""
+    _check_p(p)
+    training = flag("training", training)
+    be, x = prepare(backend, x)
+    run = getattr(be.kernels, kernel)
+    if not training:
+        if out is None:
+            return x
+        run(x, out, 0.0, 0, 0)  # p = 0: a copy, with the kernel's checks of out
+        return out
+    y = output(be, out, shape_of(x, x_name, ndim), x)
+    run(x, y, p, seed, step, *position)
+    return y
+
+
 @renames({"y": "out"})
 def dropout_forward(x, p, *, seed, step, training=True, out=None, first=0, backend=None):
     """Inverted dropout: each unit kept with probability ``1 - p`` and scaled by ``1 / (1 - p)``.
@@ -38,17 +56,7 @@ def dropout_forward(x, p, *, seed, step, training=True, out=None, first=0, backe
     itself is returned (or copied into ``out`` if given). ``p = 0`` is the
     identity too; ``p = 1`` is rejected.
     """
-    _check_p(p)
-    training = flag("training", training)
-    be, x = prepare(backend, x)
-    if not training:
-        if out is None:
-            return x
-        be.kernels.dropout_forward(x, out, 0.0, 0, 0)  # p = 0: a copy, with the kernel's checks of out
-        return out
-    y = output(be, out, shape_of(x, "x"), x)
-    be.kernels.dropout_forward(x, y, p, seed, step, first)
-    return y
+    return run_dropout("dropout_forward", x, "x", None, p, seed, step, training, out, backend, first)
 
 
 @renames({"dx": "out"})
@@ -58,11 +66,7 @@ def dropout_backward(dy, p, *, seed, step, out=None, first=0, backend=None):
     The mask is regenerated from the same ``(seed, step, first)`` as the forward pass.
     ``out`` may be ``dy`` itself.
     """
-    _check_p(p)
-    be, dy = prepare(backend, dy)
-    dx = output(be, out, shape_of(dy, "dy"), dy)
-    be.kernels.dropout_backward(dy, dx, p, seed, step, first)
-    return dx
+    return run_dropout("dropout_backward", dy, "dy", None, p, seed, step, True, out, backend, first)
 
 
 def dropout_mask(shape, p, seed, step, *, first=0, backend=None):

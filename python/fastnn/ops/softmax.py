@@ -1,5 +1,5 @@
 """Softmax over the last axis, and softmax fused with cross-entropy."""
-from ._util import mean_scale as _mean_scale, output, prepare, renames, shape_of
+from ._util import loss_gradient, output, prepare, renames, shape_of
 
 
 @renames({"y": "out"})
@@ -46,8 +46,4 @@ def softmax_cross_entropy_backward(probs, target, *, scale=None, out=None, backe
     This is the gradient of ``scale * loss.sum()``; the default ``scale = 1/M``
     makes it the gradient of the mean loss.
     """
-    be, probs, target = prepare(backend, probs, target)
-    M = shape_of(probs, "probs", 2)[0]
-    d = output(be, out, shape_of(probs, "probs"), probs)
-    be.kernels.softmax_cross_entropy_backward(probs, target, d, _mean_scale(M, scale, probs))
-    return d
+    return loss_gradient("softmax_cross_entropy_backward", probs, "probs", target, scale, out, backend)
