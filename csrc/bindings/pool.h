@@ -32,15 +32,24 @@ inline void check_argmax(const Tensor& argmax, const Window2d& g) {
 // as max_pool2d_forward wrote it; any other value would drop (or misroute)
 // a gradient. Host arrays only: a GPU array is not read here.
 inline void check_argmax_values(const Tensor& argmax, const Window2d& g) {
+  // Walked window by window (no index arithmetic per element): this check
+  // runs on every backward call, so it must cost little beside the kernel.
   const int32_t* a = argmax.ptr<int32_t>();
-  for (int64_t i = 0; i < argmax.numel(); ++i) {
-    const int64_t ow = (i / g.C) % g.OW, oh = (i / (g.C * g.OW)) % g.OH, v = a[i];
-    const int64_t ih = v / g.W, iw = v % g.W, top = oh * g.sh - g.pad_top, left = ow * g.sw - g.pad_left;
-    if (v < 0 || v >= g.H * g.W || ih < top || ih >= top + g.KH || iw < left || iw >= left + g.KW)
-      throw ValueError(argmax.name + ": value " + std::to_string(v) + " at flat index " + std::to_string(i) +
-                       " is not a position ih * W + iw inside its window (argmax must come from "
-                       "max_pool2d_forward with the same arguments)");
-  }
+  const uint32_t W = uint32_t(g.W);
+  int64_t i = 0;
+  for (int64_t n = 0; n < g.N; ++n)
+    for (int64_t oh = 0; oh < g.OH; ++oh)
+      for (int64_t ow = 0; ow < g.OW; ++ow) {
+        const int64_t top = oh * g.sh - g.pad_top, left = ow * g.sw - g.pad_left;
+        for (int64_t c = 0; c < g.C; ++c, ++i) {
+          const int64_t v = a[i];
+          const int64_t ih = v >= 0 ? int64_t(uint32_t(v) / W) : -1, iw = v - ih * g.W;
+          if (v < 0 || v >= g.H * g.W || ih < top || ih >= top + g.KH || iw < left || iw >= left + g.KW)
+            throw ValueError(argmax.name + ": value " + std::to_string(v) + " at flat index " + std::to_string(i) +
+                             " is not a position ih * W + iw inside its window (argmax must come from "
+                             "max_pool2d_forward with the same arguments)");
+        }
+      }
 }
 
 template <class Dev>

@@ -117,9 +117,47 @@ FASTNN_SIMD_CLONES_AVX512 void max_pool_backward_row(const T* dy, const int32_t*
 }
 
 template <class T>
+inline void select_cell(T* __restrict out, const T* __restrict d, const int32_t* __restrict arg, int32_t pos,
+                        int64_t C) {
+  for (int64_t c = 0; c < C; ++c) {
+    const T v = d[c];
+    out[c] = arg[c] == pos ? v : T(0);
+  }
+}
+
+// The same for windows that do not overlap (stride >= pool size, the usual
+// 2x2 / stride 2): a cell lies in at most one window, so it is written once,
+// straight from that window's dy, with no search over windows: a single
+// streaming pass over dx (the general row above costs 10x more on 2x2).
+template <class T>
+FASTNN_SIMD_CLONES_AVX512 void max_pool_backward_row_disjoint(const T* dy, const int32_t* argmax, T* dx,
+                                                              const Window2d& g, int64_t row) {
+  const int64_t C = g.C, n = row / g.H, ih = row % g.H, t = ih + g.pad_top, oh = t / g.sh;
+  T* out = dx + row * g.W * C;
+  if (oh >= g.OH || t - oh * g.sh >= g.KH) {  // a row no window reaches
+    std::fill(out, out + g.W * C, T(0));
+    return;
+  }
+  const T* d = dy + (n * g.OH + oh) * g.OW * C;
+  const int32_t* a = argmax + (n * g.OH + oh) * g.OW * C;
+  int64_t iw = 0;
+  for (int64_t ow = 0; ow < g.OW; ++ow) {
+    const int64_t left = ow * g.sw - g.pad_left;
+    const int64_t lo = std::max<int64_t>(left, 0), hi = std::min(g.W, left + g.KW);
+    if (iw < lo) std::fill(out + iw * C, out + lo * C, T(0)), iw = lo;
+    for (; iw < hi; ++iw) select_cell(out + iw * C, d + ow * C, a + ow * C, int32_t(ih * g.W + iw), C);
+  }
+  std::fill(out + iw * C, out + g.W * C, T(0));
+}
+
+template <class T>
 void max_pool2d_backward(Cpu, const T* dy, const int32_t* argmax, T* dx, const Window2d& g) {
+  const bool disjoint = g.sh >= g.KH && g.sw >= g.KW;
 #pragma omp parallel for if (g.N * g.H * g.W * g.C > kParallelMin)
-  for (int64_t row = 0; row < g.N * g.H; ++row) max_pool_backward_row(dy, argmax, dx, g, row);
+  for (int64_t row = 0; row < g.N * g.H; ++row) {
+    if (disjoint) max_pool_backward_row_disjoint(dy, argmax, dx, g, row);
+    else max_pool_backward_row(dy, argmax, dx, g, row);
+  }
 }
 
 // One output row of average pooling.
