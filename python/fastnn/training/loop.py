@@ -233,15 +233,33 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     source = adapter(BatchConverter(model), x, None, None, None, _positive("batch_size", batch_size), False,
                      _positive("steps", steps), part=None if strategy is None else strategy.part)
     cbs = _callback_list(model, callbacks, verbose, {"steps": source.steps}, strategy=strategy)
-    outputs = []
+    # Arrays give the row count up front: every batch is written straight into the one result array.
+    rows = min(source.n, source.steps * source.batch_size) if strategy is None and hasattr(source, "n") else None
+    result = np.empty((rows, *model.output_shape), model.dtype) if rows is not None else None
+    outputs, filled = [], 0
 
     def step(xb, yb, sw, shard=None):
-        outputs.append(model.predict_step_host(xb) if len(xb) else np.empty((0, *model.output_shape), model.dtype))
+        nonlocal filled
+        if result is not None:
+            _predict_into(model, xb, result[filled:filled + len(xb)])
+            filled += len(xb)
+        else:
+            outputs.append(model.predict_step_host(xb) if len(xb) else np.empty((0, *model.output_shape),
+                                                                                model.dtype))
         return ()
 
     cbs.on_begin("predict")
     _run_batches(model, source, None, step, cbs, "predict")
     cbs.on_end("predict")
+    if result is not None:
+        return result[:filled]
     if strategy is not None:  # every rank gets every row
         outputs = strategy.gather_rows(outputs)
     return np.concatenate(outputs) if len(outputs) != 1 else outputs[0]
+
+
+def _predict_into(model, x, out):
+    """``model.predict_step_host(x)`` written into ``out`` instead of a new array per batch."""
+    with model._lock:
+        y = model._forward(x, training=False, logits=False)
+        out[...] = y.get() if hasattr(y, "get") else y
