@@ -258,6 +258,8 @@ FASTNN_SIMD_CLONES_AVX512 void weight_grad_image(const T* image, int64_t row_str
                                                  const int64_t* koff, const T* dy, const T* dy_end, T* dW, T* db) {
   const int64_t K = g.patch();
   int64_t k = 0;
+  // Blocks of 9 first: every 3x3 kernel's K is a multiple of it, one pass per 9 taps.
+  for (; k + 9 <= K; k += 9) weight_grad_block<T, N, 9>(image, row_stride, g, koff + k, dy, dy_end, dW + k * N);
   for (; k + 8 <= K; k += 8) weight_grad_block<T, N, 8>(image, row_stride, g, koff + k, dy, dy_end, dW + k * N);
   for (; k + 4 <= K; k += 4) weight_grad_block<T, N, 4>(image, row_stride, g, koff + k, dy, dy_end, dW + k * N);
   for (; k < K; ++k) weight_grad_block<T, N, 1>(image, row_stride, g, koff + k, dy, dy_end, dW + k * N);
