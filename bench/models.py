@@ -17,7 +17,8 @@ Keras' rho 0.9 and epsilon 1e-7, Adam ``fused=True`` (its fast CPU variant); the
 
 Every column runs in a process of its own (each framework keeps its own thread pool spinning), the columns
 interleaved, at least two rounds; every column starts from a freshly initialised model (a step's speed
-drifts as the weights train). Printed: the range over rounds and the ratio PyTorch time / fastnn time.
+drifts as the weights train). Printed: the range over rounds and the ratio PyTorch time / fastnn time per
+round (median and range: on a shared machine a round that another process disturbs is an outlier).
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/models.py            # as on users' machines
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/models.py --layers   # fastnn per layer (cnn)
@@ -269,7 +270,8 @@ def main():
                 res = results[(kind, column)][-1]
                 print(f"round {r + 1} {kind:5s} {column:8s} train {res['train'] * 1e3:7.2f} ms/step  "
                       f"infer {res['infer'] * 1e3:7.1f} ms  fit {res['fit'] * 1e3:7.1f} ms", flush=True)
-    print("\n| model | figure | fastnn | PyTorch (best layout) | PyTorch / fastnn |\n|---|---|---:|---:|---:|")
+    print("\n| model | figure | fastnn | PyTorch (best layout) | PyTorch / fastnn: median (range) |\n"
+          "|---|---|---:|---:|---:|")
     for kind in kinds:
         mine = results[(kind, "fastnn")]
         peers = [c for c in ("torch", "torch_cl") if (kind, c) in results]
@@ -290,7 +292,7 @@ def main():
             layout = min(peers, key=lambda c: statistics.median(d[mode] for d in results[(kind, c)]))
             ratios = [b / d[mode] for b, d in zip(best, mine)]
             print(f"| {kind} | {mode} | {text} | {show(best)} ({layout}) | "
-                  f"{min(ratios):.2f} – {max(ratios):.2f}x |")
+                  f"{statistics.median(ratios):.2f}x ({min(ratios):.2f} – {max(ratios):.2f}) |")
 
 
 if __name__ == "__main__":
