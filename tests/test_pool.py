@@ -15,6 +15,12 @@ CONFIGS = [
     (2, 4, 4, 3, 1, None, "valid"),
     (1, 1, 1, 2, 2, None, "same"),
     (2, 6, 7, 5, (2, 3), (3, 2), "valid"),  # strides larger than the window: cells no window sees
+    # 2x2, stride 2, every window inside the image: the CPU's one-pass path
+    (3, 26, 26, 10, 2, None, "valid"),  # the lecture CNN's first pool
+    (2, 11, 11, 5, 2, None, "valid"),  # odd: the last row and column are in no window
+    (2, 8, 6, 17, 2, 2, "same"),  # even sizes: 'same' pads nothing
+    (2, 5, 8, 1, 2, None, "same"),  # odd height with 'same': the last window half padding (general path)
+    (2, 6, 6, 4, (2, 3), (2, 3), "valid"),  # disjoint but not 2x2: the general disjoint rows
 ]
 IDS = [f"{c[0]}x{c[1]}x{c[2]}x{c[3]}-k{c[4]}-s{c[5]}-{c[6]}" for c in CONFIGS]
 

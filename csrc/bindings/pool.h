@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <type_traits>
 
 #include "../ops/pool.h"
 #include "tensor_arg.h"
@@ -32,8 +33,25 @@ inline void check_argmax(const Tensor& argmax, const Window2d& g) {
 // as max_pool2d_forward wrote it; any other value would drop (or misroute)
 // a gradient. Host arrays only: a GPU array is not read here.
 inline void check_argmax_values(const Tensor& argmax, const Window2d& g) {
+  // This check runs on every backward call and must cost little beside the
+  // kernel: walked window by window, the row of v found by a multiplication
+  // (exact: (v + 0.5) / W is at least 0.5 / W from an integer, far more
+  // than the rounding error for v < 2^31), no branch per element.
   const int32_t* a = argmax.ptr<int32_t>();
-  for (int64_t i = 0; i < argmax.numel(); ++i) {
+  const double inv_W = 1.0 / double(g.W);
+  int64_t e = 0;
+  bool bad = false;
+  for (int64_t n = 0; n < g.N && !bad; ++n)
+    for (int64_t oh = 0; oh < g.OH; ++oh)
+      for (int64_t ow = 0; ow < g.OW; ++ow, e += g.C) {
+        const int64_t top = oh * g.sh - g.pad_top, left = ow * g.sw - g.pad_left;
+        for (int64_t c = 0; c < g.C; ++c) {
+          const int64_t v = a[e + c], ih = int64_t((double(v) + 0.5) * inv_W), iw = v - ih * g.W;
+          bad |= (v < 0) | (v >= g.H * g.W) | (ih < top) | (ih >= top + g.KH) | (iw < left) | (iw >= left + g.KW);
+        }
+      }
+  if (!bad) return;
+  for (int64_t i = 0; i < argmax.numel(); ++i) {  // the first wrong value, for the message
     const int64_t ow = (i / g.C) % g.OW, oh = (i / (g.C * g.OW)) % g.OH, v = a[i];
     const int64_t ih = v / g.W, iw = v % g.W, top = oh * g.sh - g.pad_top, left = ow * g.sw - g.pad_left;
     if (v < 0 || v >= g.H * g.W || ih < top || ih >= top + g.KH || iw < left || iw >= left + g.KW)
@@ -87,13 +105,22 @@ void bind_pool(py::module_& m) {
         check_shape(dy, {g.N, g.OH, g.OW, g.C});
         check_same_float({&dy, &dx});
         check_argmax(argmax, g);
-        if constexpr (host_arrays<Dev>) check_argmax_values(argmax, g);
         check_disjoint(dx, {&dy, &argmax});
-        py::gil_scoped_release nogil;
-        dispatch_float(dy.dtype, [&](auto t) {
-          using T = decltype(t);
-          max_pool2d_backward(Dev{}, dy.ptr<T>(), argmax.ptr<int32_t>(), dx.ptr<T>(), g);
-        });
+        // argmax values are checked on host arrays, after the kernel (which
+        // reads no memory by them) unless it verified them itself.
+        bool verified = false;
+        {
+          py::gil_scoped_release nogil;
+          dispatch_float(dy.dtype, [&](auto t) {
+            using T = decltype(t);
+            if constexpr (std::is_same_v<Dev, Cpu>)
+              verified = max_pool2d_backward(Dev{}, dy.ptr<T>(), argmax.ptr<int32_t>(), dx.ptr<T>(), g);
+            else
+              max_pool2d_backward(Dev{}, dy.ptr<T>(), argmax.ptr<int32_t>(), dx.ptr<T>(), g);
+          });
+        }
+        if constexpr (host_arrays<Dev>)
+          if (!verified) check_argmax_values(argmax, g);
       },
       py::arg("dy"), py::arg("argmax"), py::arg("dx"), py::arg("pool_size"), py::arg("strides"),
       py::arg("padding"), "dx = dy routed to each window's argmax, written into dx (whose shape is x's).");

@@ -39,6 +39,7 @@
 #include "../ops/dense.h"
 #include "../ops/im2col.h"
 #include "blas.h"
+#include "conv2d_narrow.h"
 
 namespace fastnn {
 namespace {
@@ -258,6 +259,10 @@ void im2col_backward_piece(const T* x, const T* Wt, const T* dy, T* dx, GradSums
 int64_t conv2d_workspace_elems(Cpu, const Window2d& g, int64_t C_out, int64_t elem_bytes, int64_t max_bytes) {
   if (conv2d_is_pointwise(g)) return 0;
   const int64_t least = conv2d_min_workspace_elems(Cpu{}, g, C_out);
+  if (cpu::conv2d_narrow_applies(g, C_out)) {
+    const int64_t narrow = cpu::conv2d_narrow_workspace_elems(g, C_out, max_threads());
+    if (narrow <= max_bytes / elem_bytes) return std::max(narrow, least);
+  }
   const Plan plan = make_plan(g, C_out, elem_bytes, std::max(max_bytes / elem_bytes, least));
   return plan.threads * plan.slice + backward_extra(plan.threads, g.patch(), C_out);
 }
@@ -268,6 +273,7 @@ void conv2d_forward(Cpu, const T* x, const T* W, const T* b, T* y, const Window2
   const int64_t K = g.patch(), total_rows = g.N * g.out_pixels();
   if (conv2d_is_pointwise(g))
     return dense_forward(Cpu{}, x, W, b, y, static_cast<T*>(nullptr), Activation::Linear, T(0), total_rows, g.C, C_out);
+  if (cpu::conv2d_narrow_forward(x, W, b, y, g, C_out, workspace, workspace_elems)) return;
   const Plan plan = make_plan(g, C_out, sizeof(T), workspace_elems);
   if (plan.row_shift) {  // a unit: a piece of plan.piece output rows of one image
     const RowPieces pieces{(g.OH + plan.piece - 1) / plan.piece, plan.piece};
@@ -302,6 +308,7 @@ void conv2d_backward(Cpu, const T* x, const T* W, const T* dy, T* dx, T* dW, T* 
   if (conv2d_is_pointwise(g))
     return dense_backward(Cpu{}, x, W, dy, static_cast<T*>(nullptr), static_cast<const T*>(nullptr),
                           static_cast<const T*>(nullptr), Activation::Linear, T(0), dx, dW, db, g.N * P, g.C, C_out);
+  if (cpu::conv2d_narrow_backward(x, W, dy, dx, dW, db, g, C_out, workspace, workspace_elems)) return;
   const Plan plan = make_plan(g, C_out, sizeof(T), workspace_elems);
   // A unit is what one thread owns: `images` whole images, in pieces of at
   // most plan.piece rows (full im2col: several images per piece when they

@@ -19,9 +19,12 @@ template <class T>
 void max_pool2d_forward(Cuda, const T* x, T* y, int32_t* argmax, const Window2d& g);
 
 // dx = dy routed to the cells argmax names (a gather: each dx element sums
-// the dy of the windows whose max it is, in a fixed order).
+// the dy of the windows whose max it is, in a fixed order). An argmax value
+// outside its window routes nothing (no access depends on it). The CPU
+// kernel returns true when it has also verified that every value lies in
+// its window (as its 2x2 path does for free), false when it has not checked.
 template <class T>
-void max_pool2d_backward(Cpu, const T* dy, const int32_t* argmax, T* dx, const Window2d& g);
+bool max_pool2d_backward(Cpu, const T* dy, const int32_t* argmax, T* dx, const Window2d& g);
 template <class T>
 void max_pool2d_backward(Cuda, const T* dy, const int32_t* argmax, T* dx, const Window2d& g);
 

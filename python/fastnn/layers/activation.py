@@ -37,9 +37,15 @@ class Activated(Layer):
         self.alpha = number("alpha", alpha)
         self.logits_only = False
 
-    def activate(self, z):
+    def activate(self, z, in_place=False):
+        """f(z); ``in_place=True`` (inference, z the layer's own scratch) writes it over z, keeping no
+        pre-activation buffer (softmax always gets its own)."""
         if self.logits_only or self.activation == "linear":
             self._z = self._a = z
+            return z
+        if in_place and self.activation != "softmax":
+            ops.activation_forward(self.activation, z, alpha=self.alpha, out=z, backend=self.backend)
+            self._z = self._a = None  # no backward after an inference pass
             return z
         a = self.buffer("a", z.shape)
         if self.activation == "softmax":

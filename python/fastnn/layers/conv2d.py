@@ -58,7 +58,7 @@ class Conv2D(KernelLayer):
         z = self.buffer("z", (x.shape[0],) + self.output_shape)
         ops.conv2d_forward(x, self.params["W"], self.params.get("b"), out=z, workspace=self._workspace(x),
                            backend=self.backend, **self._geometry())
-        return self.activate(z)
+        return self.activate(z, in_place=not training)
 
     def backward(self, dy):
         dz = self.activate_backward(dy)

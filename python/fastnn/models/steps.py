@@ -55,6 +55,13 @@ class StepAPI:
             outs = [np.array(to_host(out), copy=True) for out in self._as_list(self._forward(x, False, False))]
             return outs if self.multi_output else outs[0]
 
+    def predict_step_into(self, x, outs):
+        """``predict_step_host`` written into ``outs`` (one host array per output): ``predict`` fills
+        its result in place, no array per batch."""
+        with self._lock:
+            for out, y in zip(outs, self._as_list(self._forward(x, False, False))):
+                out[...] = to_host(y)
+
     @contextlib.contextmanager
     def training_thread(self):
         """Marks the calling thread as the one training this model; another thread training too is an error."""

@@ -253,10 +253,18 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     source = adapter(BatchConverter(model), x, None, None, None, _positive("batch_size", batch_size), False,
                      _positive("steps", steps), part=None if strategy is None else strategy.part)
     cbs = _callback_list(model, callbacks, verbose, {"steps": source.steps}, strategy=strategy)
-    outputs = []
+    # Arrays give the row count up front: every batch is written straight into the one result array.
+    rows = min(source.n, source.steps * source.batch_size) if strategy is None and hasattr(source, "n") else None
+    results = None if rows is None else [np.empty((rows, *shape), model.dtype) for shape in model.output_shapes]
+    outputs, filled = [], 0
 
     def step(xb, yb, sw, shard=None):
-        if num_rows(xb):
+        nonlocal filled
+        n = num_rows(xb)
+        if results is not None:
+            model.predict_step_into(xb, [r[filled:filled + n] for r in results])
+            filled += n
+        elif n:
             outputs.append(model.predict_step_host(xb))
         else:
             empty = [np.empty((0, *shape), model.dtype) for shape in model.output_shapes]
@@ -266,6 +274,9 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     cbs.on_begin("predict")
     _run_batches(model, source, None, step, cbs, "predict")
     cbs.on_end("predict")
+    if results is not None:
+        results = [r[:filled] for r in results]
+        return results if model.multi_output else results[0]
     if model.multi_output:
         columns = [[batch[i] for batch in outputs] for i in range(len(model.output_names))]
         if strategy is not None:  # every rank gets every row
