@@ -5,6 +5,10 @@ Models (input 28x28x1 or 784, batch 128, float32, synthetic data):
 * ``mlp``: the lecture MLP 784-500-300-10, ReLU, Dropout(0.3) after each hidden layer, RMSprop(1e-3);
 * ``cnn``: the lecture CNN, Conv2D(10, 3x3, ReLU), MaxPooling2D, Conv2D(5, 3x3, ReLU), MaxPooling2D,
   Dense(64, ReLU), Dense(10), RMSprop(1e-3) (9,269 parameters);
+* ``resnet``: a small ResNet built with the functional API: a 16-filter stem, three basic blocks (16, 32
+  stride 2, 64 stride 2; two 3x3 convolutions with batch norm, 1x1 projection shortcuts where the shape
+  changes, ``Add``), global average pooling, Dense(10), Adam(1e-3) (PyTorch: the same network; its
+  stride-2 convolutions pad symmetrically, which costs the same);
 * ``wide``: Conv2D 32 / 64 / 128, 3x3 'same', each with BatchNormalization and ReLU, a max pool after
   the first two, Dropout(0.5), Dense(10), Adam(1e-3).
 
@@ -37,7 +41,7 @@ BATCH = 128
 MODES = ("train", "infer", "fit")
 # Steps per training measurement, batches per fit epoch, samples per predict.
 SIZES = {"mlp": dict(steps=40, fit=40, infer=4096), "cnn": dict(steps=40, fit=40, infer=4096),
-         "wide": dict(steps=8, fit=8, infer=1024)}
+         "wide": dict(steps=8, fit=8, infer=1024), "resnet": dict(steps=8, fit=8, infer=1024)}
 REPEAT = 3
 
 
@@ -52,6 +56,26 @@ def data(kind, n):
 def fastnn_model(kind):
     from fastnn import Adam, RMSprop, Sequential, layers as L
 
+    if kind == "resnet":
+        from fastnn import Input, Model
+
+        def bn_relu(t):
+            return L.Activation("relu")(L.BatchNormalization()(t))
+
+        def block(t, filters, stride=1):
+            shortcut = t
+            if stride != 1 or t.shape[-1] != filters:
+                shortcut = L.BatchNormalization()(L.Conv2D(filters, 1, strides=stride, use_bias=False)(t))
+            y = bn_relu(L.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False)(t))
+            y = L.BatchNormalization()(L.Conv2D(filters, 3, padding="same", use_bias=False)(y))
+            return L.Activation("relu")(L.Add()([shortcut, y]))
+
+        inputs = Input(shape=(28, 28, 1))
+        t = bn_relu(L.Conv2D(16, 3, padding="same", use_bias=False)(inputs))
+        t = block(block(block(t, 16), 32, stride=2), 64, stride=2)
+        m = Model(inputs, L.Dense(10, activation="softmax")(L.GlobalAveragePooling2D()(t)), seed=0)
+        m.compile(loss="sparse_categorical_crossentropy", optimizer=Adam(1e-3))
+        return m
     if kind == "mlp":
         stack = [L.Dense(500, activation="relu", input_shape=(784,)), L.Dropout(0.3),
                  L.Dense(300, activation="relu"), L.Dropout(0.3), L.Dense(10, activation="softmax")]
@@ -103,6 +127,23 @@ def fastnn_column(kind):
 def torch_model(torch, kind):
     nn = torch.nn
     torch.manual_seed(0)
+    if kind == "resnet":
+        class Block(nn.Module):
+            def __init__(self, cin, cout, stride):
+                super().__init__()
+                self.c1, self.b1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout, eps=1e-3)
+                self.c2, self.b2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout, eps=1e-3)
+                self.proj = None if stride == 1 and cin == cout else nn.Sequential(
+                    nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout, eps=1e-3))
+
+            def forward(self, x):
+                y = self.b2(self.c2(torch.relu(self.b1(self.c1(x)))))
+                return torch.relu(y + (x if self.proj is None else self.proj(x)))
+
+        net = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16, eps=1e-3), nn.ReLU(),
+                            Block(16, 16, 1), Block(16, 32, 2), Block(32, 64, 2), nn.AdaptiveAvgPool2d(1),
+                            nn.Flatten(), nn.Linear(64, 10))
+        return net, torch.optim.Adam(net.parameters(), lr=1e-3, fused=True)
     if kind == "mlp":
         net = nn.Sequential(nn.Linear(784, 500), nn.ReLU(), nn.Dropout(0.3), nn.Linear(500, 300), nn.ReLU(),
                             nn.Dropout(0.3), nn.Linear(300, 10))
@@ -232,7 +273,7 @@ def run_column(column, kind):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", default="mlp,cnn,wide", help="comma-separated: mlp, cnn, wide")
+    parser.add_argument("--models", default="mlp,cnn,wide,resnet", help="comma-separated: mlp, cnn, wide, resnet")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--layers", action="store_true", help="fastnn's per-layer forward/backward times instead")
     parser.add_argument("--no-torch", action="store_true", help="fastnn columns only")
