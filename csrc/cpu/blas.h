@@ -1,5 +1,6 @@
 // Row-major GEMM on the CPU through OpenBLAS (scipy-openblas32, whose
-// symbols carry a scipy_ prefix). fastnn never hand-writes a CPU GEMM.
+// symbols carry a scipy_ prefix). General GEMMs are OpenBLAS's; only the few-channel convolutions
+// (conv2d_narrow.cpp) have a micro-kernel of their own, for shapes OpenBLAS handles badly.
 //
 // Threading: fastnn keeps ONE thread pool, OpenMP's. OpenBLAS is set to a
 // single thread at import, and a large GEMM is split here into one block of
