@@ -30,7 +30,7 @@ class Model(StepAPI, WeightsAPI):
 
     Inference (``predict``, ``evaluate``, ``model(x)``) may be called from
     several threads at once: each batch runs under the model's lock (the
-    kernels already use every core, so threads gain nothing by overlapping);
+    kernels already use every core; a model per thread is faster, see the README);
     models that share layers share the lock.
     Training from two threads at once is an error.
     """
