@@ -107,9 +107,11 @@ inline void max_2x2(const T* __restrict a, const T* __restrict b, T* __restrict 
   }
 }
 
-template <class T, bool kArgmax>
+// kC > 0: the channel count known at compile time (C <= 16, the small-channel
+// CNNs' case), so the channel loop is one masked vector instead of a loop.
+template <class T, bool kArgmax, int kC>
 FASTNN_SIMD_CLONES_AVX512 void max_pool_2x2_image(const T* x, T* y, int32_t* argmax, const Window2d& g, int64_t n) {
-  const int64_t C = g.C, row = g.W * C;
+  const int64_t C = kC > 0 ? kC : g.C, row = g.W * C;
   for (int64_t oh = 0; oh < g.OH; ++oh)
     for (int64_t ow = 0; ow < g.OW; ++ow) {
       const T* a = x + ((n * g.H + 2 * oh) * g.W + 2 * ow) * C;
@@ -119,14 +121,24 @@ FASTNN_SIMD_CLONES_AVX512 void max_pool_2x2_image(const T* x, T* y, int32_t* arg
     }
 }
 
+template <class T, bool kArgmax, int kC = 1>
+void max_pool_2x2_dispatch(const T* x, T* y, int32_t* argmax, const Window2d& g, int64_t n) {
+  if constexpr (kC <= 16) {
+    if (g.C == kC) return max_pool_2x2_image<T, kArgmax, kC>(x, y, argmax, g, n);
+    return max_pool_2x2_dispatch<T, kArgmax, kC + 1>(x, y, argmax, g, n);
+  } else {
+    max_pool_2x2_image<T, kArgmax, 0>(x, y, argmax, g, n);
+  }
+}
+
 // Returns false if some argmax value of image n is outside its window. The
 // image's dx is zeroed in one streaming fill, then each dy is stored at the
 // cell its argmax names (a valid one only): 5x faster than writing every
 // cell of every window with a select, whose loops of C = 10 did not vectorize.
-template <class T>
+template <class T, int kC>
 FASTNN_SIMD_CLONES_AVX512 bool max_pool_2x2_backward_image(const T* dy, const int32_t* argmax, T* dx,
                                                            const Window2d& g, int64_t n) {
-  const int64_t C = g.C, W = g.W;
+  const int64_t C = kC > 0 ? kC : g.C, W = g.W;
   T* image = dx + n * g.H * W * C;
   std::fill(image, image + g.H * W * C, T(0));
   bool valid = true;
@@ -142,13 +154,23 @@ FASTNN_SIMD_CLONES_AVX512 bool max_pool_2x2_backward_image(const T* dy, const in
   return valid;
 }
 
+template <class T, int kC = 1>
+bool max_pool_2x2_backward_dispatch(const T* dy, const int32_t* argmax, T* dx, const Window2d& g, int64_t n) {
+  if constexpr (kC <= 16) {
+    if (g.C == kC) return max_pool_2x2_backward_image<T, kC>(dy, argmax, dx, g, n);
+    return max_pool_2x2_backward_dispatch<T, kC + 1>(dy, argmax, dx, g, n);
+  } else {
+    return max_pool_2x2_backward_image<T, 0>(dy, argmax, dx, g, n);
+  }
+}
+
 template <class T>
 void max_pool2d_forward(Cpu, const T* x, T* y, int32_t* argmax, const Window2d& g) {
   if (is_plain_2x2(g)) {
 #pragma omp parallel for if (g.N * g.H * g.W * g.C > kParallelMin)
     for (int64_t n = 0; n < g.N; ++n) {
-      if (argmax) max_pool_2x2_image<T, true>(x, y, argmax, g, n);
-      else max_pool_2x2_image<T, false>(x, y, nullptr, g, n);
+      if (argmax) max_pool_2x2_dispatch<T, true>(x, y, argmax, g, n);
+      else max_pool_2x2_dispatch<T, false>(x, y, nullptr, g, n);
     }
     return;
   }
@@ -225,7 +247,7 @@ bool max_pool2d_backward(Cpu, const T* dy, const int32_t* argmax, T* dx, const W
   if (is_plain_2x2(g)) {
     bool valid = true;
 #pragma omp parallel for reduction(&& : valid) if (g.N * g.H * g.W * g.C > kParallelMin)
-    for (int64_t n = 0; n < g.N; ++n) valid = max_pool_2x2_backward_image(dy, argmax, dx, g, n) && valid;
+    for (int64_t n = 0; n < g.N; ++n) valid = max_pool_2x2_backward_dispatch(dy, argmax, dx, g, n) && valid;
     return valid;
   }
   const bool disjoint = g.sh >= g.KH && g.sw >= g.KW;
