@@ -59,7 +59,8 @@ def test_a_keras_functional_file_with_a_shared_layer_loads_and_predicts_the_same
     head = keras_real.layers.Dense(3, activation="softmax", name="head")(keras_real.layers.BatchNormalization()(h))
     side = keras_real.layers.Dense(1, name="side")(h)
     m = keras_real.Model(inputs, [head, side])
-    m.compile(optimizer="adam", loss=["sparse_categorical_crossentropy", "mse"])
+    m.compile(optimizer="adam", loss=["sparse_categorical_crossentropy", "mse"], loss_weights=[1.0, 0.5],
+              metrics=[["accuracy"], ["mae"]])
     x = np.random.default_rng(0).random((16, 6)).astype("float32")
     m.fit(x, [np.arange(16) % 3, x[:, :1]], epochs=1, verbose=0)
     m.save(tmp_path / "f.keras")
@@ -67,3 +68,5 @@ def test_a_keras_functional_file_with_a_shared_layer_loads_and_predicts_the_same
     for got, want in zip(model.predict(x, verbose=0), m.predict(x, verbose=0)):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     assert model.output_names == ["head", "side"]
+    assert model.metrics_names == ["loss", "head_loss", "head_accuracy", "side_loss", "side_mae"]
+    assert [o.weight for o in model.compiled.outputs] == [1.0, 0.5]

@@ -31,6 +31,8 @@ def _per_output(arg, value, names, convert, default):
         if unknown:
             raise ValueError(f"{arg}: {unknown[0]!r} is not an output of the model; its outputs are {names}")
         return [convert(value[n]) if n in value else default() for n in names]
+    if isinstance(value, (list, tuple)) and not value and arg == "metrics":
+        return [default() for _ in names]  # no metrics for any output
     if isinstance(value, (list, tuple)) and (arg != "metrics" or len(names) > 1):
         if len(value) != len(names):
             raise ValueError(f"{arg}: expected one entry per model output ({len(names)}: {names}), got {len(value)}")

@@ -194,6 +194,16 @@ def _load_h5_weights(where, model, paths, data):
         layer.set_weights(found)
 
 
+def _named_metrics(metrics):
+    """The metrics Keras saved by name, in their structure (per output for several outputs)."""
+    if isinstance(metrics, dict):
+        return {k: _named_metrics(v) for k, v in metrics.items()}
+    if isinstance(metrics, (list, tuple)):
+        return [_named_metrics(m) if isinstance(m, (list, tuple, dict)) else m for m in metrics
+                if isinstance(m, (str, list, tuple, dict))]
+    return [metrics] if isinstance(metrics, str) else None
+
+
 def _compile(where, model, compile_config):
     if not compile_config:
         return
@@ -204,7 +214,8 @@ def _compile(where, model, compile_config):
         cls = getattr(foptimizers, opt.get("class_name", ""))
         optimizer = cls(learning_rate=float(opt["config"]["learning_rate"]))
         model.compile(optimizer=optimizer, loss=compile_config["loss"],
-                      metrics=[m for m in compile_config.get("metrics") or [] if isinstance(m, str)])
+                      loss_weights=compile_config.get("loss_weights"),
+                      metrics=_named_metrics(compile_config.get("metrics")))
     except (AttributeError, KeyError, TypeError, ValueError) as e:
         warnings.warn(f"{where}: the model is loaded uncompiled ({type(e).__name__}: {e}); call compile()",
                       stacklevel=3)
