@@ -32,14 +32,12 @@
 #include "../ops/conv2d.h"
 
 #include <algorithm>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "../ops/dense.h"
 #include "../ops/im2col.h"
 #include "blas.h"
 #include "conv2d_narrow.h"
+#include "parallel.h"
 
 namespace fastnn {
 namespace {
@@ -51,14 +49,6 @@ constexpr int64_t kPieceBytes = 1 << 20;
 // Row-shift GEMMs shorter than this (images under 8x8 output pixels) run
 // slower than the full im2col's, which stacks several images into one GEMM.
 constexpr int64_t kMinShiftRows = 64;
-
-int max_threads() {
-#ifdef _OPENMP
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
 
 // Workspace past the pieces, backward only: per thread a C_out row for the
 // bias gradient of a piece; for threads after the first, private dW and db
@@ -87,7 +77,7 @@ struct Plan {
 // kPieceBytes or what is left.
 Plan make_plan(const Window2d& g, int64_t C_out, int64_t elem_bytes, int64_t budget) {
   const int64_t K = g.patch(), KWC = g.KW * g.C, extra_rows = (g.KH - 1) * g.dh;
-  for (int t = max_threads(); t >= 1; --t) {
+  for (int t = cpu::max_threads(); t >= 1; --t) {
     const int64_t per_thread = (budget - backward_extra(t, K, C_out)) / t;
     if (per_thread < K) continue;
     const int64_t cap = std::min(per_thread, std::max(kPieceBytes / elem_bytes, K));
@@ -100,31 +90,6 @@ Plan make_plan(const Window2d& g, int64_t C_out, int64_t elem_bytes, int64_t bud
     return {false, t, rows, rows * K};
   }
   return {};
-}
-
-// Runs body(thread, first_unit, end_unit) on up to `threads` threads, each
-// taking a contiguous run of the units, and returns how many ran (OpenMP may
-// give fewer: nested inside another parallel region, or with dynamic
-// threads). One thread runs inline, leaving cpu::gemm free to split its GEMMs
-// across the threads (see blas.h: OpenBLAS itself is single-threaded).
-template <class F>
-int for_each_thread(int threads, int64_t units, F&& body) {
-  if (threads <= 1) {
-    body(0, int64_t(0), units);
-    return 1;
-  }
-  int team = 1;
-#pragma omp parallel num_threads(threads)
-  {
-#ifdef _OPENMP
-    const int t = omp_get_thread_num(), n = omp_get_num_threads();
-#else
-    const int t = 0, n = 1;
-#endif
-    if (t == 0) team = n;
-    body(t, t * units / n, (t + 1) * units / n);
-  }
-  return team;
 }
 
 // One thread's dW and db sums over its pieces (thread 0 sums straight into
@@ -260,7 +225,7 @@ int64_t conv2d_workspace_elems(Cpu, const Window2d& g, int64_t C_out, int64_t el
   if (conv2d_is_pointwise(g)) return 0;
   const int64_t least = conv2d_min_workspace_elems(Cpu{}, g, C_out);
   if (cpu::conv2d_narrow_applies(g, C_out)) {
-    const int64_t narrow = cpu::conv2d_narrow_workspace_elems(g, C_out, max_threads());
+    const int64_t narrow = cpu::conv2d_narrow_workspace_elems(g, C_out, cpu::max_threads());
     if (narrow <= max_bytes / elem_bytes) return std::max(narrow, least);
   }
   const Plan plan = make_plan(g, C_out, elem_bytes, std::max(max_bytes / elem_bytes, least));
@@ -278,14 +243,14 @@ void conv2d_forward(Cpu, const T* x, const T* W, const T* b, T* y, const Window2
   if (plan.row_shift) {  // a unit: a piece of plan.piece output rows of one image
     const RowPieces pieces{(g.OH + plan.piece - 1) / plan.piece, plan.piece};
     const int64_t units = g.N * pieces.per_image;
-    for_each_thread(int(std::min<int64_t>(plan.threads, units)), units, [&](int t, int64_t first, int64_t end) {
+    cpu::for_each_thread(int(std::min<int64_t>(plan.threads, units)), units, [&](int t, int64_t first, int64_t end) {
       for (int64_t i = first; i < end; ++i)
         shift_forward_piece(x, W, b, y, g, C_out, workspace + t * plan.slice, pieces, i, end);
     });
     return;
   }
   const int64_t pieces = (total_rows + plan.piece - 1) / plan.piece;  // a unit: plan.piece column rows
-  for_each_thread(int(std::min<int64_t>(plan.threads, pieces)), pieces, [&](int t, int64_t first, int64_t end) {
+  cpu::for_each_thread(int(std::min<int64_t>(plan.threads, pieces)), pieces, [&](int t, int64_t first, int64_t end) {
     T* col = workspace + t * plan.slice;
     for (int64_t piece = first; piece < end; ++piece) {
       const int64_t r0 = piece * plan.piece, rows = std::min(plan.piece, total_rows - r0);
@@ -330,7 +295,7 @@ void conv2d_backward(Cpu, const T* x, const T* W, const T* dy, T* dx, T* dW, T* 
   for (int64_t k = 0; k < K; ++k)
     for (int64_t c = 0; c < C_out; ++c) Wt[c * K + k] = W[k * C_out + c];
 
-  const int team = for_each_thread(threads, units, [&](int t, int64_t first, int64_t end) {
+  const int team = cpu::for_each_thread(threads, units, [&](int t, int64_t first, int64_t end) {
     T* piece = workspace + t * plan.slice;
     GradSums<T> sums{t == 0 ? dW : dW_copies + (t - 1) * K * C_out,
                      !db ? nullptr : t == 0 ? db : db_copies + (t - 1) * C_out, db_rows + t * C_out};

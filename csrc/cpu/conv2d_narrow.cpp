@@ -31,24 +31,14 @@
 #include <cstring>
 #include <utility>
 #include <vector>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
+#include "parallel.h"
 #include "simd_clones.h"
 
 namespace fastnn::cpu {
 namespace {
 
 constexpr int lanes(int n) { return n <= 4 ? 4 : n <= 8 ? 8 : 16; }
-
-int max_threads() {
-#ifdef _OPENMP
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
 
 // Calls f(std::integral_constant<int, C_out>) for C_out in 1..kNarrowMaxCout.
 template <class F, int... I>
@@ -143,27 +133,6 @@ void pack(const T* src, int64_t K, int64_t n, T* dst) {
   const int64_t np = lanes(int(n));
   for (int64_t k = 0; k < K; ++k)
     for (int64_t j = 0; j < np; ++j) dst[k * np + j] = j < n ? src[k * n + j] : T(0);
-}
-
-// Runs body(thread, first_image, end_image) on `threads` threads; returns the team size.
-template <class F>
-int for_each_thread(int threads, int64_t units, F&& body) {
-  if (threads <= 1) {
-    body(0, int64_t(0), units);
-    return 1;
-  }
-  int team = 1;
-#pragma omp parallel num_threads(threads)
-  {
-#ifdef _OPENMP
-    const int t = omp_get_thread_num(), n = omp_get_num_threads();
-#else
-    const int t = 0, n = 1;
-#endif
-    if (t == 0) team = n;
-    body(t, t * units / n, (t + 1) * units / n);
-  }
-  return team;
 }
 
 // NP lanes of T as one GCC vector: the clones lower it to one or two

@@ -31,6 +31,15 @@ inline void install_fork_handler() {
   });
 }
 
+// OpenMP's thread count for the next parallel region (1 without OpenMP).
+inline int max_threads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
 constexpr int64_t kParallelMin = 1 << 14;  // below this many elements threads cost more than they save
 
 // Calls body(lo, hi) once per thread on contiguous shares of [0, n), in
@@ -58,6 +67,31 @@ void for_ranges(int64_t n, int64_t work, F&& body) {
 template <class F>
 void for_column_blocks(int64_t M, int64_t N, F&& body) {
   for_ranges(N, M * N, body);
+}
+
+// Runs body(thread, first_unit, end_unit) on up to `threads` threads, each
+// taking a contiguous run of the units, and returns how many ran (OpenMP may
+// give fewer: nested inside another parallel region, or with dynamic
+// threads). One thread runs inline, leaving cpu::gemm free to split its GEMMs
+// across the threads (see blas.h: OpenBLAS itself is single-threaded).
+template <class F>
+int for_each_thread(int threads, int64_t units, F&& body) {
+  if (threads <= 1) {
+    body(0, int64_t(0), units);
+    return 1;
+  }
+  int team = 1;
+#pragma omp parallel num_threads(threads)
+  {
+#ifdef _OPENMP
+    const int t = omp_get_thread_num(), n = omp_get_num_threads();
+#else
+    const int t = 0, n = 1;
+#endif
+    if (t == 0) team = n;
+    body(t, t * units / n, (t + 1) * units / n);
+  }
+  return team;
 }
 
 }  // namespace fastnn::cpu
