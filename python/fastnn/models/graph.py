@@ -59,11 +59,8 @@ class Plan:
         for k, step in enumerate(self.steps):
             step.shared_use = last_use[id(step.layer)] is not step
             step.runner = _shared_copy(step.layer, backend, k) if step.shared_use else step.layer
-
-    def producers(self):
-        """The runner computing each output."""
         by_slot = {step.out: step.runner for step in self.steps}
-        return [by_slot.get(s) for s in self.out_slots]
+        self.producers = [by_slot.get(s) for s in self.out_slots]  # the runner computing each output
 
     def value_of(self, layer):
         """The last forward's output of ``layer`` (its last use)."""

@@ -102,7 +102,7 @@ class Model(StepAPI, WeightsAPI):
 
     def output_layers(self):
         """The layer that computes each output."""
-        return self.plan.producers()
+        return self.plan.producers
 
     # -- the graph every model runs as (``models.graph``) ------------------------------
     def leaves(self):
