@@ -10,7 +10,6 @@ allreduce work as for ``Sequential``.
 from __future__ import annotations
 
 from ..layers.symbolic import InputLayer, KerasTensor
-from . import placement
 from .graph import Plan, expand, infer_shapes
 from .model import Model
 from .sequential import name_layers
@@ -118,24 +117,8 @@ class Functional(Model):
         """Place every layer's parameters (the shapes are known from construction)."""
         plan, outs = self.make_plan()
         _, first_input = infer_shapes(plan, [t.sample_shape for t in self.inputs])
-        leaves = plan.leaves()
-        name_layers(leaves)
-        needs_grad = {layer: any(s >= plan.n_inputs for st in plan.steps if st.layer is layer for s in st.ins)
-                      for layer in leaves}
-
-        def declare(layer, i):
-            layer.attach(self.backend, self.dtype, owner=self, default_seed=(self.seed * 1_000_003 + i) % 2**63,
-                         needs_input_grad=needs_grad[layer])
-            layer.output_shape = tuple(layer.build(first_input[layer]))
-
-        self.parameters = placement.place(self, leaves, declare)
-        for op in self.layers:
-            if isinstance(op, Model):
-                op.mark_nested_in(self)
-        plan.finish(outs, self.backend)
-        self.plan, self.built = plan, True
-        if self.optimizer is not None:
-            self.finish_compile()
+        name_layers(plan.leaves())
+        self.place_layers(plan, outs, first_input)
 
     # -- describing and saving -----------------------------------------------------------
     def summary(self, print_fn=print):

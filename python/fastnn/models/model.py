@@ -120,6 +120,28 @@ class Model(StepAPI, WeightsAPI):
         plan.finish(outs, self.backend)
         self.plan = plan
 
+    def place_layers(self, plan, outs, first_input):
+        """Build every layer of ``plan`` for its first input shape(s), place the weights (own buffers
+        or a view of the model holding them all, ``models.placement``), and finish the plan."""
+        leaves = plan.leaves()
+        reads_inner = {id(layer): False for layer in leaves}  # only layers reading model inputs skip dx
+        for step in plan.steps:
+            reads_inner[id(step.layer)] |= any(s >= plan.n_inputs for s in step.ins)
+
+        def declare(layer, i):
+            layer.attach(self.backend, self.dtype, owner=self, default_seed=(self.seed * 1_000_003 + i) % 2**63,
+                         needs_input_grad=reads_inner[id(layer)])
+            layer.output_shape = tuple(layer.build(first_input[layer]))
+
+        self.parameters = placement.place(self, leaves, declare)
+        for entry in self.layers:
+            if isinstance(entry, Model):  # its layers' weights now live in this model's buffers
+                entry.mark_nested_in(self)
+        plan.finish(outs, self.backend)
+        self.plan, self.built = plan, True
+        if self.optimizer is not None:
+            self.finish_compile()
+
     def mark_nested_in(self, outer):
         """Called by the model ``outer`` that built this one's layers into its buffers: this one
         shares them (a view), so it can still infer and train on its own, as in Keras."""

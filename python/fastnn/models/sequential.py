@@ -6,7 +6,6 @@ import re
 from ..layers.base import Layer
 from ..layers.symbolic import KerasTensor
 from .model import Model
-from . import placement
 from .graph import Plan, expand, infer_shapes
 
 
@@ -86,29 +85,15 @@ class Sequential(Model):
         for entry in self.layers:
             slot = expand(plan, entry, [slot])
             ends.append(slot)
-        leaves = plan.leaves()
         _check_once(self.layers)
-        name_layers(leaves)
+        name_layers(plan.leaves())
         shapes, first_input = infer_shapes(plan, [self.input_shape])
         for entry, start, end in zip(self.layers, [0] + ends, ends):
             if isinstance(entry, Model):
                 entry.input_shape = shapes[start]
             entry.output_shape = shapes[end]
         self.output_shape = shapes[ends[-1]]
-
-        def declare(layer, i):
-            layer.attach(self.backend, self.dtype, owner=self, default_seed=(self.seed * 1_000_003 + i) % 2**63,
-                         needs_input_grad=i > 0)
-            layer.output_shape = tuple(layer.build(first_input[layer]))
-
-        self.parameters = placement.place(self, leaves, declare)
-        for entry in self.layers:
-            if isinstance(entry, Model):  # its layers' weights now live in this model's buffers
-                entry.mark_nested_in(self)
-        plan.finish([ends[-1]], self.backend)
-        self.plan, self.built = plan, True
-        if self.optimizer is not None:
-            self.finish_compile()
+        self.place_layers(plan, [ends[-1]], first_input)
 
     def declared_input_shape(self):
         """The input shape given by ``Input(shape=...)`` or the first layer's ``input_shape``, or None."""
