@@ -17,14 +17,13 @@ from .. import optimizers as foptimizers
 from .._checks import integer
 from ..seeds import next_default_seed
 from ..training import loop
-from ..training.data import to_host
-from . import placement
 from .compiled import Compiled
+from .graph_api import GraphAPI
 from .steps import StepAPI
 from .weights import WeightsAPI
 
 
-class Model(StepAPI, WeightsAPI):
+class Model(GraphAPI, StepAPI, WeightsAPI):
     """Base class of fastnn's models; ``Model(inputs, outputs)`` makes a functional model (Keras'
     ``keras.Model``), see ``models.functional.Functional``; ``Sequential`` is the chain of layers.
 
@@ -103,94 +102,6 @@ class Model(StepAPI, WeightsAPI):
     def output_layers(self):
         """The layer that computes each output."""
         return self.plan.producers
-
-    # -- the graph every model runs as (``models.graph``) ------------------------------
-    def leaves(self):
-        """Every computing layer, nested models' layers in their place, each once."""
-        if self.built and self.plan is not None:
-            return self.plan.leaf_list
-        return self.make_plan()[0].leaves()
-
-    def make_plan(self):
-        """``(plan, output slots)``: the model's steps over numbered slots (subclasses say how)."""
-        raise NotImplementedError
-
-    def finish_plan(self):
-        plan, outs = self.make_plan()
-        plan.finish(outs, self.backend)
-        self.plan = plan
-
-    def place_layers(self, plan, outs, first_input):
-        """Build every layer of ``plan`` for its first input shape(s), place the weights (own buffers
-        or a view of the model holding them all, ``models.placement``), and finish the plan."""
-        leaves = plan.leaves()
-        reads_inner = {id(layer): False for layer in leaves}  # only layers reading model inputs skip dx
-        for step in plan.steps:
-            reads_inner[id(step.layer)] |= any(s >= plan.n_inputs for s in step.ins)
-
-        def declare(layer, i):
-            layer.attach(self.backend, self.dtype, owner=self, default_seed=(self.seed * 1_000_003 + i) % 2**63,
-                         needs_input_grad=reads_inner[id(layer)])
-            layer.output_shape = tuple(layer.build(first_input[layer]))
-
-        self.parameters = placement.place(self, leaves, declare)
-        for entry in self.layers:
-            if isinstance(entry, Model):  # its layers' weights now live in this model's buffers
-                entry.mark_nested_in(self)
-        plan.finish(outs, self.backend)
-        self.plan, self.built = plan, True
-        if self.optimizer is not None:
-            self.finish_compile()
-
-    def mark_nested_in(self, outer):
-        """Called by the model ``outer`` that built this one's layers into its buffers: this one
-        shares them (a view), so it can still infer and train on its own, as in Keras."""
-        self.backend, self.dtype, self._lock = outer.backend, outer.dtype, outer._lock
-        self.parameters = outer.parameters.view(self.make_plan()[0].leaves())
-        self.finish_plan()
-        self.built = True
-        for entry in self.layers:
-            if isinstance(entry, Model):
-                entry.mark_nested_in(outer)
-        if self.optimizer is not None:
-            self.finish_compile()
-
-    def contains(self, model):
-        """True if ``model`` is nested in this one (at any depth)."""
-        return any(entry is model or (isinstance(entry, Model) and entry.contains(model)) for entry in self.layers)
-
-    def layers_changed(self):
-        """Called by a layer when frozen, unfrozen or re-rated: the optimizer's groups follow."""
-        if self.parameters is not None:
-            self.parameters.layers_changed()
-
-    def count_params(self, trainable=None):
-        """Number of parameters; only trainable (True) or non-trainable (False) ones if asked."""
-        self.ensure_built()
-        return self.parameters.count(self.leaves(), trainable)
-
-    def _forward(self, x, training, logits):
-        placement.bind(self, training)
-        outputs = self.compiled.outputs if self.compiled is not None else [None] * len(self.plan.out_slots)
-        for layer, o in zip(self.output_layers(), outputs):
-            if hasattr(layer, "logits_only"):  # a fused loss takes the logits before the softmax/sigmoid
-                layer.logits_only = bool(logits) and o is not None and o.loss.fused_activation is not None
-        step = self.optimizer.iterations if self.optimizer is not None else 0
-        outs = self.plan.forward(list(x) if isinstance(x, tuple) else [x], training, step)
-        return outs if len(outs) > 1 else outs[0]
-
-    def _backward(self, dout):
-        self.plan.backward(dout if self.multi_output else [dout], self._buffers, self.backend, self.dtype)
-
-    def output_of(self, x, layer):
-        """``layer``'s output (NumPy) for the batch ``x`` in inference mode: the model as a feature extractor."""
-        if layer not in self.leaves():
-            raise ValueError(f"layer: {getattr(layer, 'name', layer)!r} is not a layer of model {self.name!r}")
-        self.ensure_built(np.shape(x)[1:])
-        x = self._batch(x)[0]
-        with self._lock:
-            self._forward(x, False, False)
-            return to_host(self.plan.value_of(layer)).copy()
 
     @property
     def flat_params(self):
