@@ -3,7 +3,6 @@
 #include <cstdint>
 #include <limits>
 #include <string>
-#include <type_traits>
 
 #include "../ops/pool.h"
 #include "tensor_arg.h"
@@ -113,10 +112,7 @@ void bind_pool(py::module_& m) {
           py::gil_scoped_release nogil;
           dispatch_float(dy.dtype, [&](auto t) {
             using T = decltype(t);
-            if constexpr (std::is_same_v<Dev, Cpu>)
-              verified = max_pool2d_backward(Dev{}, dy.ptr<T>(), argmax.ptr<int32_t>(), dx.ptr<T>(), g);
-            else
-              max_pool2d_backward(Dev{}, dy.ptr<T>(), argmax.ptr<int32_t>(), dx.ptr<T>(), g);
+            verified = max_pool2d_backward(Dev{}, dy.ptr<T>(), argmax.ptr<int32_t>(), dx.ptr<T>(), g);
           });
         }
         if constexpr (host_arrays<Dev>)

@@ -164,11 +164,12 @@ void max_pool2d_forward(Cuda dev, const T* x, T* y, int32_t* argmax, const Windo
 }
 
 template <class T>
-void max_pool2d_backward(Cuda dev, const T* dy, const int32_t* argmax, T* dx, const Window2d& g) {
+bool max_pool2d_backward(Cuda dev, const T* dy, const int32_t* argmax, T* dx, const Window2d& g) {
   const int64_t n = g.N * g.H * g.W * g.C;
   launch(max_pool_backward_kernel<T>, cuda::blocks_for(n), cuda::kThreads, 0, cuda::stream_of(dev), dy, argmax, dx,
          g);
   FASTNN_CHECK_LAUNCH("max_pool2d_backward");
+  return false;
 }
 
 template <class T>
@@ -202,7 +203,7 @@ void global_avg_pool2d_backward(Cuda dev, const T* dy, T* dx, int64_t N, int64_t
 
 #define INSTANTIATE(T)                                                                       \
   template void max_pool2d_forward<T>(Cuda, const T*, T*, int32_t*, const Window2d&);        \
-  template void max_pool2d_backward<T>(Cuda, const T*, const int32_t*, T*, const Window2d&); \
+  template bool max_pool2d_backward<T>(Cuda, const T*, const int32_t*, T*, const Window2d&); \
   template void avg_pool2d_forward<T>(Cuda, const T*, T*, const Window2d&);                  \
   template void avg_pool2d_backward<T>(Cuda, const T*, T*, const Window2d&);                 \
   template void global_avg_pool2d_forward<T>(Cuda, const T*, T*, int64_t, int64_t, int64_t); \

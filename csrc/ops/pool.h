@@ -20,13 +20,14 @@ void max_pool2d_forward(Cuda, const T* x, T* y, int32_t* argmax, const Window2d&
 
 // dx = dy routed to the cells argmax names (a gather: each dx element sums
 // the dy of the windows whose max it is, in a fixed order). An argmax value
-// outside its window routes nothing (no access depends on it). The CPU
-// kernel returns true when it has also verified that every value lies in
-// its window (as its 2x2 path does for free), false when it has not checked.
+// outside its window routes nothing (no access depends on it). Returns true
+// when the kernel has also verified that every value lies in its window (the
+// CPU's 2x2 path does, for free), false when it has not checked (CUDA never
+// does: device arrays are not checked value by value).
 template <class T>
 bool max_pool2d_backward(Cpu, const T* dy, const int32_t* argmax, T* dx, const Window2d& g);
 template <class T>
-void max_pool2d_backward(Cuda, const T* dy, const int32_t* argmax, T* dx, const Window2d& g);
+bool max_pool2d_backward(Cuda, const T* dy, const int32_t* argmax, T* dx, const Window2d& g);
 
 // y = the mean of the real cells of each window.
 template <class T>
