@@ -40,21 +40,20 @@ def _per_output(arg, value, names, convert, default):
     return [convert(value) for _ in names]
 
 
-def _metric_list(names):
-    def convert(metrics):
-        if metrics is None:
-            return []
-        if not isinstance(metrics, (list, tuple)):
-            metrics = [metrics]
-        return [fmetrics.get(m) for m in metrics]
+def _metrics_of(metrics):
+    """One output's metrics (a name, an object, a list of them, or None) as ``[(name, Metric)]``."""
+    if metrics is None:
+        return []
+    return [fmetrics.get(m) for m in (metrics if isinstance(metrics, (list, tuple)) else [metrics])]
 
-    def check(metrics):
-        if isinstance(metrics, (list, tuple)) and len(names) > 1 and metrics \
-                and not all(m is None or isinstance(m, (list, tuple)) for m in metrics):
-            raise ValueError(f"metrics: the model has {len(names)} outputs {names}: give a list of metric lists, one "
-                             f"per output, or a dict {{output name: metrics}} (as Keras 3), got {metrics!r}")
-        return metrics
-    return convert, check
+
+def _check_metric_lists(metrics, names):
+    """A flat list of metrics for a model with several outputs is an error, as in Keras 3."""
+    if isinstance(metrics, (list, tuple)) and len(names) > 1 and metrics \
+            and not all(m is None or isinstance(m, (list, tuple)) for m in metrics):
+        raise ValueError(f"metrics: the model has {len(names)} outputs {names}: give a list of metric lists, one "
+                         f"per output, or a dict {{output name: metrics}} (as Keras 3), got {metrics!r}")
+    return metrics
 
 
 class Compiled:
@@ -75,10 +74,8 @@ class Compiled:
         weights = _per_output(
             "loss_weights", 1.0 if loss_weights is None else loss_weights, names,
             lambda w: number("loss_weights", w, lo=0, expected="a number >= 0 (or one per output)"), lambda: 1.0)
-        convert, check = _metric_list(names)
-        metric_lists = _per_output("metrics", check(metrics), names, convert, list)
+        metric_lists = _per_output("metrics", _check_metric_lists(metrics, names), names, _metrics_of, list)
         self.outputs = [OutputLoss(*entry) for entry in zip(names, losses, weights, metric_lists)]
-        self.config = {"loss": loss, "loss_weights": loss_weights, "metrics": metrics}
 
     def get_config(self):
         """``loss``, ``loss_weights`` and ``metrics`` as JSON-able data that ``compile`` takes back."""
