@@ -46,7 +46,7 @@ void bind_batchnorm(py::module_& m) {
       "batchnorm_forward",
       [](py::handle x_, py::handle gamma_, py::handle beta_, py::handle rmean_, py::handle rvar_, py::handle y_,
          py::handle save_mean_, py::handle save_inv_std_, py::handle workspace_, bool training, double momentum,
-         double eps) {
+         double eps, bool relu) {
         Tensor x = tensor_arg<Dev>(x_, "x"), gamma = tensor_arg<Dev>(gamma_, "gamma"),
                beta = tensor_arg<Dev>(beta_, "beta"), rmean = tensor_arg<Dev>(rmean_, "running_mean", training),
                rvar = tensor_arg<Dev>(rvar_, "running_var", training), y = tensor_arg<Dev>(y_, "y", true);
@@ -62,7 +62,7 @@ void bind_batchnorm(py::module_& m) {
           dispatch_float(x.dtype, [&](auto t) {
             using T = decltype(t);
             batchnorm_forward_infer(Dev{}, x.ptr<T>(), gamma.ptr<T>(), beta.ptr<T>(), rmean.ptr<T>(), rvar.ptr<T>(),
-                                    y.ptr<T>(), eps, M, C);
+                                    y.ptr<T>(), eps, M, C, relu);
           });
           return;
         }
@@ -80,20 +80,21 @@ void bind_batchnorm(py::module_& m) {
           using T = decltype(t);
           batchnorm_forward_train(Dev{}, x.ptr<T>(), gamma.ptr<T>(), beta.ptr<T>(), rmean.ptr<T>(), rvar.ptr<T>(),
                                   y.ptr<T>(), save_mean.ptr<double>(), save_inv_std.ptr<double>(),
-                                  workspace.ptr<double>(), momentum, eps, M, C);
+                                  workspace.ptr<double>(), momentum, eps, M, C, relu);
         });
       },
       py::arg("x"), py::arg("gamma"), py::arg("beta"), py::arg("running_mean"), py::arg("running_var"), py::arg("y"),
       py::arg("save_mean"), py::arg("save_inv_std"), py::arg("workspace"), py::arg("training"), py::arg("momentum"),
-      py::arg("eps"),
-      "y = gamma * (x - mean) / sqrt(var + eps) + beta over the last axis of a (N, C) or (N, H, W, C) x. Training: "
-      "batch statistics, saved (float64) into save_mean / save_inv_std, running statistics updated in place; "
-      "inference: running statistics (save_mean, save_inv_std, workspace may be None).");
+      py::arg("eps"), py::arg("relu") = false,
+      "y = gamma * (x - mean) / sqrt(var + eps) + beta over the last axis of a (N, C) or (N, H, W, C) x, then "
+      "max(y, 0) if relu (a fused Activation('relu')). Training: batch statistics, saved (float64) into save_mean / "
+      "save_inv_std, running statistics updated in place; inference: running statistics (save_mean, save_inv_std, "
+      "workspace may be None).");
 
   m.def(
       "batchnorm_backward",
       [](py::handle x_, py::handle gamma_, py::handle dy_, py::handle save_mean_, py::handle save_inv_std_,
-         py::handle dx_, py::handle dgamma_, py::handle dbeta_, py::handle workspace_) {
+         py::handle dx_, py::handle dgamma_, py::handle dbeta_, py::handle workspace_, py::handle beta_, bool relu) {
         Tensor x = tensor_arg<Dev>(x_, "x"), gamma = tensor_arg<Dev>(gamma_, "gamma"), dy = tensor_arg<Dev>(dy_, "dy"),
                dx = tensor_arg<Dev>(dx_, "dx", true), dgamma = tensor_arg<Dev>(dgamma_, "dgamma", true),
                dbeta = tensor_arg<Dev>(dbeta_, "dbeta", true);
@@ -103,26 +104,35 @@ void bind_batchnorm(py::module_& m) {
         check_same_shape(dy, x);
         check_same_shape(dx, x);
         check_same_float({&x, &gamma, &dy, &dx, &dgamma, &dbeta});
+        // The fused ReLU's mask is recomputed from x, gamma and beta. Without relu beta is not read (and gamma
+        // stands in for a missing one), but a given beta is still checked.
+        if (relu && beta_.is_none())
+          throw ValueError("beta: required with relu=True (the ReLU's mask is recomputed from the forward's z)");
+        Tensor beta = beta_.is_none() ? gamma : tensor_arg<Dev>(beta_, "beta");
+        check_shape(beta, {C});
+        check_same_float({&x, &beta});
         Tensor save_mean = stats_arg<Dev>(save_mean_, "save_mean", C, false),
                save_inv_std = stats_arg<Dev>(save_inv_std_, "save_inv_std", C, false),
                workspace = stats_arg<Dev>(workspace_, "workspace", batchnorm_workspace_size(Dev{}, M, C), true);
         // dx may be dy (read element by element before it is written); no other output may overlap anything.
-        check_disjoint(dx, {&x, &gamma, &save_mean, &save_inv_std, &dgamma, &dbeta, &workspace});
+        check_disjoint(dx, {&x, &gamma, &beta, &save_mean, &save_inv_std, &dgamma, &dbeta, &workspace});
         for (const Tensor* out : {&dgamma, &dbeta, &workspace})
-          check_disjoint(*out, {&x, &gamma, &dy, &save_mean, &save_inv_std});
+          check_disjoint(*out, {&x, &gamma, &beta, &dy, &save_mean, &save_inv_std});
         check_disjoint(dgamma, {&dbeta, &workspace});
         check_disjoint(dbeta, {&workspace});
         py::gil_scoped_release nogil;
         dispatch_float(x.dtype, [&](auto t) {
           using T = decltype(t);
-          batchnorm_backward(Dev{}, x.ptr<T>(), gamma.ptr<T>(), dy.ptr<T>(), save_mean.ptr<double>(),
+          batchnorm_backward(Dev{}, x.ptr<T>(), gamma.ptr<T>(), beta.ptr<T>(), dy.ptr<T>(), save_mean.ptr<double>(),
                              save_inv_std.ptr<double>(), dx.ptr<T>(), dgamma.ptr<T>(), dbeta.ptr<T>(),
-                             workspace.ptr<double>(), M, C);
+                             workspace.ptr<double>(), M, C, relu);
         });
       },
       py::arg("x"), py::arg("gamma"), py::arg("dy"), py::arg("save_mean"), py::arg("save_inv_std"), py::arg("dx"),
-      py::arg("dgamma"), py::arg("dbeta"), py::arg("workspace"),
-      "Gradients of the training-mode batchnorm_forward, written into dx, dgamma, dbeta (dx may be dy).");
+      py::arg("dgamma"), py::arg("dbeta"), py::arg("workspace"), py::arg("beta") = py::none(),
+      py::arg("relu") = false,
+      "Gradients of the training-mode batchnorm_forward, written into dx, dgamma, dbeta (dx may be dy). With relu, "
+      "dy is the gradient of the fused ReLU's output, masked where the recomputed z <= 0 (beta required).");
 
   m.def(
       "batchnorm_inference_backward",

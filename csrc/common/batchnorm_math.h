@@ -44,6 +44,22 @@ FASTNN_HD inline T batchnorm_affine(T x, T m, T a, T b0) {
   return (x - m) * a + b0;
 }
 
+// The fused Activation('relu') after the normalization (Relu = true), as
+// activation_math.h's ReLU: y = z <= 0 ? 0 : z (a nan stays nan), and its
+// gradient passes where z > 0 (0 at z == 0). The backward recomputes z from
+// x with the forward's coefficients and batchnorm_affine, so its z > 0 is the
+// forward's y > 0 bit for bit: same function, same float64 statistics.
+template <bool Relu, class T>
+FASTNN_HD inline T batchnorm_activate(T z) {
+  return Relu && z <= T(0) ? T(0) : z;
+}
+
+// dy where the fused ReLU passed z = (x - m) a + b0, else 0.
+template <class T>
+FASTNN_HD inline T batchnorm_relu_gate(T x, T dy, T m, T a, T b0) {
+  return batchnorm_affine(x, m, a, b0) > T(0) ? dy : T(0);
+}
+
 // Training: a = gamma inv_std, b0 = beta - (mean - m) a.
 template <class T>
 FASTNN_HD inline BatchnormAffine<T> batchnorm_train_affine(T gamma, T beta, double mean, double inv_std) {

@@ -3,7 +3,10 @@
 //
 // Passes over memory: training forward reads x twice (statistics, then
 // normalize) and writes y once; backward reads x and dy twice (two sums,
-// then dx) and writes dx once.
+// then dx) and writes dx once. A fused ReLU (relu = true) adds none: the
+// forward clamps y as it writes it, the backward recomputes its mask from
+// the x it reads anyway. Whether to fuse is a template parameter (Relu) of
+// the inner loops, so each stays one branch-free vectorized loop.
 //
 // Statistics are shifted sums accumulated in double: with K = x[0, c],
 //   mean = K + sum(x - K) / M,   var = sum((x - K)^2) / M - (sum(x - K) / M)^2.
@@ -111,44 +114,52 @@ FASTNN_SIMD_CLONES void shifted_sums(const T* __restrict x, int64_t stride, int6
   }
 }
 
-// a1[j] += sum_s dy[s, j], a2[j] += sum_s dy[s, j] * (x[s, j] - m[j]).
-template <class T>
+// a1[j] += sum_s g[s, j], a2[j] += sum_s g[s, j] * (x[s, j] - m[j]), with
+// g = dy, or (Relu) dy where the forward's z = (x - zm) za + zb is > 0.
+template <bool Relu, class T>
 FASTNN_SIMD_CLONES void grad_sums(const T* __restrict x, const T* __restrict dy, int64_t stride, int64_t count,
-                                  int64_t width, const double* __restrict m, double* __restrict a1,
+                                  int64_t width, const double* __restrict m, const T* __restrict zm,
+                                  const T* __restrict za, const T* __restrict zb, double* __restrict a1,
                                   double* __restrict a2) {
   for (int64_t s = 0; s < count; ++s) {
     const T *xs = x + s * stride, *dys = dy + s * stride;
     for (int64_t j = 0; j < width; ++j) {
-      const double g = dys[j];
+      const double g = Relu ? batchnorm_relu_gate(xs[j], dys[j], zm[j], za[j], zb[j]) : dys[j];
       a1[j] += g;
       a2[j] += g * (double(xs[j]) - m[j]);
     }
   }
 }
 
-// out = (x - m) * a + b0 over count spans. The mean is passed as m in T
-// and the rounding error of m folded into b0: x - m is exact or nearly so
-// for x near the mean, where a float32 mean of 1e4 would otherwise lose
-// 5e-4 of a standard deviation in (x - mean) or in x * a - mean * a.
-template <class T>
+// out = (x - m) * a + b0 over count spans (then max(., 0) if Relu). The
+// mean is passed as m in T and the rounding error of m folded into b0:
+// x - m is exact or nearly so for x near the mean, where a float32 mean of
+// 1e4 would otherwise lose 5e-4 of a standard deviation in (x - mean) or in
+// x * a - mean * a.
+template <bool Relu, class T>
 FASTNN_SIMD_CLONES void affine_spans(const T* x, T* out, int64_t stride, int64_t count, int64_t width,
                                      const T* __restrict m, const T* __restrict a, const T* __restrict b0) {
   for (int64_t s = 0; s < count; ++s) {
     const T* xs = x + s * stride;
     T* ys = out + s * stride;
-    for (int64_t j = 0; j < width; ++j) ys[j] = batchnorm_affine(xs[j], m[j], a[j], b0[j]);
+    for (int64_t j = 0; j < width; ++j) ys[j] = batchnorm_activate<Relu>(batchnorm_affine(xs[j], m[j], a[j], b0[j]));
   }
 }
 
-// dx = k * dy + b * (x - m) + c0 over count spans (m as in affine_spans).
-template <class T>
+// dx = k * g + b * (x - m) + c0 over count spans (m as in affine_spans), g
+// as in grad_sums.
+template <bool Relu, class T>
 FASTNN_SIMD_CLONES void grad_spans(const T* x, const T* dy, T* dx, int64_t stride, int64_t count, int64_t width,
                                    const T* __restrict m, const T* __restrict k, const T* __restrict b,
-                                   const T* __restrict c0) {
+                                   const T* __restrict c0, const T* __restrict zm, const T* __restrict za,
+                                   const T* __restrict zb) {
   for (int64_t s = 0; s < count; ++s) {
     const T *xs = x + s * stride, *dys = dy + s * stride;
     T* dxs = dx + s * stride;
-    for (int64_t j = 0; j < width; ++j) dxs[j] = batchnorm_grad(xs[j], dys[j], m[j], k[j], b[j], c0[j]);
+    for (int64_t j = 0; j < width; ++j) {
+      const T g = Relu ? batchnorm_relu_gate(xs[j], dys[j], zm[j], za[j], zb[j]) : dys[j];
+      dxs[j] = batchnorm_grad(xs[j], g, m[j], k[j], b[j], c0[j]);
+    }
   }
 }
 
@@ -177,10 +188,11 @@ void reduce_partials(const RowBlocks& blocks, int64_t C, double* workspace) {
 }
 
 
-// y = (x - m) a + b0 per channel over blocks [lo, hi) (in reverse when
-// `reverse`, so a thread starts with the blocks still in its cache), with
-// `affine(c)` giving channel c's BatchnormAffine, computed once per tile.
-template <class T, class Affine>
+// y = (x - m) a + b0 (then max(., 0) if Relu) per channel over blocks
+// [lo, hi) (in reverse when `reverse`, so a thread starts with the blocks
+// still in its cache), with `affine(c)` giving channel c's BatchnormAffine,
+// computed once per tile.
+template <bool Relu, class T, class Affine>
 void apply_affine(const T* x, T* y, const RowBlocks& blocks, int64_t M, int64_t C, Share share, bool reverse,
                   Affine&& affine) {
   T m[kTile], a[kTile], b0[kTile];
@@ -200,20 +212,34 @@ void apply_affine(const T* x, T* y, const RowBlocks& blocks, int64_t M, int64_t 
       }
       for_each_span(t, blocks.first(b), blocks.size(b, M),
                     [&](int64_t off, int64_t stride, int64_t count, int64_t width) {
-                      affine_spans(x + off, y + off, stride, count, width, m, a, b0);
+                      affine_spans<Relu>(x + off, y + off, stride, count, width, m, a, b0);
                     });
     }
   }
 }
 
-// dx = k dy + b (x - m) + c0 (common/batchnorm_math.h) over blocks [lo, hi)
-// in reverse (as in the forward pass), from the totals sum(dy) = sums[c] and
-// sum(dy (x - mean)) = sums[C + c] over M_total rows.
+// The forward's affine map of each channel of tile t (Relu's mask), into zm, za, zb.
 template <class T>
-void apply_grad(const T* x, const T* gamma, const T* dy, const double* mean, const double* inv_std,
+void train_affine_tile(const Tile& t, const T* gamma, const T* beta, const double* mean, const double* inv_std,
+                       T* zm, T* za, T* zb) {
+  for (int64_t j = 0; j < t.len; ++j) {
+    const int64_t c = t.channel(j);
+    const BatchnormAffine<T> f = batchnorm_train_affine(gamma[c], beta[c], mean[c], inv_std[c]);
+    zm[j] = f.m;
+    za[j] = f.a;
+    zb[j] = f.b0;
+  }
+}
+
+// dx = k g + b (x - m) + c0 (common/batchnorm_math.h; g = dy, or dy masked
+// by the forward's ReLU, which needs beta) over blocks [lo, hi) in reverse
+// (as in the forward pass), from the totals sum(g) = sums[c] and
+// sum(g (x - mean)) = sums[C + c] over M_total rows.
+template <bool Relu, class T>
+void apply_grad(const T* x, const T* gamma, const T* beta, const T* dy, const double* mean, const double* inv_std,
                 const double* sums, double M_total, T* dx, const RowBlocks& blocks, int64_t M, int64_t C,
                 Share share) {
-  T m[kTile], k[kTile], bc[kTile], cc[kTile];
+  T m[kTile], k[kTile], bc[kTile], cc[kTile], zm[kTile], za[kTile], zb[kTile];
   int64_t tile_c0 = -1;
   for (int64_t b = share.hi - 1; b >= share.lo; --b)
     for (int64_t c0 = 0; c0 < C; c0 += kTile) {
@@ -228,11 +254,12 @@ void apply_grad(const T* x, const T* gamma, const T* dy, const double* mean, con
           bc[j] = g.b;
           cc[j] = g.c0;
         }
+        if constexpr (Relu) train_affine_tile(t, gamma, beta, mean, inv_std, zm, za, zb);
         tile_c0 = c0;
       }
       for_each_span(t, blocks.first(b), blocks.size(b, M),
                     [&](int64_t off, int64_t stride, int64_t count, int64_t width) {
-                      grad_spans(x + off, dy + off, dx + off, stride, count, width, m, k, bc, cc);
+                      grad_spans<Relu>(x + off, dy + off, dx + off, stride, count, width, m, k, bc, cc, zm, za, zb);
                     });
     }
 }
@@ -246,7 +273,7 @@ int64_t batchnorm_workspace_size(Cpu, int64_t M, int64_t C) {
 template <class T>
 void batchnorm_forward_train(Cpu, const T* x, const T* gamma, const T* beta, T* running_mean, T* running_var, T* y,
                              double* save_mean, double* save_inv_std, double* workspace, double momentum,
-                             double eps, int64_t M, int64_t C) {
+                             double eps, int64_t M, int64_t C, bool relu) {
   const RowBlocks blocks(M, C);
 #pragma omp parallel if (M * C > kParallelMin)
   {
@@ -272,21 +299,30 @@ void batchnorm_forward_train(Cpu, const T* x, const T* gamma, const T* beta, T* 
       }
     }
     // y = (x - m) a + (beta - (mean - m) a), a = gamma inv_std.
-    apply_affine(x, y, blocks, M, C, share, true, [&](int64_t c) {
+    const auto affine = [&](int64_t c) {
       return batchnorm_train_affine(gamma[c], beta[c], save_mean[c], save_inv_std[c]);
-    });
+    };
+    if (relu)
+      apply_affine<true>(x, y, blocks, M, C, share, true, affine);
+    else
+      apply_affine<false>(x, y, blocks, M, C, share, true, affine);
   }
 }
 
 template <class T>
 void batchnorm_forward_infer(Cpu, const T* x, const T* gamma, const T* beta, const T* running_mean,
-                             const T* running_var, T* y, double eps, int64_t M, int64_t C) {
+                             const T* running_var, T* y, double eps, int64_t M, int64_t C, bool relu) {
   const RowBlocks blocks(M, C);
+  const auto affine = [&](int64_t c) {
+    return batchnorm_infer_affine(gamma[c], beta[c], running_mean[c], running_var[c], eps);
+  };
 #pragma omp parallel if (M * C > kParallelMin)
   {
-    apply_affine(x, y, blocks, M, C, thread_share(blocks.count), false, [&](int64_t c) {
-      return batchnorm_infer_affine(gamma[c], beta[c], running_mean[c], running_var[c], eps);
-    });
+    const Share share = thread_share(blocks.count);
+    if (relu)
+      apply_affine<true>(x, y, blocks, M, C, share, false, affine);
+    else
+      apply_affine<false>(x, y, blocks, M, C, share, false, affine);
   }
 }
 
@@ -297,15 +333,15 @@ void batchnorm_inference_backward(Cpu, const T* dy, const T* gamma, const T* run
   const RowBlocks blocks(M, C);
 #pragma omp parallel if (M * C > kParallelMin)
   {
-    apply_affine(dy, dx, blocks, M, C, thread_share(blocks.count), false,
+    apply_affine<false>(dy, dx, blocks, M, C, thread_share(blocks.count), false,
                  [&](int64_t c) { return batchnorm_infer_grad_affine(gamma[c], running_var[c], eps); });
   }
 }
 
 template <class T>
-void batchnorm_backward(Cpu, const T* x, const T* gamma, const T* dy, const double* save_mean,
+void batchnorm_backward(Cpu, const T* x, const T* gamma, const T* beta, const T* dy, const double* save_mean,
                         const double* save_inv_std, T* dx, T* dgamma, T* dbeta, double* workspace, int64_t M,
-                        int64_t C) {
+                        int64_t C, bool relu) {
   const RowBlocks blocks(M, C);
 #pragma omp parallel if (M * C > kParallelMin)
   {
@@ -313,9 +349,14 @@ void batchnorm_backward(Cpu, const T* x, const T* gamma, const T* dy, const doub
     block_partials(blocks, M, C, workspace, share, [&](const Tile& t, int64_t r0, int64_t rows, double* a1,
                                                        double* a2) {
       double m[kTile];
+      T zm[kTile], za[kTile], zb[kTile];
       for (int64_t j = 0; j < t.len; ++j) m[j] = save_mean[t.channel(j)];
+      if (relu) train_affine_tile(t, gamma, beta, save_mean, save_inv_std, zm, za, zb);
       for_each_span(t, r0, rows, [&](int64_t off, int64_t stride, int64_t count, int64_t width) {
-        grad_sums(x + off, dy + off, stride, count, width, m, a1, a2);
+        if (relu)
+          grad_sums<true>(x + off, dy + off, stride, count, width, m, zm, za, zb, a1, a2);
+        else
+          grad_sums<false>(x + off, dy + off, stride, count, width, m, zm, za, zb, a1, a2);
       });
     });
 #pragma omp barrier
@@ -327,7 +368,10 @@ void batchnorm_backward(Cpu, const T* x, const T* gamma, const T* dy, const doub
         dgamma[c] = T(workspace[C + c] * save_inv_std[c]);
       }
     }
-    apply_grad(x, gamma, dy, save_mean, save_inv_std, workspace, double(M), dx, blocks, M, C, share);
+    if (relu)
+      apply_grad<true>(x, gamma, beta, dy, save_mean, save_inv_std, workspace, double(M), dx, blocks, M, C, share);
+    else
+      apply_grad<false>(x, gamma, beta, dy, save_mean, save_inv_std, workspace, double(M), dx, blocks, M, C, share);
   }
 }
 
@@ -354,8 +398,8 @@ void batchnorm_apply(Cpu, const T* x, const T* gamma, const T* beta, const doubl
                      int64_t M, int64_t C) {
   const RowBlocks blocks(M, C);
 #pragma omp parallel if (M * C > kParallelMin)
-  apply_affine(x, y, blocks, M, C, thread_share(blocks.count), false,
-               [&](int64_t c) { return batchnorm_train_affine(gamma[c], beta[c], mean[c], inv_std[c]); });
+  apply_affine<false>(x, y, blocks, M, C, thread_share(blocks.count), false,
+                      [&](int64_t c) { return batchnorm_train_affine(gamma[c], beta[c], mean[c], inv_std[c]); });
 }
 
 template <class T>
@@ -368,7 +412,7 @@ void batchnorm_grad_sums(Cpu, const T* x, const T* dy, const double* mean, doubl
     double m[kTile];
     for (int64_t j = 0; j < t.len; ++j) m[j] = mean[t.channel(j)];
     for_each_span(t, r0, rows, [&](int64_t off, int64_t stride, int64_t count, int64_t width) {
-      grad_sums(x + off, dy + off, stride, count, width, m, a1, a2);
+      grad_sums<false, T>(x + off, dy + off, stride, count, width, m, nullptr, nullptr, nullptr, a1, a2);
     });
   });
   reduce_partials(blocks, C, workspace);
@@ -380,17 +424,18 @@ void batchnorm_grad_apply(Cpu, const T* x, const T* gamma, const T* dy, const do
                           const double* sums, double M_total, T* dx, int64_t M, int64_t C) {
   const RowBlocks blocks(M, C);
 #pragma omp parallel if (M * C > kParallelMin)
-  apply_grad(x, gamma, dy, mean, inv_std, sums, M_total, dx, blocks, M, C, thread_share(blocks.count));
+  apply_grad<false, T>(x, gamma, nullptr, dy, mean, inv_std, sums, M_total, dx, blocks, M, C,
+                       thread_share(blocks.count));
 }
 
 #define INSTANTIATE(T)                                                                                            \
   template void batchnorm_forward_train<T>(Cpu, const T*, const T*, const T*, T*, T*, T*, double*, double*,       \
-                                           double*, double, double, int64_t, int64_t);                           \
+                                           double*, double, double, int64_t, int64_t, bool);                     \
   template void batchnorm_forward_infer<T>(Cpu, const T*, const T*, const T*, const T*, const T*, T*, double,     \
-                                           int64_t, int64_t);                                                     \
+                                           int64_t, int64_t, bool);                                               \
   template void batchnorm_inference_backward<T>(Cpu, const T*, const T*, const T*, T*, double, int64_t, int64_t); \
-  template void batchnorm_backward<T>(Cpu, const T*, const T*, const T*, const double*, const double*, T*, T*, T*, \
-                                      double*, int64_t, int64_t);                                                \
+  template void batchnorm_backward<T>(Cpu, const T*, const T*, const T*, const T*, const double*, const double*,  \
+                                      T*, T*, T*, double*, int64_t, int64_t, bool);                              \
   template void batchnorm_sums<T>(Cpu, const T*, const double*, double*, double*, int64_t, int64_t);              \
   template void batchnorm_apply<T>(Cpu, const T*, const T*, const T*, const double*, const double*, T*, int64_t,  \
                                    int64_t);                                                                      \

@@ -11,6 +11,8 @@
 //      the statistics (forward) or dgamma, dbeta (backward);
 //   3. apply: y (or dx) element-wise, each thread with its channel's
 //      coefficients in registers.
+// A fused ReLU (relu = true; a template parameter of the kernels) clamps y
+// in 3., and in the backward masks dy in 1. and 3. with z recomputed from x.
 // Determinism: the slabs depend only on (M, C), a block combines its
 // threads' sums in a fixed tree and the totals add the slots in a fixed
 // order; no floating-point atomics, so two runs give identical bits however
@@ -19,6 +21,7 @@
 #include "../ops/batchnorm.h"
 
 #include <algorithm>
+#include <type_traits>
 
 #include "../common/batchnorm_math.h"
 #include "common.cuh"
@@ -174,7 +177,7 @@ __global__ void batchnorm_sum_totals_kernel(const double* __restrict__ workspace
 
 // No __restrict__ on x, y in the apply kernels: y may alias x (each element
 // is read, then written, by one thread).
-template <class T>
+template <class T, bool Relu>
 __global__ void batchnorm_train_apply_kernel(const BatchnormLayout L, const T* x, const T* __restrict__ gamma,
                                              const T* __restrict__ beta, const double* __restrict__ mean,
                                              const double* __restrict__ inv_std, T* y) {
@@ -182,10 +185,11 @@ __global__ void batchnorm_train_apply_kernel(const BatchnormLayout L, const T* x
   if (!lane.active) return;
   const int64_t c = lane.channel;
   const BatchnormAffine<T> f = batchnorm_train_affine(gamma[c], beta[c], mean[c], inv_std[c]);
-  for_each_element(L, lane, [&](int64_t e) { y[e] = batchnorm_affine(x[e], f.m, f.a, f.b0); });
+  for_each_element(L, lane,
+                   [&](int64_t e) { y[e] = batchnorm_activate<Relu>(batchnorm_affine(x[e], f.m, f.a, f.b0)); });
 }
 
-template <class T>
+template <class T, bool Relu>
 __global__ void batchnorm_infer_apply_kernel(const BatchnormLayout L, const T* x, const T* __restrict__ gamma,
                                              const T* __restrict__ beta, const T* __restrict__ running_mean,
                                              const T* __restrict__ running_var, double eps, T* y) {
@@ -193,7 +197,16 @@ __global__ void batchnorm_infer_apply_kernel(const BatchnormLayout L, const T* x
   if (!lane.active) return;
   const int64_t c = lane.channel;
   const BatchnormAffine<T> f = batchnorm_infer_affine(gamma[c], beta[c], running_mean[c], running_var[c], eps);
-  for_each_element(L, lane, [&](int64_t e) { y[e] = batchnorm_affine(x[e], f.m, f.a, f.b0); });
+  for_each_element(L, lane,
+                   [&](int64_t e) { y[e] = batchnorm_activate<Relu>(batchnorm_affine(x[e], f.m, f.a, f.b0)); });
+}
+
+// The forward's affine map of channel c, for the fused ReLU's mask (unused without it: beta may be null).
+template <class T, bool Relu>
+__device__ __forceinline__ BatchnormAffine<T> relu_mask_affine(const T* gamma, const T* beta, const double* mean,
+                                                               const double* inv_std, int64_t c) {
+  if constexpr (Relu) return batchnorm_train_affine(gamma[c], beta[c], mean[c], inv_std[c]);
+  else return {T(0), T(0), T(0)};
 }
 
 // No __restrict__ on dy, dx: dx may alias dy.
@@ -206,16 +219,20 @@ __global__ void batchnorm_infer_grad_kernel(const BatchnormLayout L, const T* dy
   for_each_element(L, lane, [&](int64_t e) { dx[e] = batchnorm_affine(dy[e], f.m, f.a, f.b0); });
 }
 
-// sum(dy), sum(dy (x - mean)). (dx, which may alias x or dy, is written only
-// later, by the apply kernel.)
-template <class T>
+// sum(g), sum(g (x - mean)) with g = dy, or (Relu) dy where z > 0 (gamma,
+// beta, inv_std read only then). (dx, which may alias x or dy, is written
+// only later, by the apply kernel.)
+template <class T, bool Relu>
 __global__ void batchnorm_grad_sums_kernel(const BatchnormLayout L, const T* __restrict__ x,
-                                           const T* __restrict__ dy, const double* __restrict__ mean,
-                                           double* __restrict__ workspace) {
+                                           const T* __restrict__ dy, const T* __restrict__ gamma,
+                                           const T* __restrict__ beta, const double* __restrict__ mean,
+                                           const double* __restrict__ inv_std, double* __restrict__ workspace) {
   const BatchnormLane lane = batchnorm_lane(L);
   const double m = lane.active ? mean[lane.channel] : 0.0;
+  const BatchnormAffine<T> z =
+      lane.active ? relu_mask_affine<T, Relu>(gamma, beta, mean, inv_std, lane.channel) : BatchnormAffine<T>{};
   block_partial_sums(L, lane, workspace, [&](int64_t e, double& s1, double& s2) {
-    const double g = dy[e];
+    const double g = Relu ? batchnorm_relu_gate(x[e], dy[e], z.m, z.a, z.b0) : dy[e];
     s1 += g;
     s2 += g * (double(x[e]) - m);
   });
@@ -238,10 +255,10 @@ __global__ void batchnorm_grad_totals_kernel(const double* __restrict__ inv_std,
   });
 }
 
-// No __restrict__ on x, dy, dx: dx may alias dy or x.
-template <class T>
+// No __restrict__ on x, dy, dx: dx may alias dy or x. beta is read only with Relu.
+template <class T, bool Relu>
 __global__ void batchnorm_grad_apply_kernel(const BatchnormLayout L, const T* x, const T* __restrict__ gamma,
-                                            const T* dy, const double* __restrict__ mean,
+                                            const T* __restrict__ beta, const T* dy, const double* __restrict__ mean,
                                             const double* __restrict__ inv_std, const double* __restrict__ totals,
                                             double M_total, T* dx) {
   const BatchnormLane lane = batchnorm_lane(L);
@@ -249,7 +266,20 @@ __global__ void batchnorm_grad_apply_kernel(const BatchnormLayout L, const T* x,
   const int64_t c = lane.channel;
   const BatchnormGrad<T> g =
       batchnorm_grad_coefficients(gamma[c], mean[c], inv_std[c], totals[c], totals[L.C + c], M_total);
-  for_each_element(L, lane, [&](int64_t e) { dx[e] = batchnorm_grad(x[e], dy[e], g.m, g.k, g.b, g.c0); });
+  const BatchnormAffine<T> z = relu_mask_affine<T, Relu>(gamma, beta, mean, inv_std, c);
+  for_each_element(L, lane, [&](int64_t e) {
+    const T xe = x[e], gate = Relu ? batchnorm_relu_gate(xe, dy[e], z.m, z.a, z.b0) : dy[e];
+    dx[e] = batchnorm_grad(xe, gate, g.m, g.k, g.b, g.c0);
+  });
+}
+
+// Calls f(std::bool_constant<relu>{}): a kernel's Relu template argument from the run-time flag.
+template <class F>
+void with_relu(bool relu, F&& f) {
+  if (relu)
+    f(std::true_type{});
+  else
+    f(std::false_type{});
 }
 
 int64_t batchnorm_workspace_size(Cuda, int64_t M, int64_t C) {
@@ -259,7 +289,7 @@ int64_t batchnorm_workspace_size(Cuda, int64_t M, int64_t C) {
 template <class T>
 void batchnorm_forward_train(Cuda dev, const T* x, const T* gamma, const T* beta, T* running_mean, T* running_var,
                              T* y, double* save_mean, double* save_inv_std, double* workspace, double momentum,
-                             double eps, int64_t M, int64_t C) {
+                             double eps, int64_t M, int64_t C, bool relu) {
   const BatchnormLayout L(M, C);
   const cudaStream_t stream = cuda::stream_of(dev);
   launch(batchnorm_shifted_sums_kernel<T>, L.grid(), cuda::strip_block(), 0, stream, L, x, nullptr, workspace);
@@ -267,17 +297,22 @@ void batchnorm_forward_train(Cuda dev, const T* x, const T* gamma, const T* beta
   cuda::launch_rows("batchnorm_forward (statistics)", dev, C, batchnorm_stats_kernel<T>, x, running_mean,
                     running_var, save_mean, save_inv_std, workspace, int64_t(L.slabs),
                     momentum, eps, M, C);
-  launch(batchnorm_train_apply_kernel<T>, L.grid(), cuda::strip_block(), 0, stream, L, x, gamma, beta, save_mean,
-         save_inv_std, y);
+  with_relu(relu, [&](auto r) {
+    const auto kernel = batchnorm_train_apply_kernel<T, decltype(r)::value>;
+    launch(kernel, L.grid(), cuda::strip_block(), 0, stream, L, x, gamma, beta, save_mean, save_inv_std, y);
+  });
   FASTNN_CHECK_LAUNCH("batchnorm_forward (normalize)");
 }
 
 template <class T>
 void batchnorm_forward_infer(Cuda dev, const T* x, const T* gamma, const T* beta, const T* running_mean,
-                             const T* running_var, T* y, double eps, int64_t M, int64_t C) {
+                             const T* running_var, T* y, double eps, int64_t M, int64_t C, bool relu) {
   const BatchnormLayout L(M, C);
-  launch(batchnorm_infer_apply_kernel<T>, L.grid(), cuda::strip_block(), 0, cuda::stream_of(dev), L, x, gamma, beta,
-         running_mean, running_var, eps, y);
+  with_relu(relu, [&](auto r) {
+    const auto kernel = batchnorm_infer_apply_kernel<T, decltype(r)::value>;
+    launch(kernel, L.grid(), cuda::strip_block(), 0, cuda::stream_of(dev), L, x, gamma, beta, running_mean,
+           running_var, eps, y);
+  });
   FASTNN_CHECK_LAUNCH("batchnorm_forward (inference)");
 }
 
@@ -291,17 +326,24 @@ void batchnorm_inference_backward(Cuda dev, const T* dy, const T* gamma, const T
 }
 
 template <class T>
-void batchnorm_backward(Cuda dev, const T* x, const T* gamma, const T* dy, const double* save_mean,
+void batchnorm_backward(Cuda dev, const T* x, const T* gamma, const T* beta, const T* dy, const double* save_mean,
                         const double* save_inv_std, T* dx, T* dgamma, T* dbeta, double* workspace, int64_t M,
-                        int64_t C) {
+                        int64_t C, bool relu) {
   const BatchnormLayout L(M, C);
   const cudaStream_t stream = cuda::stream_of(dev);
-  launch(batchnorm_grad_sums_kernel<T>, L.grid(), cuda::strip_block(), 0, stream, L, x, dy, save_mean, workspace);
+  with_relu(relu, [&](auto r) {
+    const auto kernel = batchnorm_grad_sums_kernel<T, decltype(r)::value>;
+    launch(kernel, L.grid(), cuda::strip_block(), 0, stream, L, x, dy, gamma, beta, save_mean, save_inv_std,
+           workspace);
+  });
   FASTNN_CHECK_LAUNCH("batchnorm_backward (partial sums)");
   cuda::launch_rows("batchnorm_backward (dgamma, dbeta)", dev, C, batchnorm_grad_totals_kernel<T>, save_inv_std,
                     dgamma, dbeta, workspace, int64_t(L.slabs), C);
-  launch(batchnorm_grad_apply_kernel<T>, L.grid(), cuda::strip_block(), 0, stream, L, x, gamma, dy, save_mean,
-         save_inv_std, workspace, double(M), dx);
+  with_relu(relu, [&](auto r) {
+    const auto kernel = batchnorm_grad_apply_kernel<T, decltype(r)::value>;
+    launch(kernel, L.grid(), cuda::strip_block(), 0, stream, L, x, gamma, beta, dy, save_mean, save_inv_std,
+           workspace, double(M), dx);
+  });
   FASTNN_CHECK_LAUNCH("batchnorm_backward (dx)");
 }
 
@@ -321,8 +363,8 @@ template <class T>
 void batchnorm_apply(Cuda dev, const T* x, const T* gamma, const T* beta, const double* mean, const double* inv_std,
                      T* y, int64_t M, int64_t C) {
   const BatchnormLayout L(M, C);
-  launch(batchnorm_train_apply_kernel<T>, L.grid(), cuda::strip_block(), 0, cuda::stream_of(dev), L, x, gamma, beta,
-         mean, inv_std, y);
+  launch(batchnorm_train_apply_kernel<T, false>, L.grid(), cuda::strip_block(), 0, cuda::stream_of(dev), L, x, gamma,
+         beta, mean, inv_std, y);
   FASTNN_CHECK_LAUNCH("batchnorm_apply");
 }
 
@@ -330,8 +372,8 @@ template <class T>
 void batchnorm_grad_sums(Cuda dev, const T* x, const T* dy, const double* mean, double* sums, double* workspace,
                          int64_t M, int64_t C) {
   const BatchnormLayout L(M, C);
-  launch(batchnorm_grad_sums_kernel<T>, L.grid(), cuda::strip_block(), 0, cuda::stream_of(dev), L, x, dy, mean,
-         workspace);
+  launch(batchnorm_grad_sums_kernel<T, false>, L.grid(), cuda::strip_block(), 0, cuda::stream_of(dev), L, x, dy,
+         nullptr, nullptr, mean, nullptr, workspace);
   FASTNN_CHECK_LAUNCH("batchnorm_grad_sums (partial sums)");
   cuda::launch_rows("batchnorm_grad_sums (totals)", dev, C, batchnorm_sum_totals_kernel, workspace, sums,
                     int64_t(L.slabs), C);
@@ -341,19 +383,19 @@ template <class T>
 void batchnorm_grad_apply(Cuda dev, const T* x, const T* gamma, const T* dy, const double* mean, const double* inv_std,
                           const double* sums, double M_total, T* dx, int64_t M, int64_t C) {
   const BatchnormLayout L(M, C);
-  launch(batchnorm_grad_apply_kernel<T>, L.grid(), cuda::strip_block(), 0, cuda::stream_of(dev), L, x, gamma, dy,
-         mean, inv_std, sums, M_total, dx);
+  launch(batchnorm_grad_apply_kernel<T, false>, L.grid(), cuda::strip_block(), 0, cuda::stream_of(dev), L, x, gamma,
+         nullptr, dy, mean, inv_std, sums, M_total, dx);
   FASTNN_CHECK_LAUNCH("batchnorm_grad_apply");
 }
 
 #define INSTANTIATE(T)                                                                                             \
   template void batchnorm_forward_train<T>(Cuda, const T*, const T*, const T*, T*, T*, T*, double*, double*,       \
-                                           double*, double, double, int64_t, int64_t);                            \
+                                           double*, double, double, int64_t, int64_t, bool);                      \
   template void batchnorm_forward_infer<T>(Cuda, const T*, const T*, const T*, const T*, const T*, T*, double,     \
-                                           int64_t, int64_t);                                                      \
+                                           int64_t, int64_t, bool);                                                \
   template void batchnorm_inference_backward<T>(Cuda, const T*, const T*, const T*, T*, double, int64_t, int64_t); \
-  template void batchnorm_backward<T>(Cuda, const T*, const T*, const T*, const double*, const double*, T*, T*, T*, \
-                                      double*, int64_t, int64_t);                                                 \
+  template void batchnorm_backward<T>(Cuda, const T*, const T*, const T*, const T*, const double*, const double*, \
+                                      T*, T*, T*, double*, int64_t, int64_t, bool);                               \
   template void batchnorm_sums<T>(Cuda, const T*, const double*, double*, double*, int64_t, int64_t);              \
   template void batchnorm_apply<T>(Cuda, const T*, const T*, const T*, const double*, const double*, T*, int64_t,  \
                                    int64_t);                                                                       \

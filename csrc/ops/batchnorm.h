@@ -11,6 +11,13 @@
 // mean rounded to float32 would be off by up to half an ulp of the mean,
 // which for inputs around 1e4 with unit spread is 5e-4 of a standard
 // deviation in every normalized value of the backward pass.
+//
+// relu = true fuses an Activation('relu') after the normalization (the
+// model's plan does so for BatchNormalization -> Activation('relu')):
+// y = max(z, 0) with z the normalized value, and the backward takes dy as the
+// gradient with respect to that ReLU's output, masking it where z <= 0 with
+// z recomputed from x (common/batchnorm_math.h), in both of its passes. The
+// ReLU so costs no memory traffic of its own.
 #pragma once
 #include <cstdint>
 
@@ -24,24 +31,25 @@ namespace fastnn {
 int64_t batchnorm_workspace_size(Cpu, int64_t M, int64_t C);
 int64_t batchnorm_workspace_size(Cuda, int64_t M, int64_t C);
 
-// Training forward: writes y, save_mean, save_inv_std (float64, C each),
-// updates running_mean / running_var in place. y may alias x.
+// Training forward: writes y, save_mean, save_inv_std (float64, C each; the
+// statistics of x, with or without relu), updates running_mean / running_var
+// in place. y may alias x.
 template <class T>
 void batchnorm_forward_train(Cpu, const T* x, const T* gamma, const T* beta, T* running_mean, T* running_var, T* y,
                              double* save_mean, double* save_inv_std, double* workspace, double momentum,
-                             double eps, int64_t M, int64_t C);
+                             double eps, int64_t M, int64_t C, bool relu);
 template <class T>
 void batchnorm_forward_train(Cuda, const T* x, const T* gamma, const T* beta, T* running_mean, T* running_var, T* y,
                              double* save_mean, double* save_inv_std, double* workspace, double momentum,
-                             double eps, int64_t M, int64_t C);
+                             double eps, int64_t M, int64_t C, bool relu);
 
 // Inference forward with the running statistics. y may alias x.
 template <class T>
 void batchnorm_forward_infer(Cpu, const T* x, const T* gamma, const T* beta, const T* running_mean,
-                             const T* running_var, T* y, double eps, int64_t M, int64_t C);
+                             const T* running_var, T* y, double eps, int64_t M, int64_t C, bool relu);
 template <class T>
 void batchnorm_forward_infer(Cuda, const T* x, const T* gamma, const T* beta, const T* running_mean,
-                             const T* running_var, T* y, double eps, int64_t M, int64_t C);
+                             const T* running_var, T* y, double eps, int64_t M, int64_t C, bool relu);
 
 // Backward of the inference forward (the running statistics are constants):
 // dx = dy * gamma / sqrt(running_var + eps). dx may alias dy.
@@ -52,18 +60,19 @@ template <class T>
 void batchnorm_inference_backward(Cuda, const T* dy, const T* gamma, const T* running_var, T* dx, double eps,
                                   int64_t M, int64_t C);
 
-// Backward of the training forward, with xhat = (x - mean) * inv_std:
-//   dbeta = sum(dy), dgamma = sum(dy * xhat),
-//   dx = gamma * inv_std / M * (M * dy - dbeta - xhat * dgamma).
-// dx may alias dy or x.
+// Backward of the training forward, with xhat = (x - mean) * inv_std and
+// g = dy (relu: dy where z > 0, else 0):
+//   dbeta = sum(g), dgamma = sum(g * xhat),
+//   dx = gamma * inv_std / M * (M * g - dbeta - xhat * dgamma).
+// beta is read only with relu (it may be null otherwise). dx may alias dy or x.
 template <class T>
-void batchnorm_backward(Cpu, const T* x, const T* gamma, const T* dy, const double* save_mean,
+void batchnorm_backward(Cpu, const T* x, const T* gamma, const T* beta, const T* dy, const double* save_mean,
                         const double* save_inv_std, T* dx, T* dgamma, T* dbeta, double* workspace, int64_t M,
-                        int64_t C);
+                        int64_t C, bool relu);
 template <class T>
-void batchnorm_backward(Cuda, const T* x, const T* gamma, const T* dy, const double* save_mean,
+void batchnorm_backward(Cuda, const T* x, const T* gamma, const T* beta, const T* dy, const double* save_mean,
                         const double* save_inv_std, T* dx, T* dgamma, T* dbeta, double* workspace, int64_t M,
-                        int64_t C);
+                        int64_t C, bool relu);
 
 // The passes of a training step whose batch is spread over several processes
 // (synchronized batch norm), each on this process's M rows; the caller sums

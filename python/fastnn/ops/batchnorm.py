@@ -23,8 +23,12 @@ def _workspace(be, given, M, C):
 
 @renames({"y": "out"})
 def batchnorm_forward(x, gamma, beta, running_mean, running_var, *, training, momentum=0.99, eps=1e-3, out=None,
-                      save_mean=None, save_inv_std=None, workspace=None, backend=None):
+                      save_mean=None, save_inv_std=None, workspace=None, relu=False, backend=None):
     """Batch normalization: ``y = gamma * (x - mean) / sqrt(var + eps) + beta`` per channel.
+
+    With ``relu=True``, ``y = max(gamma * (x - mean) / sqrt(var + eps) + beta, 0)``:
+    an ``Activation('relu')`` after the normalization, fused into its pass over
+    memory (the model's plan uses it for BatchNormalization -> Activation('relu')).
 
     Args:
         x: (N, C) or (N, H, W, C) input; statistics are taken over every axis
@@ -46,6 +50,8 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, *, training, mo
             float32 input with a large mean is as accurate as the forward.
         workspace: optional float64 scratch array of length
             ``backend.kernels.batchnorm_workspace_size(M, C)``, for reuse.
+        relu: fuse the ReLU (training and inference); the running and saved
+            statistics are those of ``x`` either way.
         backend: backend name or object; by default the one owning ``x``.
 
     Returns:
@@ -56,45 +62,54 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, *, training, mo
     their precision; the reductions run in a fixed order, so results are
     bit-identical from run to run and for any thread count.
     """
-    training = flag("training", training)
+    training, relu = flag("training", training), flag("relu", relu)
     real("momentum", momentum), real("eps", eps)
     be, x, gamma, beta = prepare(backend, x, gamma, beta)
     M, C = _rows(x)
     y = output(be, out, shape_of(x, "x"), x)
     if not training:
         be.kernels.batchnorm_forward(x, gamma, beta, running_mean, running_var, y, None, None, None, False,
-                                     momentum, eps)
+                                     momentum, eps, relu)
         return y, None, None
     save_mean = _stats_buffer(be, save_mean, C)
     save_inv_std = _stats_buffer(be, save_inv_std, C)
     workspace = _workspace(be, workspace, M, C)
     be.kernels.batchnorm_forward(x, gamma, beta, running_mean, running_var, y, save_mean, save_inv_std, workspace,
-                                 True, momentum, eps)
+                                 True, momentum, eps, relu)
     return y, save_mean, save_inv_std
 
 
-def batchnorm_backward(x, gamma, dy, save_mean, save_inv_std, *, dx=None, dgamma=None, dbeta=None, workspace=None,
-                       backend=None):
+def batchnorm_backward(x, gamma, dy, save_mean, save_inv_std, *, beta=None, relu=False, dx=None, dgamma=None,
+                       dbeta=None, workspace=None, backend=None):
     """Gradients of training-mode batch normalization: returns ``(dx, dgamma, dbeta)``.
 
     With ``xhat = (x - mean) * inv_std`` (``save_mean``, ``save_inv_std`` from
-    ``batchnorm_forward``) and M rows per channel::
+    ``batchnorm_forward``), M rows per channel and ``g = dy``::
 
-        dbeta  = sum(dy)
-        dgamma = sum(dy * xhat)
-        dx     = gamma * inv_std / M * (M * dy - dbeta - xhat * dgamma)
+        dbeta  = sum(g)
+        dgamma = sum(g * xhat)
+        dx     = gamma * inv_std / M * (M * g - dbeta - xhat * dgamma)
+
+    ``relu=True`` is the backward of ``batchnorm_forward(..., relu=True)``, the
+    fused Activation('relu') (used by the model's plan for BatchNormalization ->
+    Activation('relu')): ``dy`` is the gradient with respect to the ReLU's output
+    and ``g = dy`` where ``z = gamma * xhat + beta > 0``, else 0 (0 at z == 0, as
+    ReLU's). ``z`` is recomputed from ``x`` exactly as the forward computed it, so
+    the mask is the forward's ``y > 0``; ``beta`` (the forward's) is then required.
 
     Sums run over every axis but the last, accumulated in float64 in a fixed
     order. ``dx``, ``dgamma``, ``dbeta`` and ``workspace`` (see
     ``batchnorm_forward``) may be passed for reuse; ``dx`` may be ``dy``.
     """
-    be, x, gamma, dy, save_mean, save_inv_std = prepare(backend, x, gamma, dy, save_mean, save_inv_std)
+    if flag("relu", relu) and beta is None:
+        raise ValueError("beta: required with relu=True (the ReLU's mask is recomputed from the forward's z)")
+    be, x, gamma, beta, dy, save_mean, save_inv_std = prepare(backend, x, gamma, beta, dy, save_mean, save_inv_std)
     M, C = _rows(x)
     dx = output(be, dx, shape_of(x, "x"), x)
     dgamma = output(be, dgamma, (C,), x)
     dbeta = output(be, dbeta, (C,), x)
     workspace = _workspace(be, workspace, M, C)
-    be.kernels.batchnorm_backward(x, gamma, dy, save_mean, save_inv_std, dx, dgamma, dbeta, workspace)
+    be.kernels.batchnorm_backward(x, gamma, dy, save_mean, save_inv_std, dx, dgamma, dbeta, workspace, beta, relu)
     return dx, dgamma, dbeta
 
 

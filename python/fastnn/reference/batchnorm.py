@@ -2,8 +2,9 @@
 import numpy as np
 
 
-def batchnorm_forward(x, gamma, beta, running_mean, running_var, training, momentum=0.99, eps=1e-3):
-    """y = gamma * xhat + beta with xhat = (x - mean) / sqrt(var + eps), per channel.
+def batchnorm_forward(x, gamma, beta, running_mean, running_var, training, momentum=0.99, eps=1e-3, relu=False):
+    """y = gamma * xhat + beta with xhat = (x - mean) / sqrt(var + eps), per channel; then max(y, 0) if ``relu``
+    (a fused Activation('relu'); the statistics are those of x either way).
 
     Training: mean and (biased) variance of the batch, over every axis but the
     last; returns ``(y, mean, inv_std, new_running_mean, new_running_var)`` with
@@ -11,26 +12,32 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, training, momen
     Inference: the running statistics; returns ``(y, None, None, running_mean, running_var)``.
     """
     axes = tuple(range(x.ndim - 1))
+    activate = (lambda z: np.maximum(z, 0)) if relu else (lambda z: z)
     if not training:
-        return gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta, None, None, running_mean, running_var
+        y = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta
+        return activate(y), None, None, running_mean, running_var
     mean = x.mean(axis=axes)
     var = ((x - mean) ** 2).mean(axis=axes)  # two passes: no cancellation for large means
     inv_std = 1 / np.sqrt(var + eps)
-    y = gamma * (x - mean) * inv_std + beta
+    y = activate(gamma * (x - mean) * inv_std + beta)
     new_mean = momentum * running_mean + (1 - momentum) * mean
     new_var = momentum * running_var + (1 - momentum) * var
     return y, mean, inv_std, new_mean, new_var
 
 
-def batchnorm_backward(x, gamma, dy, mean, inv_std):
+def batchnorm_backward(x, gamma, dy, mean, inv_std, beta=None, relu=False):
     """Chain rule through y = gamma * xhat + beta, where mean and var depend on every x of the channel.
 
     dbeta = sum(dy), dgamma = sum(dy * xhat), and, M values per channel,
     dx = gamma * inv_std / M * (M dy - sum(dy) - xhat * sum(dy * xhat)).
+    With ``relu`` (the forward's fused ReLU; ``beta`` needed), dy is the gradient
+    of max(y, 0) and first becomes dy where y > 0, else 0.
     """
     axes = tuple(range(x.ndim - 1))
     M = x.size // x.shape[-1]
     xhat = (x - mean) * inv_std
+    if relu:
+        dy = np.where(gamma * xhat + beta > 0, dy, 0)
     dbeta = dy.sum(axis=axes)
     dgamma = (dy * xhat).sum(axis=axes)
     dx = gamma * inv_std / M * (M * dy - dbeta - xhat * dgamma)
