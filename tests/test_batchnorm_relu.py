@@ -7,12 +7,12 @@ from fastnn import ops, reference as ref
 from conftest import R, assert_close, numerical_grad, one_thread, to_backend, to_numpy
 from test_batchnorm import make_inputs
 
-# C in {1, 3, 8, 32, 65, 130}: on the CPU C <= 64 runs as spans of whole rows, C > 64 as tiles
-# of 64 channels (130: two full tiles and a partial one); on CUDA C < 32 packs several rows per
-# warp, C = 65 and 130 leave a partial strip. (8, 20, 20, 8) and (600, 130) run on several
-# threads over several row blocks.
-SHAPES = [(50, 1), (7, 3), (4, 5, 5, 3), (2, 6, 6, 8), (8, 20, 20, 8), (64, 32), (2, 7, 7, 32), (40, 65),
-          (3, 4, 4, 65), (600, 130), (2, 3, 5, 130)]
+# C in {1, 3, 8, 32, 65, 130}, (N, C) and (N, H, W, C): on the CPU C <= 64 runs as spans of
+# whole rows, C > 64 as tiles of 64 channels (130: two full tiles and a partial one); on CUDA
+# C < 32 packs several rows per warp, C = 65 and 130 leave a partial strip. (20000, 1),
+# (8, 20, 20, 8) and (600, 130) run on several threads over several row blocks.
+SHAPES = [(50, 1), (20000, 1), (3, 4, 4, 1), (7, 3), (4, 5, 5, 3), (33, 8), (2, 6, 6, 8), (8, 20, 20, 8),
+          (64, 32), (2, 7, 7, 32), (40, 65), (3, 4, 4, 65), (600, 130), (2, 3, 5, 130)]
 
 
 def forward(backend, arrays, training, relu, **kw):
@@ -40,7 +40,7 @@ def test_batchnorm_relu_training(shape, dtype, backend, rng):
     ry, rm, rinv, ref_rmean, ref_rvar = R(ref.batchnorm_forward, x, gamma, beta, rmean, rvar, True, momentum=0.9,
                                           relu=True)
     assert_close(y, ry, dtype)
-    assert 0.2 < (y > 0).mean() < 0.8  # both sides of the kink
+    assert (y > 0).any() and (y == 0).any()  # both sides of the kink
     assert_close(new_rmean, ref_rmean, dtype)
     assert_close(new_rvar, ref_rvar, dtype)
     # The ReLU changes nothing else: the statistics and running statistics are bit for bit
@@ -67,20 +67,21 @@ def test_batchnorm_relu_inference(shape, dtype, backend, rng):
     y, mean, inv_std, rmean, rvar = forward(backend, arrays, False, True)
     assert mean is None and inv_std is None
     assert_close(y, R(ref.batchnorm_forward, *arrays, False, relu=True)[0], dtype)
-    assert 0.2 < (y > 0).mean() < 0.8
+    assert (y > 0).any() and (y == 0).any()
     assert y.tobytes() == np.maximum(forward(backend, arrays, False, False)[0], 0).tobytes()
     assert rmean.tobytes() == arrays[3].tobytes() and rvar.tobytes() == arrays[4].tobytes()  # untouched
 
 
 def kink_inputs(shape, dtype, backend, rng):
     """Inputs whose normalized values z sit at 0, within a few ulps either side, in a third of
-    the rows: x takes values v_c (1 + k eps) (k = -4..4) there, and beta_c puts v_c at z = 0
-    with the kernel's own statistics (which do not depend on beta)."""
+    the rows: x takes values v_c (1 + k eps) (k = -8..8, 1 <= |v_c| <= 2) there, and beta_c puts
+    v_c at z = 0 with the kernel's own statistics (which do not depend on beta). The steps of
+    k are wider than the rounding of beta, so both sides of the kink are taken."""
     x, gamma, beta, rmean, rvar = make_inputs(shape, dtype, rng)
     rows, C = x.reshape(-1, shape[-1]), shape[-1]
-    v = rng.uniform(-1.0, 2.0, C).astype(dtype)
+    v = (rng.choice([-1.0, 1.0], C) * rng.uniform(1.0, 2.0, C)).astype(dtype)
     at_kink = rng.random(rows.shape[0]) < 1 / 3
-    k = rng.integers(-4, 5, (int(at_kink.sum()), C))
+    k = rng.integers(-8, 9, (int(at_kink.sum()), C))
     rows[at_kink] = (v * (1 + k * np.finfo(dtype).eps)).astype(dtype)
     _, mean, inv_std, _, _ = forward(backend, (x, gamma, beta, rmean, rvar), True, False)
     beta = (-gamma * (v - mean) * inv_std).astype(dtype)
@@ -88,8 +89,9 @@ def kink_inputs(shape, dtype, backend, rng):
 
 
 # The backward's z > 0 must be the forward's y > 0 bit for bit: masked with the forward's own
-# output, the unfused backward must give exactly the fused one.
-@pytest.mark.parametrize("shape", [(300, 3), (20, 6, 6, 8), (200, 65), (4, 5, 5, 130)])
+# output, the unfused backward must give exactly the fused one. (A mask computed any other way,
+# z in float64 for one, differs from the forward's in tens to hundreds of elements here.)
+@pytest.mark.parametrize("shape", [(600, 1), (300, 3), (20, 6, 6, 8), (200, 65), (4, 5, 5, 130)])
 def test_batchnorm_relu_mask_is_the_forwards(shape, dtype, backend, rng):
     x, gamma, beta, rmean, rvar, at_kink = kink_inputs(shape, dtype, backend, rng)
     dy = rng.standard_normal(shape).astype(dtype)
