@@ -235,16 +235,18 @@ def layer_table(kind, repeat):
     x, y = data(kind, BATCH)
     for _ in range(5):
         m.train_on_batch(x, y)
-    layers = m.leaves()
     rows, inp = [], x
     rng = np.random.default_rng(2)
-    for layer in layers:  # a chain: each layer's output feeds the next
-        fwd = time_call(lambda: layer.forward(inp, True, 1), repeat=repeat, min_time=0.1)
-        out = layer.forward(inp, True, 1)
+    for step in m.plan.steps:  # a chain: each step's output feeds the next; a fused pair as the plan runs it
+        run = step.runner
+        fwd = time_call(lambda: run.forward(inp, True, 1), repeat=repeat, min_time=0.1)
+        out = run.forward(inp, True, 1)
         dy = rng.standard_normal(out.shape).astype(out.dtype) * 1e-2
-        bwd = time_call(lambda: layer.backward(dy.copy()), repeat=repeat, min_time=0.1)
+        bwd = time_call(lambda: run.backward(dy.copy()), repeat=repeat, min_time=0.1)
         copy = time_call(lambda: dy.copy(), repeat=repeat, min_time=0.05)
-        rows.append((_describe(layer, inp.shape, out.shape), fwd, bwd - copy))
+        fused = " (+ the ReLU after it)" if run is not step.layer and out is not inp else \
+            " (fused into the layer before)" if run is not step.layer else ""
+        rows.append((_describe(step.layer, inp.shape, out.shape) + fused, fwd, bwd - copy))
         inp = out
     opt = time_call(m.apply_gradients, repeat=repeat, min_time=0.1)
     step = time_call(lambda: m.train_on_batch(x, y), repeat=repeat, min_time=0.2)

@@ -39,33 +39,41 @@ class BatchNormalization(Layer):
         self.add_weight("moving_variance", (c,), "ones", trainable=False)
         return input_shape
 
-    def forward(self, x, training=False, step=0):
-        self._x = x
+    def forward(self, x, training=False, step=0, relu=False):
+        """``relu=True`` (a model's plan fusing the ``Activation('relu')`` after this layer,
+        ``models/fusion.py``) returns ``max(y, 0)``, and ``backward`` then takes the ReLU's output gradient."""
+        self._x, self._relu = x, relu
         p = self.params
         c = x.shape[-1]
         self._batch_stats = training and self.trainable
         self._combined = self._batch_stats and self.combine is not None
         if self._combined:
+            if relu:
+                raise ValueError(f"{self.name}: synchronized batch norm does not fuse the ReLU after it")
             return self._forward_combined(x)
         y, _, _ = ops.batchnorm_forward(
             x, p["gamma"], p["beta"], p["moving_mean"], p["moving_variance"], training=self._batch_stats,
             momentum=self.momentum, eps=self.epsilon, out=self.buffer("y", x.shape),
             save_mean=self.buffer("mean", (c,), "float64") if self._batch_stats else None,
             save_inv_std=self.buffer("inv_std", (c,), "float64") if self._batch_stats else None,
-            backend=self.backend)
+            relu=relu, backend=self.backend)
         return y
 
     def backward(self, dy):
         x, p = self._x, self.params
         if not self._batch_stats:  # frozen: y = gamma (x - mean) / sqrt(var + eps) + beta is affine in x
+            if self._relu:  # dy (the plan's, read once) masked in place by the ReLU's derivative
+                y = self.buffer("y", x.shape)
+                ops.activation_backward("relu", y, y, dy, out=dy, backend=self.backend)
             return ops.batchnorm_inference_backward(dy, p["gamma"], p["moving_variance"], eps=self.epsilon,
                                                     out=self.buffer("dx", x.shape), backend=self.backend)
         c = x.shape[-1]
         if self._combined:
             return self._backward_combined(x, dy)
         dx, _, _ = ops.batchnorm_backward(x, p["gamma"], dy, self.buffer("mean", (c,), "float64"),
-                                          self.buffer("inv_std", (c,), "float64"), dx=self.buffer("dx", x.shape),
-                                          dgamma=self.grads["gamma"], dbeta=self.grads["beta"], backend=self.backend)
+                                          self.buffer("inv_std", (c,), "float64"), beta=p["beta"], relu=self._relu,
+                                          dx=self.buffer("dx", x.shape), dgamma=self.grads["gamma"],
+                                          dbeta=self.grads["beta"], backend=self.backend)
         return dx
 
     # -- synchronized: the global batch's statistics ------------------------------------------

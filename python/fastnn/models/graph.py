@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .. import ops
 from ..backend import Buffers
+from . import fusion
 
 
 @dataclass
@@ -61,6 +63,19 @@ class Plan:
             step.runner = _shared_copy(step.layer, backend, k) if step.shared_use else step.layer
         by_slot = {step.out: step.runner for step in self.steps}
         self.producers = [by_slot.get(s) for s in self.out_slots]  # the runner computing each output
+        self.fused = fusion.fuse(self)
+
+    @contextmanager
+    def unfused(self):
+        """Run every layer on its own inside the block (to read a fused layer's own output)."""
+        runners = [(step, step.runner) for pair in self.fused for step in pair]
+        for step, _ in runners:
+            step.runner = step.layer
+        try:
+            yield self
+        finally:
+            for step, runner in runners:
+                step.runner = runner
 
     def value_of(self, layer):
         """The last forward's output of ``layer`` (its last use)."""

@@ -98,6 +98,6 @@ class GraphAPI:
             raise ValueError(f"layer: {getattr(layer, 'name', layer)!r} is not a layer of model {self.name!r}")
         self.ensure_built(np.shape(x)[1:])
         x = self._batch(x)[0]
-        with self._lock:
+        with self._lock, self.plan.unfused():
             self._forward(x, False, False)
             return to_host(self.plan.value_of(layer)).copy()
