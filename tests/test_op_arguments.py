@@ -43,26 +43,27 @@ def test_training_false_string_does_not_update_running_statistics(rng):
     assert (mean == 0).all() and (var == 1).all()
 
 
+@pytest.mark.parametrize("C", [3, 33])  # the CPU's 2x2 kernels for C <= 16 and for wider C verify argmax
 @pytest.mark.parametrize("backend_name", HOST_BACKENDS)
-def test_max_pool_backward_validates_argmax(rng, backend_name):
+def test_max_pool_backward_validates_argmax(rng, backend_name, C):
     from fastnn import backend as fbackend
     if backend_name not in fbackend.available():
         pytest.skip(f"backend {backend_name!r} is not available here")
-    x = rng.standard_normal((2, 4, 4, 3))
+    x = rng.standard_normal((2, 4, 4, C))
     y, argmax = ops.max_pool2d_forward(x, backend=backend_name)
     dy = rng.standard_normal(y.shape)
     good = ops.max_pool2d_backward(dy, argmax, x.shape, backend=backend_name)
     assert_close(good, ref.max_pool2d_backward(dy, argmax, x.shape))
     with pytest.raises(TypeError, match="^argmax: expected int32, got int64"):
         ops.max_pool2d_backward(dy, argmax.astype(np.int64), x.shape, backend=backend_name)
-    outside_window = argmax.copy()
-    outside_window[0, 0, 0, 0] = 3 * 4 + 3  # cell (3, 3): inside the image, in another window
-    for bad_value in (-1, 16, 2**31 - 1):
-        bad = argmax.copy()
-        bad[1, 1, 0, 2] = bad_value
-        for wrong in (bad, outside_window):
-            with pytest.raises(ValueError, match="^argmax: value -?[0-9]+ at flat index [0-9]+ is not a position"):
-                ops.max_pool2d_backward(dy, wrong, x.shape, backend=backend_name)
+    wrongs = [((0, 0, 0, C - 1), v) for v in sorted(set(range(16)) - {0, 1, 4, 5})]  # every cell outside window (0, 0)
+    wrongs += [((1, 1, 0, C - 1), v) for v in (-1, 16, 2**31 - 1, -2**31)]  # outside the image
+    for index, value in wrongs:
+        wrong = argmax.copy()
+        wrong[index] = value
+        flat = np.ravel_multi_index(index, argmax.shape)
+        with pytest.raises(ValueError, match=f"^argmax: value {value} at flat index {flat} is not a position"):
+            ops.max_pool2d_backward(dy, wrong, x.shape, backend=backend_name)
 
 
 @pytest.mark.parametrize("call, name", [

@@ -19,6 +19,11 @@ CONFIGS = [
     (3, 26, 26, 10, 2, None, "valid"),  # the lecture CNN's first pool
     (2, 11, 11, 5, 2, None, "valid"),  # odd: the last row and column are in no window
     (2, 8, 6, 17, 2, 2, "same"),  # even sizes: 'same' pads nothing
+    # C > 16: the channel count known only at run time (vectors and a tail)
+    (2, 9, 7, 17, 2, None, "valid"),  # odd height and width
+    (2, 6, 5, 32, 2, None, "valid"),  # odd width: the last column in no window
+    (2, 7, 4, 33, 2, None, "valid"),  # odd height: the last row in no window
+    (2, 5, 5, 64, 2, None, "valid"),
     (2, 5, 8, 1, 2, None, "same"),  # odd height with 'same': the last window half padding (general path)
     (2, 6, 6, 4, (2, 3), (2, 3), "valid"),  # disjoint but not 2x2: the general disjoint rows
 ]
@@ -71,19 +76,35 @@ def test_global_avg_pool(shape, dtype, backend, rng):
     assert_close(dx, R(ref.global_avg_pool2d_backward, dy, shape), dtype)
 
 
-def test_max_pool_ties_go_to_the_first_cell_in_row_major_order(dtype, backend):
+@pytest.mark.parametrize("C", [1, 17, 33])
+def test_max_pool_ties_go_to_the_first_cell_in_row_major_order(C, dtype, backend):
     x = np.array([[1, 5, 3, 3],
                   [5, 2, 3, 3],
                   [0, 0, 7, 1],
-                  [0, 0, 1, 7]], dtype).reshape(1, 4, 4, 1)
+                  [0, 0, 1, 7]], dtype).reshape(1, 4, 4, 1).repeat(C, axis=3)
     y, argmax = ops.max_pool2d_forward(to_backend(backend, x), 2, backend=backend)
-    assert np.array_equal(to_numpy(y)[0, :, :, 0], [[5, 3], [0, 7]])
-    assert np.array_equal(to_numpy(argmax)[0, :, :, 0], [[1, 2], [8, 10]])  # positions ih * 4 + iw
-    dx = ops.max_pool2d_backward(to_backend(backend, np.ones((1, 2, 2, 1), dtype)), argmax, x.shape, 2,
+    for c in range(C):
+        assert np.array_equal(to_numpy(y)[0, :, :, c], [[5, 3], [0, 7]])
+        assert np.array_equal(to_numpy(argmax)[0, :, :, c], [[1, 2], [8, 10]])  # positions ih * 4 + iw
+    dx = ops.max_pool2d_backward(to_backend(backend, np.ones((1, 2, 2, C), dtype)), argmax, x.shape, 2,
                                  backend=backend)
-    expected = np.zeros((4, 4), dtype)
+    expected = np.zeros((4, 4, C), dtype)
     expected[0, 1] = expected[0, 2] = expected[2, 0] = expected[2, 2] = 1
-    assert np.array_equal(to_numpy(dx)[0, :, :, 0], expected)
+    assert np.array_equal(to_numpy(dx)[0], expected)
+
+
+@pytest.mark.parametrize("C", [10, 17, 32, 33, 64])
+def test_max_pool_2x2_many_ties_and_stale_output(C, dtype, backend, rng):
+    """Values from {0, 1, 2}: most windows hold ties, each channel its own.
+    dx starts as NaN: every cell, those in no window (odd H and W) too, is written."""
+    x = rng.integers(0, 3, (2, 7, 9, C)).astype(dtype)
+    y, argmax = ops.max_pool2d_forward(to_backend(backend, x), 2, backend=backend)
+    ry, rarg = ref.max_pool2d_forward(x, 2)
+    assert np.array_equal(to_numpy(y), ry) and np.array_equal(to_numpy(argmax), rarg)
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    stale = to_backend(backend, np.full(x.shape, np.nan, dtype))
+    dx = ops.max_pool2d_backward(to_backend(backend, dy), argmax, x.shape, 2, out=stale, backend=backend)
+    assert np.array_equal(to_numpy(dx), ref.max_pool2d_backward(dy, rarg, x.shape))  # routing is exact
 
 
 def test_max_pool_overlapping_windows_sum_their_gradients(backend):
@@ -188,12 +209,18 @@ def test_pool_bad_arrays():
         ops.global_avg_pool2d_backward(np.ones((2, 3)), (2, 0, 4, 3))
 
 
-def test_max_pool_propagates_nan_like_numpy(backend):
-    x = np.arange(2 * 4 * 4 * 3, dtype=np.float64).reshape(2, 4, 4, 3)
+@pytest.mark.parametrize("C", [3, 33])
+def test_max_pool_propagates_nan_like_numpy(C, backend, rng):
+    x = np.arange(2 * 4 * 4 * C, dtype=np.float64).reshape(2, 4, 4, C)
     x[0, 1, 1, 0] = np.nan  # not the first cell of its window
     x[1, 0, 0, 2] = np.nan  # the first cell
+    x[1, 3, 2, C - 1] = x[1, 2, 3, C - 1] = np.nan  # two in one window, the last channel
     y, arg = ops.max_pool2d_forward(to_backend(backend, x), 2, backend=backend)
     ry, rarg = ref.max_pool2d_forward(x, 2)
     np.testing.assert_array_equal(to_numpy(y), ry)  # NaN where numpy.max gives NaN
     np.testing.assert_array_equal(to_numpy(arg), rarg)
     assert np.isnan(to_numpy(y)[0, 0, 0, 0]) and np.isnan(to_numpy(y)[1, 0, 0, 2])
+    assert to_numpy(arg)[1, 1, 1, C - 1] == 2 * 4 + 3  # the first NaN in row-major order
+    dy = rng.standard_normal(y.shape)
+    dx = ops.max_pool2d_backward(to_backend(backend, dy), arg, x.shape, 2, backend=backend)
+    np.testing.assert_array_equal(to_numpy(dx), ref.max_pool2d_backward(dy, rarg, x.shape))

@@ -131,14 +131,15 @@ void max_pool_2x2_dispatch(const T* x, T* y, int32_t* argmax, const Window2d& g,
   }
 }
 
-// Returns false if some argmax value of image n is outside its window. The
-// image's dx is zeroed in one streaming fill, then each dy is stored at the
-// cell its argmax names (a valid one only): 5x faster than writing every
-// cell of every window with a select, whose loops of C = 10 did not vectorize.
+// Returns false if some argmax value of image n is outside its window.
+// C = kC <= 16: the image's dx is zeroed in one streaming fill, then each dy
+// is stored at the cell its argmax names (a valid one only): 5x faster than
+// writing every cell of every window with a select, whose loops of C = 10
+// did not vectorize. Wider C takes max_pool_2x2_backward_image_wide below.
 template <class T, int kC>
 FASTNN_SIMD_CLONES_AVX512 bool max_pool_2x2_backward_image(const T* dy, const int32_t* argmax, T* dx,
                                                            const Window2d& g, int64_t n) {
-  const int64_t C = kC > 0 ? kC : g.C, W = g.W;
+  const int64_t C = kC, W = g.W;
   T* image = dx + n * g.H * W * C;
   std::fill(image, image + g.H * W * C, T(0));
   bool valid = true;
@@ -154,13 +155,59 @@ FASTNN_SIMD_CLONES_AVX512 bool max_pool_2x2_backward_image(const T* dy, const in
   return valid;
 }
 
+// One window's four dx cells over C channels, each written once with a
+// select: top holds the top two cells (2C contiguous), bottom the bottom
+// two, p is the position of the top-left cell. Returns nonzero if some
+// argmax is none of the four. Unsigned, so that any int32 argmax wraps
+// instead of overflowing; r - w > 1 also holds for r < w.
+template <class T>
+inline uint32_t route_2x2(const T* __restrict d, const int32_t* __restrict a, T* __restrict top,
+                          T* __restrict bottom, uint32_t p, uint32_t w, int64_t C) {
+  uint32_t stray = 0;
+  for (int64_t c = 0; c < C; ++c) {
+    const T v = d[c];
+    const uint32_t r = uint32_t(a[c]) - p;
+    top[c] = r == 0 ? v : T(0);
+    top[C + c] = r == 1 ? v : T(0);
+    bottom[c] = r == w ? v : T(0);
+    bottom[C + c] = r == w + 1 ? v : T(0);
+    stray |= (r > 1) & (r - w > 1);
+  }
+  return stray;
+}
+
+// C > 16: every dx cell written once (the windows' cells by route_2x2, the
+// cells in no window, an odd last row or column, as zeros), two rows at a
+// time front to back, with no branch per element: the fill and scattered
+// stores above wrote dx twice and kept the stores scalar, 2-5x slower at
+// C = 32 and 64 (writing the two rows in separate passes was no faster).
+template <class T>
+FASTNN_SIMD_CLONES_AVX512 bool max_pool_2x2_backward_image_wide(const T* dy, const int32_t* argmax, T* dx,
+                                                                const Window2d& g, int64_t n) {
+  const int64_t C = g.C, row = g.W * C, covered = 2 * g.OW * C;
+  T* image = dx + n * g.H * row;
+  uint32_t stray = 0;
+  for (int64_t oh = 0; oh < g.OH; ++oh) {
+    T* top = image + 2 * oh * row;
+    for (int64_t ow = 0; ow < g.OW; ++ow) {
+      const int64_t out = ((n * g.OH + oh) * g.OW + ow) * C;
+      stray |= route_2x2(dy + out, argmax + out, top + 2 * ow * C, top + row + 2 * ow * C,
+                         uint32_t(2 * oh * g.W + 2 * ow), uint32_t(g.W), C);
+    }
+    std::fill(top + covered, top + row, T(0));
+    std::fill(top + row + covered, top + 2 * row, T(0));
+  }
+  std::fill(image + 2 * g.OH * row, image + g.H * row, T(0));
+  return stray == 0;
+}
+
 template <class T, int kC = 1>
 bool max_pool_2x2_backward_dispatch(const T* dy, const int32_t* argmax, T* dx, const Window2d& g, int64_t n) {
   if constexpr (kC <= 16) {
     if (g.C == kC) return max_pool_2x2_backward_image<T, kC>(dy, argmax, dx, g, n);
     return max_pool_2x2_backward_dispatch<T, kC + 1>(dy, argmax, dx, g, n);
   } else {
-    return max_pool_2x2_backward_image<T, 0>(dy, argmax, dx, g, n);
+    return max_pool_2x2_backward_image_wide(dy, argmax, dx, g, n);
   }
 }
 
