@@ -4,6 +4,7 @@
 #include <string>
 
 #include "../ops/conv2d.h"
+#include "activation.h"
 #include "tensor_arg.h"
 #include "window_args.h"
 
@@ -73,7 +74,8 @@ void bind_conv2d(py::module_& m) {
   m.def(
       "conv2d_forward",
       [](py::handle x_, py::handle W_, py::handle b_, py::handle y_, py::handle stride, py::handle padding,
-         py::handle dilation, py::handle workspace_) {
+         py::handle dilation, py::handle workspace_, const std::string& activation, double alpha) {
+        const Activation f = parse_activation(activation, "activation");
         Tensor x = tensor_arg<Dev>(x_, "x"), W = tensor_arg<Dev>(W_, "W"), y = tensor_arg<Dev>(y_, "y", true);
         std::optional<Tensor> b = optional_tensor_arg<Dev>(b_, "b"),
                               ws = optional_tensor_arg<Dev>(workspace_, "workspace", true);
@@ -89,12 +91,13 @@ void bind_conv2d(py::module_& m) {
         dispatch_float(x.dtype, [&](auto t) {
           using T = decltype(t);
           conv2d_forward(Dev{}, x.ptr<T>(), W.ptr<T>(), b ? b->ptr<T>() : nullptr, y.ptr<T>(), g, C_out,
-                         ws ? ws->ptr<T>() : nullptr, ws_elems);
+                         ws ? ws->ptr<T>() : nullptr, ws_elems, f, T(alpha));
         });
       },
       py::arg("x"), py::arg("W"), py::arg("b"), py::arg("y"), py::arg("stride"), py::arg("padding"),
-      py::arg("dilation"), py::arg("workspace"),
-      "y = conv2d(x, W) + b (NHWC, Keras kernel layout; b may be None), written into y.");
+      py::arg("dilation"), py::arg("workspace"), py::arg("activation") = "linear", py::arg("alpha") = 0.0,
+      "y = activation(conv2d(x, W) + b) (NHWC, Keras kernel layout; b may be None), written into y; alpha is "
+      "leaky_relu's slope.");
 
   m.def(
       "conv2d_backward",

@@ -12,6 +12,8 @@
 // the rest adding (beta = 1) in chunk order; dx: dcol = dy W^T into the
 // column buffer, then col2im (a gather). No atomics anywhere, so two runs
 // give identical bits.
+// The forward's activation rides in the bias epilogue (one kernel after each
+// chunk's GEMM, which the linear conv with a bias runs anyway).
 #include "../ops/conv2d.h"
 
 #include <algorithm>
@@ -37,6 +39,35 @@ __global__ void zero_kernel(T* __restrict__ p, int64_t n) {
     p[i] = T(0);
 }
 
+// y = f(y + b) in place over an (M, N) block (b may be null): the forward
+// epilogue. Flat over the elements, not column strips: conv outputs are often
+// a few channels wide.
+template <Activation F, class T>
+__global__ void bias_activation_in_place(const T* __restrict__ b, T* __restrict__ y, T alpha, int64_t M, int64_t N) {
+  const int64_t stride = int64_t(gridDim.x) * blockDim.x, column_step = stride % N;
+  int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x, j = i % N;  // j: i's column, kept without a division
+  for (; i < M * N; i += stride) {
+    y[i] = activate<F>(b ? y[i] + b[j] : y[i], alpha);
+    j += column_step;
+    if (j >= N) j -= N;
+  }
+}
+
+// The GEMM y = col W of M rows, then its epilogue: the bias and a non-linear
+// f in one kernel (a linear f leaves it to dense_forward's).
+template <class T>
+void gemm_epilogue(const Cuda& dev, const T* col, const T* W, const T* b, T* y, Activation f, T alpha, int64_t M,
+                   int64_t K, int64_t N) {
+  if (f == Activation::Linear)
+    return dense_forward(dev, col, W, b, y, static_cast<T*>(nullptr), Activation::Linear, T(0), M, K, N);
+  gemm(dev, false, false, M, N, K, T(1), col, K, W, N, T(0), y, N);
+  dispatch_activation(f, [&](auto k) {
+    launch(bias_activation_in_place<decltype(k)::value, T>, cuda::blocks_for(M * N), cuda::kThreads, 0,
+           cuda::stream_of(dev), b, y, alpha, M, N);
+  });
+  FASTNN_CHECK_LAUNCH("conv2d_forward epilogue");
+}
+
 }  // namespace
 
 int64_t conv2d_workspace_elems(Cuda, const Window2d& g, int64_t C_out, int64_t elem_bytes, int64_t max_bytes) {
@@ -46,18 +77,16 @@ int64_t conv2d_workspace_elems(Cuda, const Window2d& g, int64_t C_out, int64_t e
 
 template <class T>
 void conv2d_forward(Cuda dev, const T* x, const T* W, const T* b, T* y, const Window2d& g, int64_t C_out,
-                    T* workspace, int64_t workspace_elems) {
+                    T* workspace, int64_t workspace_elems, Activation f, T alpha) {
   const int64_t K = g.patch(), total = g.N * g.out_pixels();
   // The 1x1 case and each chunk are a dense layer on the column matrix:
-  // GEMM, then the bias epilogue.
-  if (conv2d_is_pointwise(g))
-    return dense_forward(dev, x, W, b, y, static_cast<T*>(nullptr), Activation::Linear, T(0), total, g.C, C_out);
+  // GEMM, then the epilogue.
+  if (conv2d_is_pointwise(g)) return gemm_epilogue(dev, x, W, b, y, f, alpha, total, g.C, C_out);
   const int64_t rows = chunk_rows(g, workspace_elems);
   for (int64_t r0 = 0; r0 < total; r0 += rows) {
     const int64_t r1 = std::min(total, r0 + rows);
     im2col(dev, x, workspace, g, r0, r1);
-    dense_forward(dev, workspace, W, b, y + r0 * C_out, static_cast<T*>(nullptr),
-                  Activation::Linear, T(0), r1 - r0, K, C_out);
+    gemm_epilogue(dev, workspace, W, b, y + r0 * C_out, f, alpha, r1 - r0, K, C_out);
   }
 }
 
@@ -89,7 +118,8 @@ void conv2d_backward(Cuda dev, const T* x, const T* W, const T* dy, T* dx, T* dW
 }
 
 #define INSTANTIATE(T)                                                                                             \
-  template void conv2d_forward<T>(Cuda, const T*, const T*, const T*, T*, const Window2d&, int64_t, T*, int64_t); \
+  template void conv2d_forward<T>(Cuda, const T*, const T*, const T*, T*, const Window2d&, int64_t, T*, int64_t, \
+                                  Activation, T);                                                                \
   template void conv2d_backward<T>(Cuda, const T*, const T*, const T*, T*, T*, T*, const Window2d&, int64_t, T*,  \
                                    int64_t);
 INSTANTIATE(float)

@@ -8,6 +8,7 @@
 #pragma once
 #include <cstdint>
 
+#include "../common/activation_math.h"
 #include "../common/device.h"
 #include "../common/window_geometry.h"
 
@@ -40,13 +41,15 @@ int64_t conv2d_workspace_elems(Cpu, const Window2d& g, int64_t C_out, int64_t el
 // (larger GEMMs run faster on the GPU; whole images spare col2im a pass).
 int64_t conv2d_workspace_elems(Cuda, const Window2d& g, int64_t C_out, int64_t elem_bytes, int64_t max_bytes);
 
-// y = conv(x, W) + b; b may be null.
+// y = f(conv(x, W) + b); b may be null. The activation f (alpha: leaky_relu's
+// slope) is applied as each piece of y is written, while it is in cache; with
+// f = Linear y is the convolution itself.
 template <class T>
 void conv2d_forward(Cpu, const T* x, const T* W, const T* b, T* y, const Window2d& g, int64_t C_out,
-                    T* workspace, int64_t workspace_elems);
+                    T* workspace, int64_t workspace_elems, Activation f = Activation::Linear, T alpha = T(0));
 template <class T>
 void conv2d_forward(Cuda, const T* x, const T* W, const T* b, T* y, const Window2d& g, int64_t C_out,
-                    T* workspace, int64_t workspace_elems);
+                    T* workspace, int64_t workspace_elems, Activation f = Activation::Linear, T alpha = T(0));
 
 // Given dy = dL/dy: dW = col(x)^T dy, db = dy summed over pixels (if db is
 // not null), dx = col2im(dy W^T) (if dx is not null).

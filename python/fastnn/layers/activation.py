@@ -55,6 +55,25 @@ class Activated(Layer):
         self._z, self._a = z, a
         return a
 
+    def kernel_activation(self, training):
+        """The activation the layer's kernel may apply itself as it writes the output (then call
+        ``activated``), or None (then call ``activate``). Never linear, softmax or a fused loss's logits;
+        in training only one whose derivative ``activate_backward`` gets exactly from the output alone, as
+        no pre-activation is kept: relu and leaky_relu (slope >= 0) test a > 0, which is z > 0; sigmoid
+        and tanh read only a."""
+        f = self.activation
+        if self.logits_only or f in ("linear", "softmax"):
+            return None
+        if training and f not in ("relu", "sigmoid", "tanh") and not (f == "leaky_relu" and self.alpha >= 0):
+            return None
+        return f
+
+    def activated(self, a):
+        """``a``, written by a kernel that applied ``kernel_activation``: kept as both z and a for
+        ``activate_backward``."""
+        self._z = self._a = a
+        return a
+
     def activate_backward(self, da):
         """dz from da, computed in place into da (da is this layer's own scratch)."""
         if self.logits_only or self.activation == "linear":

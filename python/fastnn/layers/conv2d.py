@@ -20,7 +20,9 @@ class Conv2D(KernelLayer):
         kernel_initializer: default Glorot uniform (fan_in = kh*kw*C_in, fan_out = kh*kw*filters).
 
     The kernel has Keras' layout (kh, kw, C_in, filters); computed by im2col +
-    GEMM in a workspace the layer allocates once per input shape.
+    GEMM in a workspace the layer allocates once per input shape. The kernels
+    apply the activation as they write the output (in training only one whose
+    derivative follows from the output: relu, leaky_relu, sigmoid, tanh).
     """
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
@@ -56,9 +58,10 @@ class Conv2D(KernelLayer):
     def forward(self, x, training=False, step=0):
         self._x = x
         z = self.buffer("z", (x.shape[0],) + self.output_shape)
-        ops.conv2d_forward(x, self.params["W"], self.params.get("b"), out=z, workspace=self._workspace(x),
-                           backend=self.backend, **self._geometry())
-        return self.activate(z, in_place=not training)
+        fused = self.kernel_activation(training)  # applied as the kernel writes z: no second buffer or pass
+        ops.conv2d_forward(x, self.params["W"], self.params.get("b"), activation=fused, alpha=self.alpha, out=z,
+                           workspace=self._workspace(x), backend=self.backend, **self._geometry())
+        return self.activated(z) if fused else self.activate(z, in_place=not training)
 
     def backward(self, dy):
         dz = self.activate_backward(dy)

@@ -12,7 +12,8 @@ workspace array; see :func:`conv2d_workspace_size`.
 """
 import numpy as np
 
-from ._util import flag, integer, output, prepare, renames, shape_arg, shape_of
+from .activation import LEAKY_RELU_ALPHA
+from ._util import flag, integer, output, prepare, real, renames, shape_arg, shape_of, text
 from .. import backend as _backend
 
 MAX_WORKSPACE_BYTES = 64 << 20
@@ -70,25 +71,36 @@ def _workspace(be, workspace, x, W, stride, padding, dilation):
 
 
 @renames({"y": "out"})
-def conv2d_forward(x, W, b=None, *, stride=1, padding="valid", dilation=1, out=None, workspace=None,
-                   backend=None):
-    """Return ``y = conv2d(x, W) + b``.
+def conv2d_forward(x, W, b=None, *, stride=1, padding="valid", dilation=1, activation=None,
+                   alpha=LEAKY_RELU_ALPHA, out=None, workspace=None, backend=None):
+    """Return ``y = activation(conv2d(x, W) + b)``.
+
+    The activation is applied as the kernels write ``y`` (no pass of its
+    own), so the pre-activation is not kept: the backward of a non-linear
+    activation then needs an activation whose derivative follows from ``y``
+    alone (``relu``, ``sigmoid``, ``tanh``; ``leaky_relu`` with ``alpha >= 0``),
+    passed to ``activation_backward`` as both ``z`` and ``a``.
 
     Args:
         x: inputs, shape (N, H, W, C_in).
         W: kernel, shape (KH, KW, C_in, C_out).
         b: bias, shape (C_out,), or None.
         stride, padding, dilation: see the module docstring.
+        activation: None or ``'linear'`` (the convolution itself), or the name
+            of an element-wise activation (``fastnn.ops.ACTIVATIONS``).
+        alpha: leaky_relu's negative slope.
         out: optional (N, OH, OW, C_out) array to write ``y`` into.
         workspace: optional 1-D array of x's dtype, reused across calls
             (:func:`conv2d_workspace_size` elements; at most 64 MiB); allocated
             here when not given.
         backend: backend name or object; by default the one owning ``x``.
     """
+    activation = "linear" if activation is None else text("activation", activation)
+    real("alpha", alpha)
     be, x, W, b = prepare(backend, x, W, b)
     y = output(be, out, _geometry(be, x, W, stride, padding, dilation), x)
     workspace = _workspace(be, workspace, x, W, stride, padding, dilation)
-    be.kernels.conv2d_forward(x, W, b, y, stride, padding, dilation, workspace)
+    be.kernels.conv2d_forward(x, W, b, y, stride, padding, dilation, workspace, activation, alpha)
     return y
 
 

@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 
+from .activation import activation_forward
+
 
 def _pair(v):
     return (v, v) if isinstance(v, int) else tuple(v)
@@ -34,15 +36,17 @@ def _tap(a, kh, kw, OH, OW, stride, dilation):
     return a[:, kh * dh: kh * dh + (OH - 1) * sh + 1: sh, kw * dw: kw * dw + (OW - 1) * sw + 1: sw]
 
 
-def conv2d_forward(x, W, b=None, stride=1, padding="valid", dilation=1):
-    """Each tap of the kernel adds (its input pixel's channels) @ W[kh, kw] to every output pixel."""
+def conv2d_forward(x, W, b=None, stride=1, padding="valid", dilation=1, activation=None, alpha=0.01):
+    """Each tap of the kernel adds (its input pixel's channels) @ W[kh, kw] to every output pixel;
+    then the bias, then the activation (None: linear) of each element."""
     OH, OW, pads, stride, dilation = _geometry(x.shape, W.shape, stride, padding, dilation)
     xp = np.pad(x, pads)
     y = np.zeros((x.shape[0], OH, OW, W.shape[3]), dtype=np.result_type(x, W))
     for kh in range(W.shape[0]):
         for kw in range(W.shape[1]):
             y += _tap(xp, kh, kw, OH, OW, stride, dilation) @ W[kh, kw]
-    return y if b is None else y + b
+    z = y if b is None else y + b
+    return z if activation is None else activation_forward(activation, z, alpha)
 
 
 def conv2d_backward(x, W, dy, stride=1, padding="valid", dilation=1, need_dx=True, has_bias=True):
