@@ -101,6 +101,7 @@ FASTNN_HD inline T sign_of(T x) {
 // Updates w and the optimizer state s1, s2 of one element with gradient g.
 template <Optimizer K, class T>
 FASTNN_HD inline void optimizer_step(const StepParams<T>& p, T& w, T g, T& s1, T& s2) {
+  using std::sqrt;  // sqrt(float) in float: ::sqrt would promote to double (half the SIMD width, 4x slower)
   g += p.l2 * w + p.l1 * sign_of(w);
   w -= p.lr * p.weight_decay * w;
   if constexpr (K == Optimizer::SGD) {

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .. import ops
 from .._checks import integer
+from .._native import _C
 from .base import pair_arg
 from .dense import KernelLayer
 from .padding import check_data_format
@@ -33,6 +34,7 @@ class Conv2D(KernelLayer):
         self.kernel_size = pair_arg(kernel_size, "kernel_size")
         self.strides = pair_arg(strides, "strides")
         self.dilation_rate = pair_arg(dilation_rate, "dilation_rate")
+        self._workspace_for = (None, 0)  # (input shape, dtype, thread count) -> elements, the last one asked
         if isinstance(padding, str) and padding not in ("valid", "same"):
             raise ValueError(f"padding: expected 'valid', 'same' or ints, got {padding!r}")
         self.padding = padding if isinstance(padding, str) else pair_arg(
@@ -52,8 +54,11 @@ class Conv2D(KernelLayer):
         return tuple(out[1:])
 
     def _workspace(self, x):
-        n = ops.conv2d_workspace_size(x.shape, self._kshape, dtype=x.dtype, **self._geometry())
-        return self.buffer("workspace", (n,))
+        key = (x.shape, x.dtype, _C.get_num_threads())  # the size depends on all three
+        if self._workspace_for[0] != key:  # asked once per shape, not every step
+            self._workspace_for = (key, ops.conv2d_workspace_size(x.shape, self._kshape, dtype=x.dtype,
+                                                                   **self._geometry()))
+        return self.buffer("workspace", (self._workspace_for[1],))
 
     def forward(self, x, training=False, step=0):
         self._x = x

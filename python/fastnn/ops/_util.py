@@ -88,8 +88,9 @@ MAX_ELEMENTS = 1 << 48  # no array is larger; the kernels' size arithmetic stays
 
 def real(name, value, none_ok=False):
     """``value`` if it is a real number (numpy's too; not a bool), else a TypeError naming ``name``."""
-    if (value is None and none_ok) or (isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))):
-        return value
+    if type(value) in (float, int) or (value is None and none_ok) or (
+            isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))):
+        return value  # (the exact types first: the ABC check costs a microsecond, and ops run every step)
     raise TypeError(f"{name}: expected a number, got {type(value).__name__}")
 
 
@@ -103,8 +104,8 @@ def text(name, value):
 def shape_arg(name, shape):
     """``shape`` (a tuple or list of ints) as a tuple, with at most ``MAX_ELEMENTS`` elements in all
     (negative sizes are left to the kernels' checks, or to the allocation)."""
-    if not isinstance(shape, (tuple, list)) or not all(
-            isinstance(d, numbers.Integral) and not isinstance(d, (bool, np.bool_)) for d in shape):
+    if not isinstance(shape, (tuple, list)) or not all(type(d) is int or (
+            isinstance(d, numbers.Integral) and not isinstance(d, (bool, np.bool_))) for d in shape):
         raise TypeError(f"{name}: expected a tuple of ints, got {shape!r}")
     shape = tuple(int(d) for d in shape)
     if math.prod(shape) > MAX_ELEMENTS:
