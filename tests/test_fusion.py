@@ -123,3 +123,50 @@ def test_a_relu_activity_regularizer_applies_to_the_fused_output():
     with separate.plan.unfused():
         expected = [separate.train_on_batch(x, y) for _ in range(3)]
     np.testing.assert_allclose([fused.train_on_batch(x, y) for _ in range(3)], expected, rtol=1e-12)
+
+
+def relu_pool(device, dtype, pool=lambda: layers.MaxPooling2D(2), separate_relu=False):
+    conv = [layers.Conv2D(4, 3, padding="same", input_shape=(9, 9, 2))] + [layers.Activation("relu")] \
+        if separate_relu else [layers.Conv2D(4, 3, padding="same", activation="relu", input_shape=(9, 9, 2))]
+    model = keras.Sequential(conv + [pool(), layers.Conv2D(3, 2, activation="relu"), layers.MaxPooling2D(2),
+                                     layers.Flatten(), layers.Dense(3, activation="softmax")],
+                             device=device, dtype=dtype, seed=5)
+    model.compile(optimizer=keras.optimizers.SGD(0.2, momentum=0.9), loss="sparse_categorical_crossentropy")
+    model.build()
+    return model
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", ["conv-relu", "activation-relu", "same-overlapping"])
+def test_relu_before_max_pooling_takes_its_derivative_on_the_pooled_side(device, dtype, case):
+    pool = (lambda: layers.MaxPooling2D(3, strides=2, padding="same")) if case == "same-overlapping" \
+        else (lambda: layers.MaxPooling2D(2))
+    fused = relu_pool(available(device), dtype, pool, separate_relu=case == "activation-relu")
+    separate = relu_pool(device, dtype, pool, separate_relu=case == "activation-relu")
+    separate.set_weights(fused.get_weights())
+    kinds = [(type(a.layer).__name__, type(b.layer).__name__) for a, b in fused.plan.fused]
+    assert kinds == [("Activation" if case == "activation-relu" else "Conv2D", "MaxPooling2D"),
+                     ("Conv2D", "MaxPooling2D")]
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(12, 9, 9, 2))
+    x[:3] = -np.abs(x[:3])  # whole windows at or below zero: the ReLU's ties at 0
+    y = np.arange(12) % 3
+    for _ in range(4):
+        loss = fused.train_on_batch(x, y)
+        with separate.plan.unfused():
+            expected = separate.train_on_batch(x, y)
+        np.testing.assert_allclose(loss, expected, rtol=TOL[dtype])
+    for a, b in zip(weights(fused), weights(separate)):
+        np.testing.assert_allclose(a, b, rtol=TOL[dtype], atol=TOL[dtype])
+
+
+def test_a_relu_read_elsewhere_keeps_its_own_derivative():
+    inputs = keras.Input(shape=(6, 6, 2))
+    a = layers.Conv2D(3, 3, activation="relu")(inputs)
+    m = keras.Model(inputs, [layers.Flatten()(layers.MaxPooling2D(2)(a)), layers.Flatten()(a)])
+    m.build()
+    assert m.plan.fused == []
+    chain = keras.Sequential([layers.Conv2D(3, 3, activation="tanh", input_shape=(6, 6, 2)), layers.MaxPooling2D(2)])
+    chain.build()
+    assert chain.plan.fused == []

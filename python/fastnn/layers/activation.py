@@ -74,9 +74,11 @@ class Activated(Layer):
         self._z = self._a = a
         return a
 
+    derivative_applied = False  # True while a model's plan has applied f' already (models/fusion.py)
+
     def activate_backward(self, da):
         """dz from da, computed in place into da (da is this layer's own scratch)."""
-        if self.logits_only or self.activation == "linear":
+        if self.logits_only or self.activation == "linear" or self.derivative_applied:
             return da
         if self.activation == "softmax":
             C = da.shape[-1]
