@@ -169,3 +169,23 @@ def test_ema_update_bad_input(backend):
     with pytest.raises(ValueError, match="average: expected a C-contiguous array of the backend"):
         ops.ema_update(backend.xp.zeros(8)[::2], w, 0.9, backend=backend)
     np.testing.assert_array_equal(to_numpy(a), np.zeros(4))  # no failed call wrote
+
+
+@pytest.mark.parametrize("kind", [k for k in ops.OPTIMIZERS if ops.STATE_COUNT[k]])
+def test_subnormal_states_are_flushed_to_zero(kind, dtype, backend):
+    # A weight whose gradient stays 0 (an always-zero input pixel, a dead ReLU) has states that decay
+    # into the subnormal range, which x86 cores compute on ~100x slower: they become exactly 0.
+    tiny = np.finfo(dtype).tiny  # the smallest normal number
+    n = 67
+    w0 = np.linspace(-1, 1, n).astype(dtype)
+    states = [np.full(n, tiny / 64, dtype) for _ in range(ops.STATE_COUNT[kind])]
+    states[0][::2] = -tiny / 64  # momentum-like states decay from either side
+    states[0][1] = tiny  # a normal state stays as it is, or decays normally
+    hyper = {k: v for k, v in HYPER[kind].items() if k != "weight_decay"}
+    w, *s = to_backend(backend, w0, *states)
+    ops.optimizer_update(kind, w, to_backend(backend, np.zeros(n, dtype)), *s, *([None] * (2 - len(s))), lr=0.01,
+                         step=1, backend=backend, **hyper)
+    for state in map(to_numpy, s):
+        assert np.count_nonzero(state[np.arange(n) != 1]) == 0
+        assert np.all((state == 0) | (np.abs(state) >= tiny))  # no subnormal left anywhere
+    np.testing.assert_array_equal(to_numpy(w), w0)
