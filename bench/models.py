@@ -244,8 +244,7 @@ def layer_table(kind, repeat):
         dy = rng.standard_normal(out.shape).astype(out.dtype) * 1e-2
         bwd = time_call(lambda: run.backward(dy.copy()), repeat=repeat, min_time=0.1)
         copy = time_call(lambda: dy.copy(), repeat=repeat, min_time=0.05)
-        fused = " (+ the ReLU after it)" if run is not step.layer and out is not inp else \
-            " (fused into the layer before)" if run is not step.layer else ""
+        fused = f" ({run.note})" if run is not step.layer else ""  # models/fusion.py
         rows.append((_describe(step.layer, inp.shape, out.shape) + fused, fwd, bwd - copy))
         inp = out
     opt = time_call(m.apply_gradients, repeat=repeat, min_time=0.1)

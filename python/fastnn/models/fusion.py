@@ -66,6 +66,8 @@ def fuse(plan):
 class _BatchnormRelu:
     """A batch norm step that also applies the ReLU after it."""
 
+    note = "+ the ReLU after it"
+
     def __init__(self, layer):
         self.layer, self.activity_regularizer, self.grads = layer, None, layer.grads
 
@@ -79,6 +81,8 @@ class _BatchnormRelu:
 class _PassThrough:
     """The fused ReLU's step: its batch norm already applied it, forward and backward."""
 
+    note = "fused into the layer before"
+
     def __init__(self, layer):
         self.activity_regularizer, self.grads = layer.activity_regularizer, layer.grads
 
@@ -91,6 +95,8 @@ class _PassThrough:
 
 class _ReluDerivativeAfter:
     """A ReLU layer whose derivative the max pool after it applies (``_MaxPoolAfterRelu``)."""
+
+    note = "its ReLU's derivative taken by the pool after it"
 
     def __init__(self, layer):
         self.layer, self.activity_regularizer, self.grads = layer, None, layer.grads
@@ -108,6 +114,8 @@ class _ReluDerivativeAfter:
 
 class _MaxPoolAfterRelu:
     """A max pool that applies the ReLU before it to its own gradient: ``dy * (pooled > 0)``."""
+
+    note = "+ the derivative of the ReLU before it"
 
     def __init__(self, layer):
         self.layer, self.activity_regularizer, self.grads = layer, layer.activity_regularizer, layer.grads
