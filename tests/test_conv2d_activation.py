@@ -7,7 +7,7 @@ import pytest
 
 import fastnn
 from fastnn import layers, ops, reference as ref
-from conftest import R, assert_close, to_backend, to_numpy
+from conftest import R, assert_close, numerical_grad, to_backend, to_numpy
 from test_conv2d_narrow import CONFIGS as NARROW, IDS as NARROW_IDS, make
 
 ACTIVATIONS = [a for a in ops.ACTIVATIONS if a != "linear"]
@@ -181,14 +181,6 @@ def test_layer_gradient_is_the_numerical_gradient(activation):
     m.compile(optimizer="sgd", loss="mse")
     m.compute_gradients(x, y)
     n = 3 * 3 * 2 * 3 + 3  # the conv kernel and bias
-    grads, params = np.array(m.flat_grads[:n]), m.flat_params
-    numerical = np.zeros(n)
-    for i in range(n):
-        old = float(params[i])
-        params[i] = old + 1e-6
-        up = m.evaluate(x, y, batch_size=len(x), verbose=0)
-        params[i] = old - 1e-6
-        down = m.evaluate(x, y, batch_size=len(x), verbose=0)
-        params[i] = old
-        numerical[i] = (up - down) / 2e-6
+    grads = np.array(m.flat_grads[:n])
+    numerical = numerical_grad(lambda: m.evaluate(x, y, batch_size=len(x), verbose=0), m.flat_params[:n])
     np.testing.assert_allclose(grads, numerical, rtol=1e-6, atol=1e-9)

@@ -5,6 +5,7 @@ import pytest
 
 import fastnn as keras
 from fastnn import layers, regularizers
+from conftest import numerical_grad
 
 DEVICES = ["cpu", pytest.param("cuda-emu", marks=pytest.mark.skipif(
     "cuda-emu" not in keras.backend.available(), reason="fastnn built without FASTNN_CUDA_EMU=ON"))]
@@ -39,16 +40,7 @@ def test_gradients_through_the_new_layers_are_numerical_gradients(device, name):
     m.compile(optimizer="sgd", loss="mse")
     m.compute_gradients(x, y)
     grads = np.array(m.flat_grads[:54])  # the conv kernel: 3 x 3 x 2 x 3
-    params = m.flat_params
-    numerical = np.zeros(54)
-    for i in range(54):
-        old = float(params[i])
-        params[i] = old + 1e-6
-        up = m.evaluate(x, y, batch_size=len(x), verbose=0)
-        params[i] = old - 1e-6
-        down = m.evaluate(x, y, batch_size=len(x), verbose=0)
-        params[i] = old
-        numerical[i] = (up - down) / 2e-6
+    numerical = numerical_grad(lambda: m.evaluate(x, y, batch_size=len(x), verbose=0), m.flat_params[:54])
     np.testing.assert_allclose(grads, numerical, rtol=1e-6, atol=1e-9)
 
 
